@@ -1,0 +1,4 @@
+package atlas
+
+// AccountsService reads the chart of accounts.
+type AccountsService service

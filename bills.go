@@ -1,0 +1,4 @@
+package atlas
+
+// BillsService manages vendor bills.
+type BillsService service

@@ -1,0 +1,56 @@
+package atlas
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// CompaniesService lists the companies the user can access. Their ids are the
+// company context of every other service (see WithCompany and Client.ForCompany).
+type CompaniesService service
+
+// Company is a company the user can access.
+type Company struct {
+	ID              string    `json:"id"`
+	Name            string    `json:"name"`
+	BaseCurrency    string    `json:"base_currency"`
+	FiscalYearStart Date      `json:"fiscal_year_start"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// CompanyListParams filters and pages Companies.List and Companies.All.
+type CompanyListParams struct {
+	ListOptions
+}
+
+func (p *CompanyListParams) options() ListOptions {
+	if p == nil {
+		return ListOptions{}
+	}
+	return p.ListOptions
+}
+
+// List returns one page of the companies the user can access.
+//
+// API: GET /companies
+func (s *CompaniesService) List(ctx context.Context, params *CompanyListParams, opts ...RequestOption) (*Page[Company], error) {
+	return listPage[Company](ctx, s.client, request{path: "/companies"}, params.options(), opts)
+}
+
+// All iterates over every company the user can access, page by page.
+//
+// API: GET /companies
+func (s *CompaniesService) All(ctx context.Context, params *CompanyListParams, opts ...RequestOption) iter.Seq2[*Company, error] {
+	return listAll[Company](ctx, s.client, request{path: "/companies"}, params.options(), opts)
+}
+
+// Get returns one company. A company the user cannot access gets ErrForbidden.
+//
+// API: GET /companies/{id}
+func (s *CompaniesService) Get(ctx context.Context, id string, opts ...RequestOption) (*Company, error) {
+	return call[Company](ctx, s.client, request{method: http.MethodGet, path: "/companies/" + url.PathEscape(id)}, opts)
+}

@@ -1,0 +1,3 @@
+module github.com/atlas-accounting/atlas-go
+
+go 1.23

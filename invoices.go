@@ -1,0 +1,4 @@
+package atlas
+
+// InvoicesService manages sales invoices.
+type InvoicesService service

@@ -1,0 +1,4 @@
+package atlas
+
+// JournalEntriesService manages manual journal entries.
+type JournalEntriesService service

@@ -1,0 +1,4 @@
+package atlas
+
+// PaymentsService records customer payments.
+type PaymentsService service

@@ -1,0 +1,4 @@
+package atlas
+
+// PeriodsService lists and closes accounting periods.
+type PeriodsService service

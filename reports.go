@@ -1,0 +1,4 @@
+package atlas
+
+// ReportsService computes financial statements.
+type ReportsService service

@@ -1,4 +1,183 @@
 package atlas
 
-// InvoicesService manages sales invoices.
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// InvoicesService manages sales invoices. An invoice is created as a draft,
+// editable until it is sent; payments move a sent invoice to partial and paid.
 type InvoicesService service
+
+// InvoiceStatus is where an invoice is in its lifecycle: draft -> sent ->
+// partial / paid, overdue when past its due date unpaid, or void.
+type InvoiceStatus string
+
+// Invoice statuses.
+const (
+	InvoiceStatusDraft   InvoiceStatus = "draft"
+	InvoiceStatusSent    InvoiceStatus = "sent"
+	InvoiceStatusPartial InvoiceStatus = "partial"
+	InvoiceStatusPaid    InvoiceStatus = "paid"
+	InvoiceStatusOverdue InvoiceStatus = "overdue"
+	InvoiceStatusVoid    InvoiceStatus = "void"
+)
+
+// Invoice is a sales invoice. The server computes line amounts, taxes and
+// totals, rounding each line to the cent.
+type Invoice struct {
+	ID string `json:"id"`
+	// InvoiceNumber is assigned by the server, e.g. INV-2026-0001.
+	InvoiceNumber string          `json:"invoice_number"`
+	CustomerID    string          `json:"customer_id"`
+	InvoiceDate   Date            `json:"invoice_date"`
+	DueDate       Date            `json:"due_date"`
+	Currency      string          `json:"currency"`
+	Status        InvoiceStatus   `json:"status"`
+	Subtotal      decimal.Decimal `json:"subtotal"`
+	TaxAmount     decimal.Decimal `json:"tax_amount"`
+	TotalAmount   decimal.Decimal `json:"total_amount"`
+	AmountPaid    decimal.Decimal `json:"amount_paid"`
+	AmountDue     decimal.Decimal `json:"amount_due"`
+	Notes         *string         `json:"notes"`
+	// SentAt is when the invoice was sent, nil while it is a draft.
+	SentAt    *time.Time    `json:"sent_at"`
+	Lines     []InvoiceLine `json:"lines"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// InvoiceLine is a line of an invoice.
+type InvoiceLine struct {
+	ID          string          `json:"id"`
+	LineNumber  int             `json:"line_number"`
+	Description string          `json:"description"`
+	Quantity    decimal.Decimal `json:"quantity"`
+	UnitPrice   decimal.Decimal `json:"unit_price"`
+	// Amount is Quantity x UnitPrice, rounded to the cent.
+	Amount decimal.Decimal `json:"amount"`
+	// RevenueAccountID is the revenue account the line credits.
+	RevenueAccountID string `json:"revenue_account_id"`
+	// TaxRate is in percent: 8.25 is 8.25 %.
+	TaxRate   decimal.Decimal `json:"tax_rate"`
+	TaxAmount decimal.Decimal `json:"tax_amount"`
+}
+
+// InvoiceLineParams are a line of a new or updated invoice (the contract's
+// InvoiceLineCreate).
+type InvoiceLineParams struct {
+	Description string `json:"description"`
+	// Quantity must be > 0; nil stays off the wire and means 1.
+	Quantity  *decimal.Decimal `json:"quantity,omitempty"`
+	UnitPrice decimal.Decimal  `json:"unit_price"`
+	// RevenueAccountID is the revenue account the line credits.
+	RevenueAccountID string `json:"revenue_account_id"`
+	// TaxRate is in percent (8.25 is 8.25 %); zero means no tax.
+	TaxRate decimal.Decimal `json:"tax_rate"`
+}
+
+// InvoiceCreateParams are the fields of a new draft invoice. CustomerID,
+// InvoiceDate and at least one line are required. A nil DueDate is derived
+// from the customer's payment terms; an empty Currency is the customer's.
+type InvoiceCreateParams struct {
+	CustomerID  string              `json:"customer_id"`
+	InvoiceDate Date                `json:"invoice_date"`
+	DueDate     *Date               `json:"due_date,omitempty"`
+	Currency    string              `json:"currency,omitempty"`
+	Notes       string              `json:"notes,omitempty"`
+	Lines       []InvoiceLineParams `json:"lines"`
+}
+
+func (p *InvoiceCreateParams) check() error {
+	if len(p.Lines) == 0 {
+		return errors.New("lines: an invoice needs at least 1 line")
+	}
+	return nil
+}
+
+// InvoiceUpdateParams are the changes to a draft invoice. A nil field is left
+// unchanged and stays off the wire; Lines, when set, replaces every line.
+type InvoiceUpdateParams struct {
+	InvoiceDate *Date               `json:"invoice_date,omitempty"`
+	DueDate     *Date               `json:"due_date,omitempty"`
+	Currency    *string             `json:"currency,omitempty"`
+	Notes       *string             `json:"notes,omitempty"`
+	Lines       []InvoiceLineParams `json:"lines,omitempty"`
+}
+
+// InvoiceListParams page, sort and filter Invoices.List and Invoices.All.
+// SortBy is one of the InvoiceSortBy constants. Zero filters are not sent.
+type InvoiceListParams struct {
+	ListOptions
+	Status     InvoiceStatus `url:"status"`
+	CustomerID string        `url:"customer_id"`
+	// DateFrom and DateTo bound the invoice date, both inclusive.
+	DateFrom Date `url:"date_from"`
+	DateTo   Date `url:"date_to"`
+}
+
+// Fields Invoices can be sorted by (ListOptions.SortBy).
+const (
+	InvoiceSortByCreatedAt     = "created_at"
+	InvoiceSortByInvoiceDate   = "invoice_date"
+	InvoiceSortByDueDate       = "due_date"
+	InvoiceSortByTotalAmount   = "total_amount"
+	InvoiceSortByInvoiceNumber = "invoice_number"
+)
+
+// List returns one page of invoices.
+//
+// API: GET /invoices
+func (s *InvoicesService) List(ctx context.Context, params *InvoiceListParams, opts ...RequestOption) (*Page[Invoice], error) {
+	return listOf[Invoice](ctx, s.client, "/invoices", params, opts)
+}
+
+// All iterates over every invoice, fetching pages as the loop goes.
+//
+// API: GET /invoices
+func (s *InvoicesService) All(ctx context.Context, params *InvoiceListParams, opts ...RequestOption) iter.Seq2[*Invoice, error] {
+	return allOf[Invoice](ctx, s.client, "/invoices", params, opts)
+}
+
+// Create creates a draft invoice; the server assigns its number and computes
+// its amounts. Params without lines are refused before any request.
+//
+// API: POST /invoices
+func (s *InvoicesService) Create(ctx context.Context, params *InvoiceCreateParams, opts ...RequestOption) (*Invoice, error) {
+	return create[Invoice](ctx, s.client, "/invoices", params, opts)
+}
+
+// Get returns one invoice; an unknown id gets ErrNotFound.
+//
+// API: GET /invoices/{id}
+func (s *InvoicesService) Get(ctx context.Context, id string, opts ...RequestOption) (*Invoice, error) {
+	return getItem[Invoice](ctx, s.client, "/invoices", id, opts)
+}
+
+// Update changes the fields of a draft invoice that params sets; the server
+// recomputes the totals. An invoice that is not a draft gets ErrConflict.
+//
+// API: PATCH /invoices/{id}
+func (s *InvoicesService) Update(ctx context.Context, id string, params *InvoiceUpdateParams, opts ...RequestOption) (*Invoice, error) {
+	return update[Invoice](ctx, s.client, "/invoices", id, params, opts)
+}
+
+// Send moves a draft invoice to sent, which posts it to the ledger and emails
+// the customer. An invoice that is not a draft gets ErrConflict.
+//
+// API: POST /invoices/{id}/send
+func (s *InvoicesService) Send(ctx context.Context, id string, opts ...RequestOption) (*Invoice, error) {
+	return action[Invoice](ctx, s.client, "/invoices", id, "send", opts)
+}
+
+// Void voids an invoice for the reason params gives. A paid invoice gets
+// ErrConflict.
+//
+// API: POST /invoices/{id}/void
+func (s *InvoicesService) Void(ctx context.Context, id string, params *VoidParams, opts ...RequestOption) (*Invoice, error) {
+	return actionWith[Invoice](ctx, s.client, "/invoices", id, "void", params, opts)
+}

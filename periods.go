@@ -1,4 +1,67 @@
 package atlas
 
-// PeriodsService lists and closes accounting periods.
+import (
+	"context"
+	"iter"
+	"time"
+)
+
+// PeriodsService lists and closes accounting periods. A closed period accepts
+// no new journal entries.
 type PeriodsService service
+
+// PeriodStatus says whether a period still accepts entries.
+type PeriodStatus string
+
+// Period statuses.
+const (
+	PeriodStatusOpen   PeriodStatus = "open"
+	PeriodStatusClosed PeriodStatus = "closed"
+)
+
+// Period is an accounting period, StartDate to EndDate inclusive.
+type Period struct {
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	StartDate Date         `json:"start_date"`
+	EndDate   Date         `json:"end_date"`
+	Status    PeriodStatus `json:"status"`
+	// ClosedAt is when the period was closed, nil while it is open.
+	ClosedAt  *time.Time `json:"closed_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// PeriodListParams page and sort Periods.List and Periods.All. SortBy is one
+// of the PeriodSortBy constants.
+type PeriodListParams struct {
+	ListOptions
+}
+
+// Fields Periods can be sorted by (ListOptions.SortBy).
+const (
+	PeriodSortByCreatedAt = "created_at"
+	PeriodSortByStartDate = "start_date"
+)
+
+// List returns one page of accounting periods.
+//
+// API: GET /periods
+func (s *PeriodsService) List(ctx context.Context, params *PeriodListParams, opts ...RequestOption) (*Page[Period], error) {
+	return listOf[Period](ctx, s.client, "/periods", params, opts)
+}
+
+// All iterates over every accounting period, fetching pages as the loop goes.
+//
+// API: GET /periods
+func (s *PeriodsService) All(ctx context.Context, params *PeriodListParams, opts ...RequestOption) iter.Seq2[*Period, error] {
+	return allOf[Period](ctx, s.client, "/periods", params, opts)
+}
+
+// Close closes an open period; journal entries dated in it then get
+// ErrConflict. A period that is already closed gets ErrConflict.
+//
+// API: POST /periods/{id}/close
+func (s *PeriodsService) Close(ctx context.Context, id string, opts ...RequestOption) (*Period, error) {
+	return action[Period](ctx, s.client, "/periods", id, "close", opts)
+}

@@ -76,8 +76,9 @@ type BillLineParams struct {
 	UnitPrice decimal.Decimal  `json:"unit_price"`
 	// ExpenseAccountID is the expense account the line debits.
 	ExpenseAccountID string `json:"expense_account_id"`
-	// TaxRate is in percent (8.25 is 8.25 %); zero means no tax.
-	TaxRate decimal.Decimal `json:"tax_rate"`
+	// TaxRate is in percent (8.25 is 8.25 %); nil stays off the wire and
+	// means no tax.
+	TaxRate *decimal.Decimal `json:"tax_rate,omitempty"`
 }
 
 // BillCreateParams are the fields of a new draft bill. VendorID, BillDate and

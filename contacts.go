@@ -60,18 +60,17 @@ type Customer struct {
 }
 
 // CustomerCreateParams are the fields of a new customer. DisplayName is
-// required; empty optional strings stay off the wire and take the server's
-// defaults (currency USD, payment terms net_30). CreditLimit is always sent;
-// its zero value is also the server's default.
+// required; empty (or nil) optional fields stay off the wire and take the
+// server's defaults (currency USD, payment terms net_30, credit limit 0).
 type CustomerCreateParams struct {
-	DisplayName    string          `json:"display_name"`
-	Email          string          `json:"email,omitempty"`
-	Phone          string          `json:"phone,omitempty"`
-	Currency       string          `json:"currency,omitempty"`
-	PaymentTerms   PaymentTerms    `json:"payment_terms,omitempty"`
-	CreditLimit    decimal.Decimal `json:"credit_limit"`
-	BillingAddress *AddressParams  `json:"billing_address,omitempty"`
-	Notes          string          `json:"notes,omitempty"`
+	DisplayName    string           `json:"display_name"`
+	Email          string           `json:"email,omitempty"`
+	Phone          string           `json:"phone,omitempty"`
+	Currency       string           `json:"currency,omitempty"`
+	PaymentTerms   PaymentTerms     `json:"payment_terms,omitempty"`
+	CreditLimit    *decimal.Decimal `json:"credit_limit,omitempty"`
+	BillingAddress *AddressParams   `json:"billing_address,omitempty"`
+	Notes          string           `json:"notes,omitempty"`
 }
 
 // CustomerUpdateParams are the changes to a customer. A nil field is left

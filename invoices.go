@@ -76,8 +76,9 @@ type InvoiceLineParams struct {
 	UnitPrice decimal.Decimal  `json:"unit_price"`
 	// RevenueAccountID is the revenue account the line credits.
 	RevenueAccountID string `json:"revenue_account_id"`
-	// TaxRate is in percent (8.25 is 8.25 %); zero means no tax.
-	TaxRate decimal.Decimal `json:"tax_rate"`
+	// TaxRate is in percent (8.25 is 8.25 %); nil stays off the wire and
+	// means no tax.
+	TaxRate *decimal.Decimal `json:"tax_rate,omitempty"`
 }
 
 // InvoiceCreateParams are the fields of a new draft invoice. CustomerID,

@@ -432,10 +432,10 @@ func TestClientSideChecksRefuseBeforeAnyRequest(t *testing.T) {
 			_, err := c.JournalEntries.Create(ctx, &atlas.JournalEntryCreateParams{EntryDate: jan15, Description: "d", Lines: []atlas.JournalEntryLineParams{line}})
 			return err
 		},
-		"Payments.Get empty id":       func(ctx context.Context, c *atlas.Client) error { _, err := c.Payments.Get(ctx, ""); return err },
-		"Payments.Create nil params":  func(ctx context.Context, c *atlas.Client) error { _, err := c.Payments.Create(ctx, nil); return err },
-		"Periods.Close empty id":      func(ctx context.Context, c *atlas.Client) error { _, err := c.Periods.Close(ctx, ""); return err },
-		"Reports.ProfitLoss nil":      func(ctx context.Context, c *atlas.Client) error { _, err := c.Reports.ProfitLoss(ctx, nil); return err },
+		"Payments.Get empty id":      func(ctx context.Context, c *atlas.Client) error { _, err := c.Payments.Get(ctx, ""); return err },
+		"Payments.Create nil params": func(ctx context.Context, c *atlas.Client) error { _, err := c.Payments.Create(ctx, nil); return err },
+		"Periods.Close empty id":     func(ctx context.Context, c *atlas.Client) error { _, err := c.Periods.Close(ctx, ""); return err },
+		"Reports.ProfitLoss nil":     func(ctx context.Context, c *atlas.Client) error { _, err := c.Reports.ProfitLoss(ctx, nil); return err },
 		"Reports.ProfitLoss no start": func(ctx context.Context, c *atlas.Client) error {
 			_, err := c.Reports.ProfitLoss(ctx, &atlas.ProfitLossParams{PeriodEnd: jan31})
 			return err

@@ -3,13 +3,26 @@ package atlas
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/atlas-accounting/atlas-go/internal/backoff"
+	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // DefaultBaseURL is the production API's base URL.
@@ -19,12 +32,11 @@ const DefaultBaseURL = "https://api.atlas-accounting.com/api/v1"
 const Version = "0.1.0"
 
 // Client talks to the Atlas API. It is safe for concurrent use; build one with
-// NewClient and share it.
+// NewClient and share it. Copies made by ForCompany share its transport,
+// tokens and rate-limit budget.
 type Client struct {
-	baseURL *url.URL
+	core    *core
 	company string
-	hc      *http.Client
-	creds   credentials
 
 	// Auth logs in, refreshes tokens and reads the current user.
 	Auth *AuthService
@@ -50,8 +62,17 @@ type Client struct {
 	Reports *ReportsService
 }
 
-type credentials struct {
-	email, password string
+// core is what every copy of a Client shares.
+type core struct {
+	base      *url.URL
+	baseStr   string // base URL without a trailing slash, to which paths are appended
+	http      *retryablehttp.Client
+	tokens    *tokenManager
+	pacer     *pacer
+	retry     RetryPolicy
+	logger    *slog.Logger // nil: no logging
+	userAgent string
+	clock     clock.Clock
 }
 
 // service is embedded by every resource service.
@@ -59,81 +80,335 @@ type service struct {
 	client *Client
 }
 
-// Option configures a Client in NewClient.
-type Option func(*Client) error
+// RetryPolicy says how often and how patiently a failed request is retried.
+// Connection errors, 429, 502, 503 and 504 are retried for every method, 500
+// only for idempotent ones (GET, PUT, DELETE, and POST, which always carries
+// an Idempotency-Key). A 429 waits for Retry-After or the window's reset
+// rather than for the backoff.
+type RetryPolicy struct {
+	// MaxRetries is the number of retries after the first attempt; 0 disables retrying.
+	MaxRetries int
+	// MinBackoff is the wait before the first retry (default 500ms); it
+	// doubles with each retry, with jitter.
+	MinBackoff time.Duration
+	// MaxBackoff caps the wait between retries (default 30s).
+	MaxBackoff time.Duration
+}
 
-// WithBaseURL sets the API's base URL (default DefaultBaseURL).
+const (
+	defaultMaxRetries = 4
+	defaultMinBackoff = 500 * time.Millisecond
+	defaultMaxBackoff = 30 * time.Second
+)
+
+// Option configures a Client in NewClient.
+type Option func(*settings) error
+
+// settings collects the options before NewClient validates them together.
+type settings struct {
+	baseURL   string
+	company   string
+	creds     credentials
+	tokens    *Tokens
+	store     TokenStore
+	tier      Tier
+	hc        *http.Client
+	retry     RetryPolicy
+	logger    *slog.Logger
+	userAgent string
+	insecure  bool
+	clock     clock.Clock
+}
+
+// WithBaseURL sets the API's base URL (default DefaultBaseURL). It must be an
+// absolute http or https URL; http is refused for a host that is not loopback
+// unless WithInsecureHTTP is given, because tokens would travel in clear.
 func WithBaseURL(u string) Option {
-	return func(c *Client) error {
-		parsed, err := url.Parse(strings.TrimRight(u, "/"))
-		if err != nil {
-			return fmt.Errorf("atlas: base URL: %w", err)
-		}
-		c.baseURL = parsed
+	return func(s *settings) error {
+		s.baseURL = u
 		return nil
 	}
 }
 
-// WithCredentials sets the email and password the client logs in with.
+// WithInsecureHTTP allows an http:// base URL for a host that is not loopback.
+// Tokens and passwords then cross the network unencrypted.
+func WithInsecureHTTP() Option {
+	return func(s *settings) error {
+		s.insecure = true
+		return nil
+	}
+}
+
+// WithCredentials sets the email and password the client logs in with, on
+// first use and whenever its refresh token is refused.
 func WithCredentials(email, password string) Option {
-	return func(c *Client) error {
-		c.creds = credentials{email: email, password: password}
+	return func(s *settings) error {
+		if email == "" || password == "" {
+			return errors.New("atlas: WithCredentials: email and password must not be empty")
+		}
+		s.creds = credentials{email: email, password: password}
+		return nil
+	}
+}
+
+// WithTokens starts the client with tokens obtained earlier. Their expiry is
+// unknown, so the access token is used until the API refuses it; then the
+// refresh token renews it. accessToken may be empty to start with a refresh.
+func WithTokens(accessToken, refreshToken string) Option {
+	return func(s *settings) error {
+		if accessToken == "" && refreshToken == "" {
+			return errors.New("atlas: WithTokens: no token given")
+		}
+		s.tokens = &Tokens{AccessToken: accessToken, RefreshToken: refreshToken}
+		return nil
+	}
+}
+
+// WithTokenStore makes the client load its tokens from store before its first
+// request and save them after every login and refresh (default: a
+// MemoryTokenStore of its own).
+func WithTokenStore(store TokenStore) Option {
+	return func(s *settings) error {
+		if store == nil {
+			return errors.New("atlas: WithTokenStore: nil store")
+		}
+		s.store = store
 		return nil
 	}
 }
 
 // WithCompany sets the default company context (the company_id query parameter).
 func WithCompany(companyID string) Option {
-	return func(c *Client) error {
-		c.company = companyID
+	return func(s *settings) error {
+		if companyID == "" {
+			return errors.New("atlas: WithCompany: empty company id")
+		}
+		s.company = companyID
 		return nil
 	}
 }
 
-// WithHTTPClient sets the HTTP client whose transport carries the requests.
+// WithTier paces the client to the plan's rate and burst (see Tier), on top of
+// following the X-RateLimit-* headers, which it always does.
+func WithTier(t Tier) Option {
+	return func(s *settings) error {
+		if _, _, ok := t.limits(); !ok {
+			return fmt.Errorf("atlas: WithTier: unknown tier %q", string(t))
+		}
+		s.tier = t
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client whose transport, timeout, cookie jar and
+// redirect policy carry the requests (default: http.DefaultTransport). The
+// client wraps the transport to add the Authorization header, so the header
+// is never visible to hooks above it.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error {
-		c.hc = hc
+	return func(s *settings) error {
+		if hc == nil {
+			return errors.New("atlas: WithHTTPClient: nil client")
+		}
+		s.hc = hc
 		return nil
 	}
 }
 
-// NewClient returns a Client configured by opts.
+// WithRetry sets the retry policy (default: 4 retries, backoff from 500ms to 30s).
+func WithRetry(p RetryPolicy) Option {
+	return func(s *settings) error {
+		if p.MaxRetries < 0 || p.MinBackoff < 0 || p.MaxBackoff < 0 {
+			return errors.New("atlas: WithRetry: negative value")
+		}
+		if p.MinBackoff == 0 {
+			p.MinBackoff = defaultMinBackoff
+		}
+		if p.MaxBackoff == 0 {
+			p.MaxBackoff = max(defaultMaxBackoff, p.MinBackoff)
+		}
+		if p.MaxBackoff < p.MinBackoff {
+			return errors.New("atlas: WithRetry: MaxBackoff is less than MinBackoff")
+		}
+		s.retry = p
+		return nil
+	}
+}
+
+// WithLogger makes the client log requests, retries, waits and token renewals
+// at Debug (and failures to save tokens at Error). Nothing logged contains a
+// token, a password or a request body.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) error {
+		s.logger = l
+		return nil
+	}
+}
+
+// WithUserAgent puts product (such as "my-app/1.2") before the SDK's own
+// User-Agent, "atlas-go/<version> go/<go version>".
+func WithUserAgent(product string) Option {
+	return func(s *settings) error {
+		if strings.ContainsAny(product, "\r\n") {
+			return errors.New("atlas: WithUserAgent: line break in user agent")
+		}
+		s.userAgent = strings.TrimSpace(product)
+		return nil
+	}
+}
+
+// withClock replaces the wall clock; tests use it to drive waits and token
+// expiry without sleeping.
+func withClock(c clock.Clock) Option {
+	return func(s *settings) error {
+		s.clock = c
+		return nil
+	}
+}
+
+// NewClient returns a Client configured by opts. It sends nothing: the client
+// logs in on its first request.
 func NewClient(opts ...Option) (*Client, error) {
-	base, _ := url.Parse(DefaultBaseURL)
-	c := &Client{baseURL: base, hc: http.DefaultClient}
+	s := settings{
+		baseURL: DefaultBaseURL,
+		retry:   RetryPolicy{MaxRetries: defaultMaxRetries, MinBackoff: defaultMinBackoff, MaxBackoff: defaultMaxBackoff},
+		clock:   clock.Real{},
+	}
 	for _, opt := range opts {
-		if err := opt(c); err != nil {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&s); err != nil {
 			return nil, err
 		}
 	}
+	base, err := parseBaseURL(s.baseURL, s.insecure)
+	if err != nil {
+		return nil, err
+	}
+
+	co := &core{
+		base:    base,
+		baseStr: strings.TrimRight(base.String(), "/"),
+		retry:   s.retry,
+		logger:  s.logger,
+		clock:   s.clock,
+		pacer:   newPacer(s.clock, s.tier),
+	}
+	co.userAgent = "atlas-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
+	if s.userAgent != "" {
+		co.userAgent = s.userAgent + " " + co.userAgent
+	}
+
+	user := s.hc
+	if user == nil {
+		user = &http.Client{}
+	}
+	base0 := user.Transport
+	if base0 == nil {
+		base0 = http.DefaultTransport
+	}
+	co.http = &retryablehttp.Client{
+		HTTPClient: &http.Client{
+			Transport:     &transport{base: base0, core: co},
+			CheckRedirect: user.CheckRedirect,
+			Jar:           user.Jar,
+			Timeout:       user.Timeout,
+		},
+		RetryWaitMin: s.retry.MinBackoff,
+		RetryWaitMax: s.retry.MaxBackoff,
+		RetryMax:     s.retry.MaxRetries,
+		CheckRetry:   co.checkRetry,
+		Backoff:      noBackoff,
+		ErrorHandler: keepLastResponse,
+	}
+
+	c := &Client{core: co, company: s.company}
 	c.initServices()
+
+	store := s.store
+	if store == nil {
+		store = &MemoryTokenStore{}
+	}
+	tm := &tokenManager{
+		client: &Client{core: co},
+		clock:  s.clock,
+		store:  store,
+		logger: s.logger,
+		creds:  s.creds,
+	}
+	if s.tokens != nil {
+		tm.loaded = true
+		tm.setLocked(*s.tokens, 0)
+	}
+	co.tokens = tm
 	return c, nil
 }
 
+func parseBaseURL(raw string, insecure bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("atlas: base URL: %w", err)
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return nil, fmt.Errorf("atlas: base URL %q is not absolute (want e.g. %s)", raw, DefaultBaseURL)
+	}
+	if u.User != nil {
+		return nil, errors.New("atlas: base URL must not carry user info")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !insecure && !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("atlas: base URL %q is http:// to a host that is not loopback; tokens would travel in clear (use https, or WithInsecureHTTP)", raw)
+		}
+	default:
+		return nil, fmt.Errorf("atlas: base URL %q: scheme must be https or http", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("atlas: base URL %q must not have a query or fragment", raw)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func (c *Client) initServices() {
-	s := service{client: c}
-	c.Auth = (*AuthService)(&s)
-	c.Companies = (*CompaniesService)(&s)
-	c.Customers = (*CustomersService)(&s)
-	c.Vendors = (*VendorsService)(&s)
-	c.Accounts = (*AccountsService)(&s)
-	c.Invoices = (*InvoicesService)(&s)
-	c.Bills = (*BillsService)(&s)
-	c.JournalEntries = (*JournalEntriesService)(&s)
-	c.Payments = (*PaymentsService)(&s)
-	c.Periods = (*PeriodsService)(&s)
-	c.Reports = (*ReportsService)(&s)
+	s := &service{client: c}
+	c.Auth = (*AuthService)(s)
+	c.Companies = (*CompaniesService)(s)
+	c.Customers = (*CustomersService)(s)
+	c.Vendors = (*VendorsService)(s)
+	c.Accounts = (*AccountsService)(s)
+	c.Invoices = (*InvoicesService)(s)
+	c.Bills = (*BillsService)(s)
+	c.JournalEntries = (*JournalEntriesService)(s)
+	c.Payments = (*PaymentsService)(s)
+	c.Periods = (*PeriodsService)(s)
+	c.Reports = (*ReportsService)(s)
 }
 
 // ForCompany returns a copy of c whose default company is companyID. The copy
-// shares c's transport, tokens and rate-limit budget.
+// shares c's transport, tokens and rate-limit budget; it is cheap to make.
 func (c *Client) ForCompany(companyID string) *Client {
-	cp := *c
-	cp.company = companyID
+	cp := &Client{core: c.core, company: companyID}
 	cp.initServices()
-	return &cp
+	return cp
 }
+
+// Company returns the client's default company id, or "" when it has none.
+func (c *Client) Company() string { return c.company }
+
+// RateLimit returns the rate-limit state of the last response that reported
+// one, from any copy of the client. It is the zero RateLimit before the first.
+func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 
 // companyScope says whether a route takes the company_id query parameter.
 type companyScope int
@@ -147,10 +422,11 @@ const (
 // request describes one API call; call sends it through the pipeline.
 type request struct {
 	method  string
-	path    string     // relative to the base URL, e.g. "/invoices/ID/send"
+	path    string     // relative to the base URL, already escaped, e.g. "/invoices/ID/send"
 	query   url.Values // filters and paging; may be nil
 	body    any        // JSON-encoded when non-nil
 	company companyScope
+	noAuth  bool // login and refresh: no Authorization header, no refresh on 401
 }
 
 // RequestOption adjusts a single API call.
@@ -159,15 +435,29 @@ type RequestOption func(*requestConfig)
 type requestConfig struct {
 	idempotencyKey string
 	header         http.Header
+	response       **Response
+	concurrency    int
+}
+
+func newRequestConfig(opts []RequestOption) requestConfig {
+	var cfg requestConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	return cfg
 }
 
 // WithIdempotencyKey sets the Idempotency-Key of a POST instead of the random
-// one the client generates. The key stays the same across the call's retries.
+// one the client generates. The key stays the same across the call's retries;
+// reuse it to repeat a create safely after the call itself has returned.
 func WithIdempotencyKey(key string) RequestOption {
 	return func(rc *requestConfig) { rc.idempotencyKey = key }
 }
 
-// WithHeader adds a header to a single call.
+// WithHeader adds a header to a single call. The client's own headers
+// (Authorization, User-Agent, Accept, Content-Type, Idempotency-Key) win.
 func WithHeader(key, value string) RequestOption {
 	return func(rc *requestConfig) {
 		if rc.header == nil {
@@ -177,6 +467,33 @@ func WithHeader(key, value string) RequestOption {
 	}
 }
 
+// WithResponse stores the call's final HTTP response (status, headers,
+// rate-limit state, request id) in *dst, on success and on an API error alike.
+// The body is not kept.
+func WithResponse(dst **Response) RequestOption {
+	return func(rc *requestConfig) { rc.response = dst }
+}
+
+// WithConcurrency lets an All iterator fetch up to n pages at once once the
+// first page has told it how many there are, within the client's rate-limit
+// budget; items still come in order. n <= 1 (the default) fetches one page
+// ahead of the caller.
+func WithConcurrency(n int) RequestOption {
+	return func(rc *requestConfig) { rc.concurrency = n }
+}
+
+// Response is the HTTP side of a call's answer, captured with WithResponse.
+type Response struct {
+	// StatusCode is the HTTP status code.
+	StatusCode int
+	// Header holds the response headers.
+	Header http.Header
+	// RateLimit is the rate-limit state the response reported.
+	RateLimit RateLimit
+	// RequestID is the server's X-Request-ID, for support requests.
+	RequestID string
+}
+
 // ErrNoCompany is returned before any request is sent when a call needs a
 // company context and the client has none (see WithCompany and ForCompany).
 var ErrNoCompany = errors.New("atlas: no company: use WithCompany or Client.ForCompany")
@@ -184,68 +501,433 @@ var ErrNoCompany = errors.New("atlas: no company: use WithCompany or Client.ForC
 // call sends req through the one request pipeline and decodes a 2xx body into
 // a new T. It is the only place that talks HTTP.
 func call[T any](ctx context.Context, c *Client, req request, opts []RequestOption) (*T, error) {
-	var cfg requestConfig
-	for _, o := range opts {
-		o(&cfg)
+	out := new(T)
+	if err := c.do(ctx, req, newRequestConfig(opts), out); err != nil {
+		return nil, err
 	}
-	q := url.Values{}
-	for k, v := range req.query {
-		q[k] = v
+	return out, nil
+}
+
+// callState travels with one call through go-retryablehttp to the transport,
+// as its context. It embeds the caller's context, so it is the context.
+type callState struct {
+	context.Context
+	method, path string
+	auth         bool      // send the Authorization header
+	idempotent   bool      // a 500 may be retried
+	retries      int       // retries granted so far
+	notBefore    time.Time // the next attempt waits until then (backoff)
+	bearer       string    // Authorization value of the last attempt
+}
+
+type callStateKey struct{}
+
+// Value returns the callState for callStateKey and defers to the caller's
+// context for every other key.
+func (st *callState) Value(key any) any {
+	if key == (callStateKey{}) {
+		return st
 	}
+	return st.Context.Value(key)
+}
+
+func stateOf(ctx context.Context) *callState {
+	st, _ := ctx.Value(callStateKey{}).(*callState)
+	return st
+}
+
+// Success bodies above this are refused rather than read into memory.
+const maxResponseBody = 64 << 20
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// do runs one call: it builds the request, sends it through go-retryablehttp
+// (which retries according to checkRetry) and the transport (which paces,
+// authorizes and records rate limits), replays it once after a 401 with
+// renewed tokens, and decodes the answer into out or into an *Error.
+func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any) error {
+	if ctx == nil {
+		return errors.New("atlas: nil context")
+	}
+	if req.method == "" {
+		req.method = http.MethodGet
+	}
+	rawURL, err := c.url(&req)
+	if err != nil {
+		return &opError{method: req.method, path: req.path, err: err}
+	}
+
+	var body []byte
+	if req.body != nil {
+		if body, err = json.Marshal(req.body); err != nil {
+			return &opError{method: req.method, path: req.path, err: fmt.Errorf("encode request: %w", err)}
+		}
+	}
+
+	st := &callState{
+		Context:    ctx,
+		method:     req.method,
+		path:       req.path,
+		auth:       !req.noAuth,
+		idempotent: req.method != http.MethodPatch,
+	}
+	var rreq *retryablehttp.Request
+	if body != nil {
+		rreq, err = retryablehttp.NewRequestWithContext(st, req.method, rawURL, body)
+	} else {
+		var hreq *http.Request
+		hreq, err = http.NewRequestWithContext(st, req.method, rawURL, nil)
+		rreq = &retryablehttp.Request{Request: hreq}
+	}
+	if err != nil {
+		return &opError{method: req.method, path: req.path, err: err}
+	}
+	h := rreq.Header
+	for k, v := range cfg.header {
+		h[k] = v
+	}
+	h["Accept"] = []string{"application/json"}
+	h["User-Agent"] = []string{c.core.userAgent}
+	if body != nil {
+		h["Content-Type"] = []string{"application/json"}
+	}
+	if req.method == http.MethodPost {
+		key := cfg.idempotencyKey
+		if key == "" {
+			key = uuid.NewString()
+		}
+		h["Idempotency-Key"] = []string{key}
+	}
+
+	var resp *http.Response
+	for replayed := false; ; replayed = true {
+		resp, err = c.core.http.Do(rreq)
+		if err != nil {
+			return &opError{method: req.method, path: req.path, err: unwrapURLError(err)}
+		}
+		if resp.StatusCode != http.StatusUnauthorized || !st.auth || st.bearer == "" || replayed {
+			break
+		}
+		// The access token was refused (expired early, revoked): renew it,
+		// once for every caller that saw it refused, and replay.
+		drain(resp.Body)
+		c.core.tokens.invalidate(st.bearer)
+		st.retries, st.notBefore = 0, time.Time{}
+		c.core.debug(st, "atlas: access token refused; renewing and replaying")
+	}
+	defer drain(resp.Body)
+
+	rl := rateLimitOf(resp)
+	if cfg.response != nil {
+		*cfg.response = &Response{StatusCode: resp.StatusCode, Header: resp.Header, RateLimit: rl, RequestID: requestID(resp.Header)}
+	}
+
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(buf)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		truncated, err := readCapped(buf, resp.Body, maxErrorBody)
+		if err != nil && buf.Len() == 0 {
+			return &opError{method: req.method, path: req.path, err: fmt.Errorf("%d %s: read error body: %w", resp.StatusCode, http.StatusText(resp.StatusCode), err)}
+		}
+		return newError(resp, buf.Bytes(), truncated || err != nil, rl, c.core.clock.Now(), req.method, req.path)
+	}
+	truncated, err := readCapped(buf, resp.Body, maxResponseBody)
+	if err != nil {
+		return &opError{method: req.method, path: req.path, err: fmt.Errorf("read response: %w", err)}
+	}
+	if truncated {
+		return &opError{method: req.method, path: req.path, err: fmt.Errorf("response larger than %d bytes", maxResponseBody)}
+	}
+	if out == nil || len(bytes.TrimSpace(buf.Bytes())) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+		return &opError{method: req.method, path: req.path, err: fmt.Errorf("decode response: %w", err)}
+	}
+	return nil
+}
+
+// url builds the request URL: base + path + the query with company_id.
+func (c *Client) url(req *request) (string, error) {
+	var company string
 	switch req.company {
 	case companyRequired:
 		if c.company == "" {
-			return nil, ErrNoCompany
+			return "", ErrNoCompany
 		}
-		q.Set("company_id", c.company)
+		company = c.company
 	case companyOptional:
-		if c.company != "" {
-			q.Set("company_id", c.company)
-		}
+		company = c.company
 	}
-	u := *c.baseURL
-	u.Path = strings.TrimRight(u.Path, "/") + req.path
-	u.RawQuery = q.Encode()
+	u := c.core.baseStr + req.path
+	switch {
+	case company == "" && len(req.query) == 0:
+		return u, nil
+	case len(req.query) == 0:
+		return u + "?company_id=" + url.QueryEscape(company), nil
+	}
+	q := req.query
+	if company != "" {
+		q = make(url.Values, len(req.query)+1)
+		for k, v := range req.query {
+			q[k] = v
+		}
+		q["company_id"] = []string{company}
+	}
+	return u + "?" + q.Encode(), nil
+}
 
-	var body io.Reader
-	if req.body != nil {
-		b, err := json.Marshal(req.body)
+// readCapped reads r into buf up to limit bytes and reports whether more was left.
+func readCapped(buf *bytes.Buffer, r io.Reader, limit int64) (truncated bool, err error) {
+	lr := io.LimitedReader{R: r, N: limit + 1}
+	_, err = buf.ReadFrom(&lr)
+	if int64(buf.Len()) > limit {
+		buf.Truncate(int(limit))
+		return true, err
+	}
+	return false, err
+}
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // let a rare huge buffer go rather than keep it forever
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
+// drain reads a little of what is left of a body, so the connection can be
+// reused, and closes it.
+func drain(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
+}
+
+// rateLimitOf returns the rate-limit state a response reported.
+func rateLimitOf(resp *http.Response) RateLimit {
+	var rl RateLimit
+	if n, ok := headerInt(resp.Header, "X-Ratelimit-Limit"); ok {
+		rl.Limit = int(n)
+	}
+	if n, ok := headerInt(resp.Header, "X-Ratelimit-Remaining"); ok {
+		rl.Remaining = int(n)
+	}
+	if n, ok := headerInt(resp.Header, "X-Ratelimit-Reset"); ok {
+		rl.Reset = time.Unix(n, 0)
+	}
+	return rl
+}
+
+// opError names the operation an error happened in.
+type opError struct {
+	method, path string
+	err          error
+}
+
+func (e *opError) Error() string {
+	return "atlas: " + e.method + " " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "atlas: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// unwrapURLError drops the *url.Error that net/http wraps transport errors
+// in: it repeats the full URL, and the operation is named by opError anyway.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// transport sits beneath go-retryablehttp and above the user's transport. For
+// every attempt it waits for the rate-limit pacer, adds the Authorization
+// header (so no retry hook or log above sees it, and never for a host other
+// than the API's, as after a redirect), and records the rate-limit headers.
+type transport struct {
+	base http.RoundTripper
+	core *core
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	st := stateOf(r.Context())
+	if st == nil {
+		return t.base.RoundTrip(r)
+	}
+	co := t.core
+	out := r
+	if st.auth && sameOrigin(r.URL, co.base) {
+		bearer, err := co.tokens.authorization(st)
 		if err != nil {
-			return nil, fmt.Errorf("atlas: encode %s %s: %w", req.method, req.path, err)
+			closeBody(r)
+			return nil, &authError{err: err}
 		}
-		body = bytes.NewReader(b)
+		st.bearer = bearer
+		out = withAuthorization(r, bearer)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, req.method, u.String(), body)
+	if err := co.pacer.wait(st, st.notBefore); err != nil {
+		closeBody(r)
+		return nil, err
+	}
+	var start time.Time
+	logging := co.logger != nil && co.logger.Enabled(st, slog.LevelDebug)
+	if logging {
+		start = time.Now()
+	}
+	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		return nil, fmt.Errorf("atlas: %s %s: %w", req.method, req.path, err)
-	}
-	for k, v := range cfg.header {
-		hreq.Header[k] = v
-	}
-	if cfg.idempotencyKey != "" {
-		hreq.Header.Set("Idempotency-Key", cfg.idempotencyKey)
-	}
-	hreq.Header.Set("Accept", "application/json")
-	if body != nil {
-		hreq.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(hreq)
-	if err != nil {
-		return nil, fmt.Errorf("atlas: %s %s: %w", req.method, req.path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("atlas: %s %s: read body: %w", req.method, req.path, err)
-	}
-	if resp.StatusCode >= 300 {
-		return nil, fmt.Errorf("atlas: %s %s: %d", req.method, req.path, resp.StatusCode)
-	}
-	out := new(T)
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return nil, fmt.Errorf("atlas: decode %s %s: %w", req.method, req.path, err)
+		if logging {
+			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request failed",
+				slog.String("method", st.method), slog.String("path", st.path),
+				slog.Int("retry", st.retries), slog.Duration("elapsed", time.Since(start)),
+				slog.String("error", unwrapURLError(err).Error()))
 		}
+		return nil, err
 	}
-	return out, nil
+	co.pacer.observe(resp.Header, resp.StatusCode, co.clock.Now())
+	if logging {
+		co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request",
+			slog.String("method", st.method), slog.String("path", st.path),
+			slog.Int("status", resp.StatusCode), slog.Int("retry", st.retries),
+			slog.Duration("elapsed", time.Since(start)), slog.String("request_id", requestID(resp.Header)))
+	}
+	return resp, nil
+}
+
+func closeBody(r *http.Request) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+}
+
+// withAuthorization returns a shallow copy of r with its own header map
+// holding the Authorization header; r itself, which go-retryablehttp and the
+// redirect logic keep using, never carries it.
+func withAuthorization(r *http.Request, bearer string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	h := make(http.Header, len(r.Header)+1)
+	for k, v := range r.Header {
+		h[k] = v
+	}
+	h["Authorization"] = []string{bearer}
+	r2.Header = h
+	return r2
+}
+
+func sameOrigin(u, base *url.URL) bool {
+	return u.Host == base.Host && u.Scheme == base.Scheme
+}
+
+// authError is a failure to obtain tokens; retrying the request cannot help
+// (the login or refresh already retried).
+type authError struct{ err error }
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
+
+// checkRetry is go-retryablehttp's CheckRetry: it decides whether an attempt
+// is retried and, if so, when the next one may start (which the transport
+// enforces on the client's clock). A retry whose wait would outlast ctx's
+// deadline is not made: the caller gets the last answer at once.
+func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st := stateOf(ctx)
+	if st == nil || ctx.Err() != nil {
+		return false, nil
+	}
+	var retryAfter time.Duration
+	switch {
+	case err != nil:
+		if !retryableError(err) {
+			return false, nil
+		}
+	case resp.StatusCode == http.StatusTooManyRequests:
+	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
+		if v := resp.Header["Retry-After"]; len(v) > 0 {
+			retryAfter, _ = backoff.RetryAfter(v[0], co.clock.Now())
+		}
+	case resp.StatusCode == http.StatusInternalServerError && st.idempotent:
+	default:
+		return false, nil
+	}
+	if st.retries >= co.retry.MaxRetries {
+		return false, nil
+	}
+
+	now := co.clock.Now()
+	var wait time.Duration
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		// The pacer now holds every request until Retry-After or the reset;
+		// only when the server said neither is the backoff a guess.
+		if wait = co.pacer.delay(now); wait == 0 {
+			wait = backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retries)
+			st.notBefore = now.Add(wait)
+		}
+	} else {
+		wait = max(backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retries), min(retryAfter, co.retry.MaxBackoff))
+		st.notBefore = now.Add(wait)
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		st.notBefore = time.Time{}
+		return false, nil
+	}
+	st.retries++
+	if co.logger != nil && co.logger.Enabled(ctx, slog.LevelDebug) {
+		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
+			slog.Int("retry", st.retries), slog.Duration("wait", wait)}
+		if err != nil {
+			attrs = append(attrs, slog.String("error", unwrapURLError(err).Error()))
+		} else {
+			attrs = append(attrs, slog.Int("status", resp.StatusCode))
+		}
+		co.logger.LogAttrs(ctx, slog.LevelDebug, "atlas: retrying", attrs...)
+	}
+	return true, nil
+}
+
+// retryableError reports whether a transport error may be retried: a broken
+// or refused connection or a timeout, but not the caller's cancellation, the
+// client's own waits and auth failures, or a certificate problem.
+func retryableError(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var (
+		we   *waitError
+		ae   *authError
+		cert *tls.CertificateVerificationError
+		ua   x509.UnknownAuthorityError
+		hn   x509.HostnameError
+		ci   x509.CertificateInvalidError
+	)
+	if errors.As(err, &we) || errors.As(err, &ae) || errors.As(err, &cert) ||
+		errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
+		return false
+	}
+	return true
+}
+
+// noBackoff is go-retryablehttp's Backoff: zero, because the wait happens in
+// the transport, on the client's clock and within the shared rate-limit
+// budget (see checkRetry).
+func noBackoff(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }
+
+// keepLastResponse is go-retryablehttp's ErrorHandler: when retries run out
+// on an HTTP answer, hand that answer back so that it becomes an *Error with
+// the server's detail; a transport error is returned as it is.
+func keepLastResponse(resp *http.Response, err error, _ int) (*http.Response, error) {
+	if err == nil && resp != nil {
+		return resp, nil
+	}
+	if resp != nil {
+		drain(resp.Body)
+	}
+	return nil, err
+}
+
+func (co *core) debug(st *callState, msg string) {
+	if co.logger != nil && co.logger.Enabled(st, slog.LevelDebug) {
+		co.logger.LogAttrs(st, slog.LevelDebug, msg, slog.String("method", st.method), slog.String("path", st.path))
+	}
 }

@@ -45,7 +45,7 @@ func newStubAPI(t *testing.T) *stubAPI {
 	s := &stubAPI{}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		path := strings.TrimPrefix(r.URL.Path, "/api/v1")
+		path := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v1")
 		w.Header().Set("Content-Type", "application/json")
 		if path == "/auth/login" || path == "/auth/refresh" {
 			tokens := `{"access_token":"stub-access","refresh_token":"stub-refresh","token_type":"bearer","expires_in":3600}`

@@ -1,0 +1,232 @@
+package atlas
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAllWalksEveryPageInOrder(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.setCompanies(250)
+	c := newFakeClient(t, f)
+
+	var ids []string
+	for co, err := range c.Companies.All(context.Background(), nil) {
+		require.NoError(t, err)
+		ids = append(ids, co.ID)
+	}
+	require.Len(t, ids, 250)
+	for i, id := range ids {
+		assert.Equal(t, "c-"+pad3(i+1), id)
+	}
+	pages := f.requests(http.MethodGet, "/companies")
+	require.Len(t, pages, 3, "100 a page by default: the request count bounds a bulk read")
+	for i, p := range pages {
+		q, _ := url.ParseQuery(p.Query)
+		assert.Equal(t, "100", q.Get("page_size"))
+		assert.Equal(t, strconv.Itoa(i+1), q.Get("page"))
+	}
+}
+
+func pad3(n int) string {
+	s := strconv.Itoa(n)
+	for len(s) < 3 {
+		s = "0" + s
+	}
+	return s
+}
+
+func TestPageSizeIsClamped(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.setCompanies(5)
+	c := newFakeClient(t, f)
+	p, err := c.Companies.List(context.Background(), &CompanyListParams{ListOptions{PageSize: 500}})
+	require.NoError(t, err, "a page size over 100 would get a 422")
+	assert.Equal(t, 100, p.PageSize)
+	for _, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions{PageSize: 1000}}) {
+		require.NoError(t, err)
+	}
+	for _, r := range f.requests(http.MethodGet, "/companies") {
+		q, _ := url.ParseQuery(r.Query)
+		assert.Equal(t, "100", q.Get("page_size"))
+	}
+}
+
+func TestAllHonoursChosenPageSizeAndStartPage(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.setCompanies(10)
+	c := newFakeClient(t, f)
+	var ids []string
+	for co, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions{Page: 2, PageSize: 3}}) {
+		require.NoError(t, err)
+		ids = append(ids, co.ID)
+	}
+	assert.Equal(t, []string{"c-004", "c-005", "c-006", "c-007", "c-008", "c-009", "c-010"}, ids)
+}
+
+// While the caller works on page n, page n+1 is already requested.
+func TestAllPrefetchesTheNextPage(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.setCompanies(300)
+	c := newFakeClient(t, f)
+	requested := make(chan int, 10)
+	f.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api/v1/companies" {
+			n, _ := strconv.Atoi(r.URL.Query().Get("page"))
+			requested <- n
+		}
+		return false
+	})
+	for co, err := range c.Companies.All(context.Background(), nil) {
+		require.NoError(t, err)
+		if co.ID == "c-001" {
+			// Still on page 1: page 2 arrives without the loop asking.
+			assert.Equal(t, 1, recv(t, requested))
+			assert.Equal(t, 2, recv(t, requested))
+		}
+		if co.ID == "c-101" {
+			assert.Equal(t, 3, recv(t, requested))
+		}
+	}
+}
+
+func TestAllBreakEarlyLeavesNoGoroutine(t *testing.T) {
+	verifyNoLeaks(t)
+	f := newFakeAtlas(t)
+	f.setCompanies(300)
+	c := newFakeClient(t, f)
+	n := 0
+	for _, err := range c.Companies.All(context.Background(), nil) {
+		require.NoError(t, err)
+		n++
+		if n == 5 {
+			break
+		}
+	}
+	assert.Equal(t, 5, n)
+}
+
+func TestAllStopsWhenContextEnds(t *testing.T) {
+	verifyNoLeaks(t)
+	f := newFakeAtlas(t)
+	f.setCompanies(300)
+	c := newFakeClient(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	var last error
+	for _, err := range c.Companies.All(ctx, nil) {
+		if err != nil {
+			last = err
+			continue
+		}
+		n++
+		if n == 150 {
+			cancel()
+		}
+	}
+	assert.Less(t, n, 300)
+	assert.ErrorIs(t, last, context.Canceled)
+}
+
+func TestAllRefusesAServerThatIgnoresPage(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.handle("GET /stuck", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, Page[Company]{Items: []Company{{ID: "x", FiscalYearStart: Date{2026, 1, 1}}}, Total: 1000, Page: 1, PageSize: 1, HasNext: true})
+	})
+	f.handle("GET /empty-but-more", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"items": []any{}, "total": 10, "has_next": true})
+	})
+	c := newFakeClient(t, f)
+	for _, path := range []string{"/stuck", "/empty-but-more"} {
+		t.Run(path, func(t *testing.T) {
+			var errs []error
+			n := 0
+			for _, err := range listAll[Company](context.Background(), c, request{path: path}, ListOptions{}, nil) {
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					n++
+				}
+				require.Less(t, n, 10, "the iteration must not go on")
+			}
+			require.Len(t, errs, 1)
+			assert.Contains(t, errs[0].Error(), "does not advance")
+		})
+	}
+}
+
+func TestAllWithConcurrencyKeepsOrder(t *testing.T) {
+	verifyNoLeaks(t)
+	f := newFakeAtlas(t)
+	f.setCompanies(950)
+	c := newFakeClient(t, f)
+	var mu sync.Mutex
+	inFlight, maxInFlight := 0, 0
+	release := make(chan struct{})
+	f.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/api/v1/companies" || r.URL.Query().Get("page") == "1" {
+			return false
+		}
+		mu.Lock()
+		inFlight++
+		maxInFlight = max(maxInFlight, inFlight)
+		if inFlight == 4 {
+			close(release) // four pages at once have been seen
+		}
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return false
+	})
+	var ids []string
+	var resp *Response
+	for co, err := range c.Companies.All(context.Background(), nil, WithConcurrency(4), WithResponse(&resp)) {
+		require.NoError(t, err)
+		ids = append(ids, co.ID)
+	}
+	require.Len(t, ids, 950)
+	for i, id := range ids {
+		require.Equal(t, "c-"+pad3(i+1), id)
+	}
+	assert.Equal(t, 4, maxInFlight)
+	require.NotNil(t, resp)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestAllUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.setCompanies(350)
+	c := newFakeClient(t, f)
+	n := 0
+	for _, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions{PageSize: 50}}) {
+		require.NoError(t, err)
+		n++
+		if n == 120 {
+			f.expireAccessTokens() // the token "expires" while page 3 is in hand
+		}
+	}
+	assert.Equal(t, 350, n)
+	assert.EqualValues(t, 1, f.refreshes.Load())
+}
+
+func TestAllReportsTheFirstPageError(t *testing.T) {
+	f := newFakeAtlas(t)
+	c := newFakeClient(t, f).ForCompany("")
+	var errs []error
+	for _, err := range listAll[Company](context.Background(), c, request{path: "/invoices", company: companyRequired}, ListOptions{}, nil) {
+		errs = append(errs, err)
+	}
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], ErrNoCompany)
+	assert.Empty(t, f.requests(http.MethodGet, "/invoices"))
+}

@@ -1,0 +1,256 @@
+package atlas
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/atlas-accounting/atlas-go/internal/backoff"
+	"github.com/atlas-accounting/atlas-go/internal/clock"
+)
+
+// RateLimit is the rate-limit state the API reported in a response's
+// X-RateLimit-* headers. A zero RateLimit means none was seen.
+type RateLimit struct {
+	// Limit is the number of requests allowed per window (minute) for the plan.
+	Limit int
+	// Remaining is the number of requests left in the current window.
+	Remaining int
+	// Reset is when the current window ends and Remaining starts again at Limit.
+	Reset time.Time
+}
+
+// Tier is an Atlas plan. WithTier makes the client pace itself to the plan's
+// rate and burst so that it never provokes a 429.
+type Tier string
+
+// The Atlas plans and their limits (requests per minute, burst).
+const (
+	TierStandard     Tier = "standard"     // 60 per minute, burst 10
+	TierProfessional Tier = "professional" // 300 per minute, burst 50
+	TierEnterprise   Tier = "enterprise"   // 1000 per minute, burst 100
+)
+
+// limits returns the tier's requests per minute and burst.
+func (t Tier) limits() (perMinute, burst int, ok bool) {
+	switch t {
+	case TierStandard:
+		return 60, 10, true
+	case TierProfessional:
+		return 300, 50, true
+	case TierEnterprise:
+		return 1000, 100, true
+	}
+	return 0, 0, false
+}
+
+// pacer is the one rate-limit budget shared by every copy of a Client. It
+// learns the server's window from every response, holds requests back while
+// the window is known to be exhausted or a 429 asked for a pause, and, with a
+// Tier, runs a token bucket at the plan's rate.
+type pacer struct {
+	clock  clock.Clock
+	bucket *rate.Limiter // nil without WithTier
+
+	mu        sync.Mutex
+	last      RateLimit
+	known     bool      // reset and remaining describe a window that the server announced
+	reset     time.Time // end of the known window
+	remaining int       // server's count minus requests sent since, within the known window
+	blocked   time.Time // no request before this (from a 429)
+}
+
+func newPacer(clk clock.Clock, tier Tier) *pacer {
+	p := &pacer{clock: clk}
+	if perMinute, burst, ok := tier.limits(); ok {
+		p.bucket = rate.NewLimiter(rate.Limit(float64(perMinute)/60), burst)
+	}
+	return p
+}
+
+// snapshot returns the last rate-limit state seen.
+func (p *pacer) snapshot() RateLimit {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// observe records a response's rate-limit headers, and for a 429 the pause it
+// asks for. It returns the RateLimit the headers carried.
+func (p *pacer) observe(h http.Header, status int, now time.Time) RateLimit {
+	limit, okLimit := headerInt(h, "X-Ratelimit-Limit")
+	remaining, okRemaining := headerInt(h, "X-Ratelimit-Remaining")
+	resetUnix, okReset := headerInt(h, "X-Ratelimit-Reset")
+	if !okLimit && !okRemaining && !okReset && status != http.StatusTooManyRequests {
+		return RateLimit{}
+	}
+	var rl RateLimit
+	if okLimit {
+		rl.Limit = int(limit)
+	}
+	if okRemaining {
+		rl.Remaining = int(remaining)
+	}
+	if okReset {
+		rl.Reset = time.Unix(resetUnix, 0)
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if okLimit || okRemaining || okReset {
+		p.last = rl
+	}
+	if okRemaining && okReset {
+		switch {
+		case !p.known || rl.Reset.After(p.reset):
+			p.known, p.reset, p.remaining = true, rl.Reset, rl.Remaining
+		case rl.Reset.Equal(p.reset):
+			// Answers to concurrent requests arrive in any order; within a
+			// window the count only goes down.
+			p.remaining = min(p.remaining, rl.Remaining)
+		}
+	}
+	if status == http.StatusTooManyRequests {
+		var until time.Time
+		if v := h["Retry-After"]; len(v) > 0 {
+			if d, ok := backoff.RetryAfter(v[0], now); ok {
+				until = now.Add(d)
+			}
+		}
+		if until.IsZero() && okReset && rl.Reset.After(now) {
+			until = rl.Reset
+		}
+		if until.After(p.blocked) {
+			p.blocked = until
+		}
+	}
+	return rl
+}
+
+// delay returns how long a request would have to wait for the window now,
+// without claiming a place in it.
+func (p *pacer) delay(now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.delayLocked(now)
+}
+
+func (p *pacer) delayLocked(now time.Time) time.Duration {
+	until := p.blocked
+	if p.known && p.remaining <= 0 && p.reset.After(until) {
+		until = p.reset
+	}
+	return max(until.Sub(now), 0)
+}
+
+// admit claims a place in the current window and returns 0, or returns how
+// long to wait before asking again.
+func (p *pacer) admit(now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d := p.delayLocked(now); d > 0 {
+		return d
+	}
+	if p.known && now.Before(p.reset) {
+		p.remaining--
+	}
+	return 0
+}
+
+// wait holds a request back until it may be sent: past the call's own retry
+// backoff (notBefore), past the plan's token bucket, and into a window that is
+// not exhausted. It returns early with an error when ctx ends, and at once
+// when a wait would outlast ctx's deadline.
+func (p *pacer) wait(ctx context.Context, notBefore time.Time) error {
+	if !notBefore.IsZero() {
+		if d := notBefore.Sub(p.clock.Now()); d > 0 {
+			if err := p.sleep(ctx, d, "retry backoff", false); err != nil {
+				return err
+			}
+		}
+	}
+	if p.bucket != nil {
+		now := p.clock.Now()
+		r := p.bucket.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 {
+			if err := p.sleep(ctx, d, "rate limit (plan)", true); err != nil {
+				r.CancelAt(p.clock.Now())
+				return err
+			}
+		}
+	}
+	for {
+		d := p.admit(p.clock.Now())
+		if d <= 0 {
+			return nil
+		}
+		if err := p.sleep(ctx, d, "rate limit", true); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits d on the client's clock, or until ctx ends.
+func (p *pacer) sleep(ctx context.Context, d time.Duration, what string, rateLimited bool) error {
+	if err := ctx.Err(); err != nil {
+		return &waitError{what: what, err: err}
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return &waitError{what: what, wait: d, overDeadline: true, rateLimited: rateLimited}
+	}
+	t := p.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return &waitError{what: what, err: ctx.Err()}
+	case <-t.C():
+		return nil
+	}
+}
+
+// waitError is a wait that did not finish: ctx ended, or the wait would have
+// outlasted ctx's deadline. The client never retries it.
+type waitError struct {
+	what         string
+	wait         time.Duration
+	overDeadline bool
+	rateLimited  bool
+	err          error // ctx.Err() when ctx ended
+}
+
+func (e *waitError) Error() string {
+	if e.overDeadline {
+		return fmt.Sprintf("atlas: waiting %s for %s would outlast the context deadline", e.wait.Round(time.Millisecond), e.what)
+	}
+	return fmt.Sprintf("atlas: waiting for %s: %v", e.what, e.err)
+}
+
+// Unwrap lets errors.Is find context.Canceled or context.DeadlineExceeded
+// and, for a rate-limit wait past the deadline, ErrRateLimited.
+func (e *waitError) Unwrap() []error {
+	switch {
+	case !e.overDeadline:
+		return []error{e.err}
+	case e.rateLimited:
+		return []error{ErrRateLimited, context.DeadlineExceeded}
+	default:
+		return []error{context.DeadlineExceeded}
+	}
+}
+
+func headerInt(h http.Header, key string) (int64, bool) {
+	v := h[key]
+	if len(v) == 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,297 @@
+package atlas
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// verifyNoLeaks checks, after every cleanup registered later (servers,
+// transports) has run, that the test left no goroutine behind. Call it first.
+// Tests that use it must not be parallel.
+func verifyNoLeaks(t *testing.T) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
+
+const (
+	fakeEmail    = "jane.doe@example.com"
+	fakePassword = "correct-horse-battery-staple"
+)
+
+// fakeAtlas is a small httptest Atlas for the edge cases atlastest does not
+// produce: it issues and checks tokens, rotates refresh tokens, serves
+// companies, and lets a test add or override routes.
+type fakeAtlas struct {
+	t   *testing.T
+	srv *httptest.Server
+	mux *http.ServeMux
+
+	lifetime int // expires_in of issued tokens, seconds
+
+	mu        sync.Mutex
+	access    map[string]bool
+	refresh   map[string]bool
+	seq       int
+	companies []Company
+	seen      []seenRequest
+
+	logins    atomic.Int32
+	refreshes atomic.Int32
+
+	interceptor func(w http.ResponseWriter, r *http.Request) bool
+}
+
+type seenRequest struct {
+	Method, Path, Query string
+	Header              http.Header
+}
+
+func newFakeAtlas(t *testing.T) *fakeAtlas {
+	t.Helper()
+	f := &fakeAtlas{
+		t:        t,
+		mux:      http.NewServeMux(),
+		lifetime: 3600,
+		access:   map[string]bool{},
+		refresh:  map[string]bool{},
+	}
+	for i := 1; i <= 3; i++ {
+		f.companies = append(f.companies, Company{ID: fmt.Sprintf("c-%03d", i), Name: fmt.Sprintf("Company %d", i), BaseCurrency: "USD", FiscalYearStart: Date{2026, time.January, 1}})
+	}
+	f.mux.HandleFunc("POST /api/v1/auth/login", f.login)
+	f.mux.HandleFunc("POST /api/v1/auth/refresh", f.refreshToken)
+	f.handle("GET /auth/me", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, Me{ID: "u-1", Email: fakeEmail, FullName: "Jane Doe", Role: RoleAdmin,
+			Organization: Organization{ID: "o-1", Name: "Acme"}, Companies: []CompanyMembership{{ID: "c-001", Name: "Company 1", Role: RoleAdmin}}})
+	})
+	f.handle("GET /companies", f.listCompanies)
+	f.handle("GET /companies/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, c := range f.companies {
+			if c.ID == r.PathValue("id") {
+				writeJSON(w, http.StatusOK, c)
+				return
+			}
+		}
+		writeError(w, http.StatusNotFound, "Company not found")
+	})
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.seen = append(f.seen, seenRequest{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/api/v1"), Query: r.URL.RawQuery, Header: r.Header.Clone()})
+		intercept := f.interceptor
+		f.mu.Unlock()
+		if intercept != nil && intercept(w, r) {
+			return
+		}
+		f.mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// intercept lets fn answer any request first; it returns true when it did.
+func (f *fakeAtlas) intercept(fn func(w http.ResponseWriter, r *http.Request) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.interceptor = fn
+}
+
+// URL is the base URL of the fake API.
+func (f *fakeAtlas) URL() string { return f.srv.URL + "/api/v1" }
+
+// handle serves an authenticated route; pattern is "METHOD /path" relative to
+// the base URL.
+func (f *fakeAtlas) handle(pattern string, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	f.mux.HandleFunc(method+" /api/v1"+path, func(w http.ResponseWriter, r *http.Request) {
+		if !f.authorized(r) {
+			writeError(w, http.StatusUnauthorized, "Not authenticated")
+			return
+		}
+		h(w, r)
+	})
+}
+
+func (f *fakeAtlas) authorized(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return ok && f.access[token]
+}
+
+// issueLocked makes a new token pair.
+func (f *fakeAtlas) issueLocked() tokenResponse {
+	f.seq++
+	t := tokenResponse{
+		AccessToken:  fmt.Sprintf("access-secret-%d", f.seq),
+		RefreshToken: fmt.Sprintf("refresh-secret-%d", f.seq),
+		TokenType:    "bearer",
+		ExpiresIn:    int64(f.lifetime),
+	}
+	f.access[t.AccessToken] = true
+	f.refresh[t.RefreshToken] = true
+	return t
+}
+
+func (f *fakeAtlas) login(w http.ResponseWriter, r *http.Request) {
+	f.logins.Add(1)
+	var in loginRequest
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid JSON")
+		return
+	}
+	if in.Email != fakeEmail || in.Password != fakePassword {
+		writeError(w, http.StatusUnauthorized, "Invalid email or password")
+		return
+	}
+	f.mu.Lock()
+	t := f.issueLocked()
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, loginResponse{Tokens: t, User: User{ID: "u-1", Email: fakeEmail, FullName: "Jane Doe", Role: RoleAdmin}})
+}
+
+// refreshToken rotates: the refresh token given is spent.
+func (f *fakeAtlas) refreshToken(w http.ResponseWriter, r *http.Request) {
+	f.refreshes.Add(1)
+	var in refreshRequest
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid JSON")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.refresh[in.RefreshToken] {
+		writeError(w, http.StatusUnauthorized, "Refresh token expired, revoked or reused")
+		return
+	}
+	delete(f.refresh, in.RefreshToken)
+	writeJSON(w, http.StatusOK, f.issueLocked())
+}
+
+// expireAccessTokens makes every access token issued so far invalid.
+func (f *fakeAtlas) expireAccessTokens() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.access)
+}
+
+// revokeRefreshTokens makes every refresh token issued so far invalid.
+func (f *fakeAtlas) revokeRefreshTokens() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.refresh)
+}
+
+// issueTokens hands out a valid pair, as a previous session would have.
+func (f *fakeAtlas) issueTokens() tokenResponse {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.issueLocked()
+}
+
+func (f *fakeAtlas) setCompanies(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.companies = f.companies[:0]
+	for i := 1; i <= n; i++ {
+		f.companies = append(f.companies, Company{ID: fmt.Sprintf("c-%03d", i), Name: fmt.Sprintf("Company %d", i), BaseCurrency: "USD", FiscalYearStart: Date{2026, time.January, 1}})
+	}
+}
+
+func (f *fakeAtlas) listCompanies(w http.ResponseWriter, r *http.Request) {
+	page, size := 1, 50
+	if v := r.URL.Query().Get("page"); v != "" {
+		page, _ = strconv.Atoi(v)
+	}
+	if v := r.URL.Query().Get("page_size"); v != "" {
+		size, _ = strconv.Atoi(v)
+	}
+	if page < 1 || size < 1 || size > 100 {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": "Invalid paging", "status_code": 422,
+			"errors": []FieldError{{Field: "page_size", Message: "must be 1..100"}}})
+		return
+	}
+	f.mu.Lock()
+	all := f.companies
+	from := min((page-1)*size, len(all))
+	to := min(from+size, len(all))
+	p := Page[Company]{Items: append([]Company{}, all[from:to]...), Total: len(all), Page: page, PageSize: size, HasNext: to < len(all)}
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, p)
+}
+
+// requests returns the requests seen so far for method and path ("" for any).
+func (f *fakeAtlas) requests(method, path string) []seenRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []seenRequest
+	for _, s := range f.seen {
+		if (method == "" || s.Method == method) && (path == "" || s.Path == path) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, detail string) {
+	writeJSON(w, status, map[string]any{"detail": detail, "status_code": status})
+}
+
+// fastRetry retries quickly so that tests do not wait.
+var fastRetry = RetryPolicy{MaxRetries: 3, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
+
+// newFakeClient builds a client on f with its own transport (closed at the
+// end of the test), f's credentials and fast retries; opts come last and win.
+func newFakeClient(t *testing.T, f *fakeAtlas, opts ...Option) *Client {
+	t.Helper()
+	return newClientFor(t, f.URL(), append([]Option{WithCredentials(fakeEmail, fakePassword)}, opts...)...)
+}
+
+// newClientFor builds a client on baseURL with its own transport, closed at
+// the end of the test.
+func newClientFor(t *testing.T, baseURL string, opts ...Option) *Client {
+	t.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	t.Cleanup(tr.CloseIdleConnections)
+	all := append([]Option{WithBaseURL(baseURL), WithHTTPClient(&http.Client{Transport: tr}), WithRetry(fastRetry)}, opts...)
+	c, err := NewClient(all...)
+	require.NoError(t, err)
+	return c
+}
+
+// recv receives from ch, failing the test if nothing comes within a generous
+// bound (a hang, not a timing measurement).
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received: the code under test is stuck")
+		var zero T
+		return zero
+	}
+}

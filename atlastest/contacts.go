@@ -1,0 +1,354 @@
+package atlastest
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Customers and vendors share one record type (contact) and one set of handlers; a
+// contactKind says which table, numbering and wire shape each uses.
+
+type addressJSON struct {
+	Line1      *string `json:"line1"`
+	Line2      *string `json:"line2"`
+	City       *string `json:"city"`
+	State      *string `json:"state"`
+	PostalCode *string `json:"postal_code"`
+	Country    string  `json:"country"`
+}
+
+type customerJSON struct {
+	ID             string      `json:"id"`
+	CustomerNumber string      `json:"customer_number"`
+	DisplayName    string      `json:"display_name"`
+	Email          *string     `json:"email"`
+	Phone          *string     `json:"phone"`
+	Currency       string      `json:"currency"`
+	PaymentTerms   string      `json:"payment_terms"`
+	CreditLimit    string      `json:"credit_limit"`
+	CurrentBalance string      `json:"current_balance"`
+	IsActive       bool        `json:"is_active"`
+	BillingAddress addressJSON `json:"billing_address"`
+	Notes          *string     `json:"notes"`
+	CreatedAt      string      `json:"created_at"`
+	UpdatedAt      string      `json:"updated_at"`
+}
+
+type vendorJSON struct {
+	ID                      string      `json:"id"`
+	VendorNumber            string      `json:"vendor_number"`
+	DisplayName             string      `json:"display_name"`
+	Email                   *string     `json:"email"`
+	Phone                   *string     `json:"phone"`
+	Currency                string      `json:"currency"`
+	PaymentTerms            string      `json:"payment_terms"`
+	DefaultExpenseAccountID *string     `json:"default_expense_account_id"`
+	CurrentBalance          string      `json:"current_balance"`
+	IsActive                bool        `json:"is_active"`
+	BillingAddress          addressJSON `json:"billing_address"`
+	Notes                   *string     `json:"notes"`
+	CreatedAt               string      `json:"created_at"`
+	UpdatedAt               string      `json:"updated_at"`
+}
+
+func renderAddress(a address) addressJSON {
+	return addressJSON{Line1: a.line1, Line2: a.line2, City: a.city, State: a.state, PostalCode: a.postalCode, Country: a.country}
+}
+
+func renderCustomer(c *contact) any {
+	return customerJSON{
+		ID:             c.id,
+		CustomerNumber: c.number,
+		DisplayName:    c.displayName,
+		Email:          c.email,
+		Phone:          c.phone,
+		Currency:       c.currency,
+		PaymentTerms:   c.paymentTerms,
+		CreditLimit:    money(c.creditLimit),
+		CurrentBalance: money(c.balance),
+		IsActive:       c.isActive,
+		BillingAddress: renderAddress(c.address),
+		Notes:          c.notes,
+		CreatedAt:      timestamp(c.createdAt),
+		UpdatedAt:      timestamp(c.updatedAt),
+	}
+}
+
+func renderVendor(c *contact) any {
+	return vendorJSON{
+		ID:                      c.id,
+		VendorNumber:            c.number,
+		DisplayName:             c.displayName,
+		Email:                   c.email,
+		Phone:                   c.phone,
+		Currency:                c.currency,
+		PaymentTerms:            c.paymentTerms,
+		DefaultExpenseAccountID: c.defaultExpenseAccountID,
+		CurrentBalance:          money(c.balance),
+		IsActive:                c.isActive,
+		BillingAddress:          renderAddress(c.address),
+		Notes:                   c.notes,
+		CreatedAt:               timestamp(c.createdAt),
+		UpdatedAt:               timestamp(c.updatedAt),
+	}
+}
+
+// contactKind is what differs between customers and vendors.
+type contactKind struct {
+	name   string // "Customer", for messages
+	prefix string // of the server-assigned number: CUST-0001
+	vendor bool
+	table  func(*store) *table[contact]
+	next   func(*numbers) *int
+	render func(*contact) any
+	sorts  []sortKey[contact]
+}
+
+var (
+	customerKind = &contactKind{
+		name:   "Customer",
+		prefix: "CUST",
+		table:  func(st *store) *table[contact] { return &st.customers },
+		next:   func(n *numbers) *int { return &n.customer },
+		render: renderCustomer,
+		sorts:  contactSorts("customer_number"),
+	}
+	vendorKind = &contactKind{
+		name:   "Vendor",
+		prefix: "VEND",
+		vendor: true,
+		table:  func(st *store) *table[contact] { return &st.vendors },
+		next:   func(n *numbers) *int { return &n.vendor },
+		render: renderVendor,
+		sorts:  contactSorts("vendor_number"),
+	}
+)
+
+func contactSorts(numberField string) []sortKey[contact] {
+	return []sortKey[contact]{
+		byTime("created_at", func(c *contact) time.Time { return c.createdAt }),
+		byString("display_name", func(c *contact) string { return c.displayName }),
+		byString(numberField, func(c *contact) string { return c.number }),
+	}
+}
+
+func (s *Server) listCustomers(r *http.Request, u *user) (int, any, error) {
+	return s.listContacts(r, u, customerKind)
+}
+
+func (s *Server) createCustomer(r *http.Request, u *user) (int, any, error) {
+	return s.createContact(r, u, customerKind)
+}
+
+func (s *Server) getCustomer(r *http.Request, u *user) (int, any, error) {
+	return s.getContact(r, u, customerKind)
+}
+
+func (s *Server) updateCustomer(r *http.Request, u *user) (int, any, error) {
+	return s.updateContact(r, u, customerKind)
+}
+
+func (s *Server) listVendors(r *http.Request, u *user) (int, any, error) {
+	return s.listContacts(r, u, vendorKind)
+}
+
+func (s *Server) createVendor(r *http.Request, u *user) (int, any, error) {
+	return s.createContact(r, u, vendorKind)
+}
+
+func (s *Server) getVendor(r *http.Request, u *user) (int, any, error) {
+	return s.getContact(r, u, vendorKind)
+}
+
+func (s *Server) updateVendor(r *http.Request, u *user) (int, any, error) {
+	return s.updateContact(r, u, vendorKind)
+}
+
+// listContacts serves GET /contacts/customers and /contacts/vendors. search matches a
+// case-insensitive substring of the display name, email or number.
+func (s *Server) listContacts(r *http.Request, u *user, k *contactKind) (int, any, error) {
+	q := newQuery(r)
+	companyID := companyParam(q)
+	p, key := readList(q, k.sorts)
+	search, hasSearch := q.str("search")
+	active, hasActive := q.boolean("is_active")
+	if err := q.err(); err != nil {
+		return 0, nil, err
+	}
+	if err := s.access(u, companyID); err != nil {
+		return 0, nil, err
+	}
+	var match func(*contact) bool
+	if hasSearch || hasActive {
+		search = strings.ToLower(search)
+		match = func(c *contact) bool {
+			if hasActive && c.isActive != active {
+				return false
+			}
+			return !hasSearch || strings.Contains(strings.ToLower(c.displayName), search) ||
+				strings.Contains(strings.ToLower(c.number), search) ||
+				(c.email != nil && strings.Contains(strings.ToLower(*c.email), search))
+		}
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return http.StatusOK, paginate(k.table(s.st).sortedBy(companyID, key), p, match, k.render), nil
+}
+
+// createContact serves POST /contacts/customers and /contacts/vendors.
+func (s *Server) createContact(r *http.Request, u *user, k *contactKind) (int, any, error) {
+	q := newQuery(r)
+	companyID := companyParam(q)
+	if err := q.err(); err != nil {
+		return 0, nil, err
+	}
+	if err := s.writeAccess(u, companyID); err != nil {
+		return 0, nil, err
+	}
+	o, err := readObject(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := s.clock.now()
+	c := &contact{
+		id:           newID(),
+		companyID:    companyID,
+		currency:     "USD",
+		paymentTerms: "net_30",
+		isActive:     true,
+		address:      address{country: "US"},
+		createdAt:    now,
+		updatedAt:    now,
+	}
+	o.require("display_name")
+
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.readContact(o, c, k, false)
+	if err := o.err(); err != nil {
+		return 0, nil, err
+	}
+	n := k.next(s.st.numbersOf(companyID))
+	*n++
+	c.number = fmt.Sprintf("%s-%04d", k.prefix, *n)
+	k.table(s.st).insert(c)
+	return http.StatusCreated, k.render(c), nil
+}
+
+// getContact serves GET /contacts/customers/{id} and /contacts/vendors/{id}.
+func (s *Server) getContact(r *http.Request, u *user, k *contactKind) (int, any, error) {
+	ref, err := s.itemParams(r, u)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	c, ok := findItem(k.table(s.st), u, ref)
+	if !ok {
+		return 0, nil, errNotFound(k.name)
+	}
+	return http.StatusOK, k.render(c), nil
+}
+
+// updateContact serves PATCH /contacts/customers/{id} and /contacts/vendors/{id}: only the
+// fields sent change; billing_address, when sent, replaces the whole address.
+func (s *Server) updateContact(r *http.Request, u *user, k *contactKind) (int, any, error) {
+	ref, err := s.itemParams(r, u)
+	if err != nil {
+		return 0, nil, err
+	}
+	o, err := readObject(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	c, ok := findItem(k.table(s.st), u, ref)
+	if !ok {
+		return 0, nil, errNotFound(k.name)
+	}
+	if err := s.writeAccess(u, c.companyID); err != nil {
+		return 0, nil, err
+	}
+	upd := *c
+	s.readContact(o, &upd, k, true)
+	if err := o.err(); err != nil {
+		return 0, nil, err
+	}
+	upd.updatedAt = s.clock.now()
+	*c = upd
+	k.table(s.st).changed(c.companyID)
+	return http.StatusOK, k.render(c), nil
+}
+
+// readContact applies the writable fields sent in o to c, recording problems in o. is_active
+// is writable on update only. Call with the store lock held (it checks the vendor's
+// default expense account).
+func (s *Server) readContact(o *object, c *contact, k *contactKind, update bool) {
+	if v, ok := o.str("display_name", length(1, 200)); ok {
+		c.displayName = v
+	}
+	if v, ok := o.str("email", isEmail); ok {
+		c.email = &v
+	}
+	if v, ok := o.str("phone"); ok {
+		c.phone = &v
+	}
+	if v, ok := o.str("currency", isCurrency); ok {
+		c.currency = v
+	}
+	if v, ok := o.str("payment_terms", oneOf(paymentTerms...)); ok {
+		c.paymentTerms = v
+	}
+	if v, ok := o.str("notes"); ok {
+		c.notes = &v
+	}
+	if a, ok := o.object("billing_address"); ok {
+		c.address = readAddress(a)
+	}
+	if update {
+		if v, ok := o.boolean("is_active"); ok {
+			c.isActive = v
+		}
+	}
+	if !k.vendor {
+		if v, ok := o.amount("credit_limit", nonNegative); ok {
+			c.creditLimit = v
+		}
+		return
+	}
+	if v, ok := o.str("default_expense_account_id", isUUIDStr); ok {
+		v = normalizeUUID(v)
+		if a, found := s.st.accounts.get(v); !found || a.companyID != c.companyID {
+			o.fail("default_expense_account_id", "Account not found in this company.")
+		} else {
+			c.defaultExpenseAccountID = &v
+		}
+	}
+}
+
+// readAddress reads an AddressInput: every part optional, country defaulting to US.
+func readAddress(o *object) address {
+	a := address{country: "US"}
+	for _, f := range []struct {
+		name string
+		dst  **string
+		chk  []check
+	}{
+		{"line1", &a.line1, nil},
+		{"line2", &a.line2, nil},
+		{"city", &a.city, nil},
+		{"state", &a.state, nil},
+		{"postal_code", &a.postalCode, []check{length(0, 20)}},
+	} {
+		if v, ok := o.str(f.name, f.chk...); ok {
+			*f.dst = &v
+		}
+	}
+	if v, ok := o.str("country", isCountry); ok {
+		a.country = v
+	}
+	return a
+}

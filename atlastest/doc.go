@@ -1,0 +1,58 @@
+// Package atlastest is an in-memory Atlas Accounting API for tests: a second, independent
+// implementation of the contract in api/openapi.yaml that listens on the loopback
+// interface, like net/http/httptest.
+//
+//	srv := atlastest.NewServer()
+//	defer srv.Close()
+//	// srv.URL is the base URL, "http://127.0.0.1:PORT/api/v1";
+//	// log in with srv.Email() and srv.Password().
+//
+// It does not share code or types with the SDK, so a field name that is wrong on either side
+// fails a test instead of agreeing with itself.
+//
+// # Seeded data
+//
+// Every server starts with an organization, an admin user (Email, Password) and a viewer
+// (ViewerEmail, ViewerPassword; 403 on every write), and a main company (CompanyID) with a
+// chart of accounts (see AccountID), three customers and two vendors (CustomerIDs,
+// VendorIDs) and twelve open monthly periods for the current year. WithSecondCompany adds
+// a second company the admin can access and a third one nobody can (403); WithInvoices
+// seeds invoices at scale. Passwords and the webhook secret are random for each server.
+//
+// # Behaviour
+//
+// Tokens: login returns an access token valid for one hour (WithTokenLifetime) on the
+// server's clock and a refresh token; refreshing rotates the refresh token, and using a
+// rotated one again gets 401. The clock is the real time plus whatever Advance added;
+// WithClock replaces the real time (FixedClock pins it).
+//
+// Company context: collection routes require company_id (422 when missing), a company the
+// user cannot access gets 403, and an item of another company gets 404.
+//
+// Lists: page (from 1), page_size (1 to 100, default 50; anything else gets 422), sort_by
+// (the contract's values for the resource, default created_at; anything else gets 422) and
+// sort_order (asc or desc, default desc), plus the contract's filters. Ties are broken by
+// id, in the same direction, so paging through an unchanged list yields every item once.
+//
+// Errors: every 4xx and 5xx has the body {detail, status_code, errors} with errors always
+// present (empty unless fields failed); a body that is not JSON gets 400, a missing or
+// invalid field 422 naming it ("lines.0.quantity"), unknown routes 404, wrong methods 405.
+// Unknown JSON fields are ignored, as the contract's schemas allow them. Money is a decimal
+// string in both directions ("1500.00"); a JSON number where the contract wants a decimal
+// string gets 422.
+//
+// # Extending the server
+//
+// The server is built from small parts meant to be extended in their own files:
+//   - the middleware chain in middleware.go (Server.handler): one list, outermost first, of
+//     func(http.Handler) http.Handler methods; rate limiting, idempotency, fault injection
+//     and the request log each add one line there;
+//   - the route table in routes.go (Server.routes): one line per operation, handlers as
+//     endpoint or userEndpoint methods returning (status, body, error);
+//   - the domain store in store.go: record types, the generic table with cached sort
+//     orders, the ledger (store.post) and the period check (store.closedOn), all under
+//     store.mu;
+//   - Server.emit in events.go, the one place events leave through (webhook delivery);
+//   - Server.onClose for anything that must stop with the server;
+//   - the Clock, read through Server.clock.now() for every time-dependent decision.
+package atlastest

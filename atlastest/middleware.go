@@ -1,0 +1,70 @@
+package atlastest
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// middleware wraps the server's handler to act on every request, including the ones no
+// route matches.
+type middleware func(http.Handler) http.Handler
+
+// handler is the server's whole http.Handler: the routes wrapped in the middleware chain.
+//
+// The chain is listed here, outermost first, and nowhere else. A later feature adds its
+// middleware in its own file (a method of Server with the middleware signature) and one
+// line to this list, at its place:
+//
+//	requestID       X-Request-ID on every answer (the request log can record it)
+//	recoverPanics   a panicking handler answers 500 with the error envelope
+//	request log     records method, path, query, Idempotency-Key and redacted headers
+//	fault injection fails, drops (panic(http.ErrAbortHandler)) or delays matching requests
+//	rate limiting   X-RateLimit-* headers on every answer, 429 with Retry-After; the user
+//	                comes from s.bearerUser(r) (nil before login)
+//	idempotency     replays the stored answer of a POST with a known Idempotency-Key
+//	routes          the contract's operations (routes.go)
+//
+// recoverPanics re-panics http.ErrAbortHandler, so a middleware may drop a connection
+// without an answer that way.
+func (s *Server) handler() http.Handler {
+	chain := []middleware{
+		s.requestID,
+		s.recoverPanics,
+	}
+	h := s.routes()
+	for i := len(chain) - 1; i >= 0; i-- {
+		h = chain[i](h)
+	}
+	return h
+}
+
+// requestID gives every answer an X-Request-ID, as the real API does, so that clients can
+// report it.
+func (s *Server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-ID", newID())
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic in a handler (a bug in the fake server) into a 500 with the
+// error envelope, logged without request details so no secret can leak.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(v)
+			}
+			if l := s.logger(); l != nil {
+				l.Error("atlastest: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			}
+			writeErrorStatus(w, http.StatusInternalServerError, "Internal server error.", nil)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,88 @@
+package atlastest
+
+import (
+	"net/http"
+	"time"
+)
+
+type periodJSON struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	StartDate string  `json:"start_date"`
+	EndDate   string  `json:"end_date"`
+	Status    string  `json:"status"`
+	ClosedAt  *string `json:"closed_at"`
+	CreatedAt string  `json:"created_at"`
+	UpdatedAt string  `json:"updated_at"`
+}
+
+func renderPeriod(p *period) periodJSON {
+	return periodJSON{
+		ID:        p.id,
+		Name:      p.name,
+		StartDate: p.startDate,
+		EndDate:   p.endDate,
+		Status:    p.status,
+		ClosedAt:  timestampOrNil(p.closedAt),
+		CreatedAt: timestamp(p.createdAt),
+		UpdatedAt: timestamp(p.updatedAt),
+	}
+}
+
+var periodSorts = []sortKey[period]{
+	byTime("created_at", func(p *period) time.Time { return p.createdAt }),
+	byString("start_date", func(p *period) string { return p.startDate }),
+}
+
+// listPeriods is GET /periods.
+func (s *Server) listPeriods(r *http.Request, u *user) (int, any, error) {
+	q := newQuery(r)
+	companyID := companyParam(q)
+	p, key := readList(q, periodSorts)
+	if err := q.err(); err != nil {
+		return 0, nil, err
+	}
+	if err := s.access(u, companyID); err != nil {
+		return 0, nil, err
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return http.StatusOK, paginate(s.st.periods.sortedBy(companyID, key), p, nil, renderPeriod), nil
+}
+
+// closePeriod is POST /periods/{id}/close: an open period becomes closed (409 when it
+// already is) and period.closed is emitted. It takes no body.
+func (s *Server) closePeriod(r *http.Request, u *user) (int, any, error) {
+	ref, err := s.itemParams(r, u)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.st.mu.Lock()
+	p, ok := findItem(&s.st.periods, u, ref)
+	if !ok {
+		s.st.mu.Unlock()
+		return 0, nil, errNotFound("Period")
+	}
+	if err := s.writeAccess(u, p.companyID); err != nil {
+		s.st.mu.Unlock()
+		return 0, nil, err
+	}
+	if p.status == "closed" {
+		s.st.mu.Unlock()
+		return 0, nil, errConflict("The period is already closed.")
+	}
+	now := s.clock.now()
+	p.status, p.closedAt, p.updatedAt = "closed", &now, now
+	s.st.periods.changed(p.companyID)
+	out := renderPeriod(p)
+	s.st.mu.Unlock()
+
+	s.emit(eventPeriodClosed, map[string]any{
+		"id":         out.ID,
+		"name":       out.Name,
+		"start_date": out.StartDate,
+		"end_date":   out.EndDate,
+		"closed_at":  *out.ClosedAt,
+	})
+	return http.StatusOK, out, nil
+}

@@ -1,0 +1,116 @@
+package atlastest
+
+import (
+	"net/http"
+	"strings"
+)
+
+// endpoint is one operation of the contract for anyone (login, refresh): it returns the
+// status and the body of a success, or an error (an *apiError becomes its status and error
+// envelope, anything else a 500).
+type endpoint func(r *http.Request) (status int, body any, err error)
+
+// userEndpoint is an operation that needs a valid bearer token; u is its user.
+type userEndpoint func(r *http.Request, u *user) (status int, body any, err error)
+
+// routes is the table of the contract's operations. Patterns are Go 1.22 ServeMux patterns
+// relative to basePath; a later resource family adds its lines here and its handlers in
+// its own file (invoices.go, bills.go, journal.go, payments.go, reports.go).
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.Handler) {
+		method, path, _ := strings.Cut(pattern, " ")
+		mux.Handle(method+" "+basePath+path, h)
+	}
+
+	handle("POST /auth/login", s.serve(s.login))
+	handle("POST /auth/refresh", s.serve(s.refresh))
+	handle("GET /auth/me", s.authed(s.me))
+
+	handle("GET /companies", s.authed(s.listCompanies))
+	handle("GET /companies/{id}", s.authed(s.getCompany))
+
+	handle("GET /contacts/customers", s.authed(s.listCustomers))
+	handle("POST /contacts/customers", s.authed(s.createCustomer))
+	handle("GET /contacts/customers/{id}", s.authed(s.getCustomer))
+	handle("PATCH /contacts/customers/{id}", s.authed(s.updateCustomer))
+
+	handle("GET /contacts/vendors", s.authed(s.listVendors))
+	handle("POST /contacts/vendors", s.authed(s.createVendor))
+	handle("GET /contacts/vendors/{id}", s.authed(s.getVendor))
+	handle("PATCH /contacts/vendors/{id}", s.authed(s.updateVendor))
+
+	handle("GET /chart-of-accounts", s.authed(s.listAccounts))
+	handle("GET /chart-of-accounts/{id}", s.authed(s.getAccount))
+
+	handle("GET /invoices", s.authed(s.listInvoices))
+	handle("GET /invoices/{id}", s.authed(s.getInvoice))
+
+	handle("GET /periods", s.authed(s.listPeriods))
+	handle("POST /periods/{id}/close", s.authed(s.closePeriod))
+
+	return unmatched(mux)
+}
+
+// serve adapts an endpoint to http.Handler.
+func (s *Server) serve(e endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status, body, err := e(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// authed adapts a userEndpoint: a request without a valid bearer token gets 401.
+func (s *Server) authed(e userEndpoint) http.Handler {
+	return s.serve(func(r *http.Request) (int, any, error) {
+		u := s.bearerUser(r)
+		if u == nil {
+			return 0, nil, errUnauthorized(msgBadCredentials)
+		}
+		return e(r, u)
+	})
+}
+
+// unmatched answers what mux has no route for with the error envelope: 405 (with Allow)
+// when the path exists for other methods, 404 otherwise.
+func unmatched(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// Let the mux decide between 404 and 405 and keep only its status and Allow header.
+		rec := &discardWriter{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeErrorStatus(w, http.StatusMethodNotAllowed, "Method not allowed.", nil)
+			return
+		}
+		writeErrorStatus(w, http.StatusNotFound, "Not found.", nil)
+	})
+}
+
+// discardWriter records the status and headers a handler writes and drops its body.
+type discardWriter struct {
+	header http.Header
+	status int
+}
+
+func (d *discardWriter) Header() http.Header { return d.header }
+
+func (d *discardWriter) WriteHeader(status int) {
+	if d.status == 0 {
+		d.status = status
+	}
+}
+
+func (d *discardWriter) Write(b []byte) (int, error) {
+	d.WriteHeader(http.StatusOK)
+	return len(b), nil
+}

@@ -120,7 +120,11 @@ func (c *client) do(method, path string, body any) response {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
-	return response{status: resp.StatusCode, header: resp.Header, body: raw}
+	out := response{status: resp.StatusCode, header: resp.Header, body: raw}
+	if _, bench := c.t.(*testing.B); !bench {
+		checkContract(c.t, req, out)
+	}
+	return out
 }
 
 func (c *client) get(path string) response { return c.do(http.MethodGet, path, nil) }
@@ -179,6 +183,13 @@ func keys(m map[string]any) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(raw)
 }
 
 // withQuery adds query parameters to path.

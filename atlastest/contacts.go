@@ -134,153 +134,129 @@ func contactSorts(numberField string) []sortKey[contact] {
 	}
 }
 
-func (s *Server) listCustomers(r *http.Request, u *user) (int, any, error) {
-	return s.listContacts(r, u, customerKind)
-}
-
-func (s *Server) createCustomer(r *http.Request, u *user) (int, any, error) {
-	return s.createContact(r, u, customerKind)
-}
-
-func (s *Server) getCustomer(r *http.Request, u *user) (int, any, error) {
-	return s.getContact(r, u, customerKind)
-}
-
-func (s *Server) updateCustomer(r *http.Request, u *user) (int, any, error) {
-	return s.updateContact(r, u, customerKind)
-}
-
-func (s *Server) listVendors(r *http.Request, u *user) (int, any, error) {
-	return s.listContacts(r, u, vendorKind)
-}
-
-func (s *Server) createVendor(r *http.Request, u *user) (int, any, error) {
-	return s.createContact(r, u, vendorKind)
-}
-
-func (s *Server) getVendor(r *http.Request, u *user) (int, any, error) {
-	return s.getContact(r, u, vendorKind)
-}
-
-func (s *Server) updateVendor(r *http.Request, u *user) (int, any, error) {
-	return s.updateContact(r, u, vendorKind)
-}
-
 // listContacts serves GET /contacts/customers and /contacts/vendors. search matches a
 // case-insensitive substring of the display name, email or number.
-func (s *Server) listContacts(r *http.Request, u *user, k *contactKind) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	p, key := readList(q, k.sorts)
-	search, hasSearch := q.str("search")
-	active, hasActive := q.boolean("is_active")
-	if err := q.err(); err != nil {
-		return 0, nil, err
-	}
-	if err := s.access(u, companyID); err != nil {
-		return 0, nil, err
-	}
-	var match func(*contact) bool
-	if hasSearch || hasActive {
-		search = strings.ToLower(search)
-		match = func(c *contact) bool {
-			if hasActive && c.isActive != active {
-				return false
-			}
-			return !hasSearch || strings.Contains(strings.ToLower(c.displayName), search) ||
-				strings.Contains(strings.ToLower(c.number), search) ||
-				(c.email != nil && strings.Contains(strings.ToLower(*c.email), search))
+func (s *Server) listContacts(k *contactKind) userEndpoint {
+	return func(r *http.Request, u *user) (int, any, error) {
+		q := newQuery(r)
+		companyID := companyParam(q)
+		p, key := readList(q, k.sorts)
+		search, hasSearch := q.str("search")
+		active, hasActive := q.boolean("is_active")
+		if err := q.err(); err != nil {
+			return 0, nil, err
 		}
+		if err := s.access(u, companyID); err != nil {
+			return 0, nil, err
+		}
+		var match func(*contact) bool
+		if hasSearch || hasActive {
+			search = strings.ToLower(search)
+			match = func(c *contact) bool {
+				if hasActive && c.isActive != active {
+					return false
+				}
+				return !hasSearch || strings.Contains(strings.ToLower(c.displayName), search) ||
+					strings.Contains(strings.ToLower(c.number), search) ||
+					(c.email != nil && strings.Contains(strings.ToLower(*c.email), search))
+			}
+		}
+		s.st.mu.Lock()
+		defer s.st.mu.Unlock()
+		return http.StatusOK, paginate(k.table(s.st).sortedBy(companyID, key), p, match, k.render), nil
 	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return http.StatusOK, paginate(k.table(s.st).sortedBy(companyID, key), p, match, k.render), nil
 }
 
 // createContact serves POST /contacts/customers and /contacts/vendors.
-func (s *Server) createContact(r *http.Request, u *user, k *contactKind) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	if err := q.err(); err != nil {
-		return 0, nil, err
-	}
-	if err := s.writeAccess(u, companyID); err != nil {
-		return 0, nil, err
-	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	now := s.clock.now()
-	c := &contact{
-		id:           newID(),
-		companyID:    companyID,
-		currency:     "USD",
-		paymentTerms: "net_30",
-		isActive:     true,
-		address:      address{country: "US"},
-		createdAt:    now,
-		updatedAt:    now,
-	}
-	o.require("display_name")
+func (s *Server) createContact(k *contactKind) userEndpoint {
+	return func(r *http.Request, u *user) (int, any, error) {
+		q := newQuery(r)
+		companyID := companyParam(q)
+		if err := q.err(); err != nil {
+			return 0, nil, err
+		}
+		if err := s.writeAccess(u, companyID); err != nil {
+			return 0, nil, err
+		}
+		o, err := readObject(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		now := s.clock.now()
+		c := &contact{
+			id:           newID(),
+			companyID:    companyID,
+			currency:     "USD",
+			paymentTerms: "net_30",
+			isActive:     true,
+			address:      address{country: "US"},
+			createdAt:    now,
+			updatedAt:    now,
+		}
+		o.require("display_name")
 
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	s.readContact(o, c, k, false)
-	if err := o.err(); err != nil {
-		return 0, nil, err
+		s.st.mu.Lock()
+		defer s.st.mu.Unlock()
+		s.readContact(o, c, k, false)
+		if err := o.err(); err != nil {
+			return 0, nil, err
+		}
+		n := k.next(s.st.numbersOf(companyID))
+		*n++
+		c.number = fmt.Sprintf("%s-%04d", k.prefix, *n)
+		k.table(s.st).insert(c)
+		return http.StatusCreated, k.render(c), nil
 	}
-	n := k.next(s.st.numbersOf(companyID))
-	*n++
-	c.number = fmt.Sprintf("%s-%04d", k.prefix, *n)
-	k.table(s.st).insert(c)
-	return http.StatusCreated, k.render(c), nil
 }
 
 // getContact serves GET /contacts/customers/{id} and /contacts/vendors/{id}.
-func (s *Server) getContact(r *http.Request, u *user, k *contactKind) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func (s *Server) getContact(k *contactKind) userEndpoint {
+	return func(r *http.Request, u *user) (int, any, error) {
+		ref, err := s.itemParams(r, u)
+		if err != nil {
+			return 0, nil, err
+		}
+		s.st.mu.Lock()
+		defer s.st.mu.Unlock()
+		c, ok := findItem(k.table(s.st), u, ref)
+		if !ok {
+			return 0, nil, errNotFound(k.name)
+		}
+		return http.StatusOK, k.render(c), nil
 	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	c, ok := findItem(k.table(s.st), u, ref)
-	if !ok {
-		return 0, nil, errNotFound(k.name)
-	}
-	return http.StatusOK, k.render(c), nil
 }
 
 // updateContact serves PATCH /contacts/customers/{id} and /contacts/vendors/{id}: only the
 // fields sent change; billing_address, when sent, replaces the whole address.
-func (s *Server) updateContact(r *http.Request, u *user, k *contactKind) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func (s *Server) updateContact(k *contactKind) userEndpoint {
+	return func(r *http.Request, u *user) (int, any, error) {
+		ref, err := s.itemParams(r, u)
+		if err != nil {
+			return 0, nil, err
+		}
+		o, err := readObject(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		s.st.mu.Lock()
+		defer s.st.mu.Unlock()
+		c, ok := findItem(k.table(s.st), u, ref)
+		if !ok {
+			return 0, nil, errNotFound(k.name)
+		}
+		if err := s.writeAccess(u, c.companyID); err != nil {
+			return 0, nil, err
+		}
+		upd := *c
+		s.readContact(o, &upd, k, true)
+		if err := o.err(); err != nil {
+			return 0, nil, err
+		}
+		upd.updatedAt = s.clock.now()
+		*c = upd
+		k.table(s.st).changed(c.companyID)
+		return http.StatusOK, k.render(c), nil
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	c, ok := findItem(k.table(s.st), u, ref)
-	if !ok {
-		return 0, nil, errNotFound(k.name)
-	}
-	if err := s.writeAccess(u, c.companyID); err != nil {
-		return 0, nil, err
-	}
-	upd := *c
-	s.readContact(o, &upd, k, true)
-	if err := o.err(); err != nil {
-		return 0, nil, err
-	}
-	upd.updatedAt = s.clock.now()
-	*c = upd
-	k.table(s.st).changed(c.companyID)
-	return http.StatusOK, k.render(c), nil
 }
 
 // readContact applies the writable fields sent in o to c, recording problems in o. is_active

@@ -30,15 +30,15 @@ func (s *Server) routes() http.Handler {
 	handle("GET /companies", s.authed(s.listCompanies))
 	handle("GET /companies/{id}", s.authed(s.getCompany))
 
-	handle("GET /contacts/customers", s.authed(s.listCustomers))
-	handle("POST /contacts/customers", s.authed(s.createCustomer))
-	handle("GET /contacts/customers/{id}", s.authed(s.getCustomer))
-	handle("PATCH /contacts/customers/{id}", s.authed(s.updateCustomer))
+	handle("GET /contacts/customers", s.authed(s.listContacts(customerKind)))
+	handle("POST /contacts/customers", s.authed(s.createContact(customerKind)))
+	handle("GET /contacts/customers/{id}", s.authed(s.getContact(customerKind)))
+	handle("PATCH /contacts/customers/{id}", s.authed(s.updateContact(customerKind)))
 
-	handle("GET /contacts/vendors", s.authed(s.listVendors))
-	handle("POST /contacts/vendors", s.authed(s.createVendor))
-	handle("GET /contacts/vendors/{id}", s.authed(s.getVendor))
-	handle("PATCH /contacts/vendors/{id}", s.authed(s.updateVendor))
+	handle("GET /contacts/vendors", s.authed(s.listContacts(vendorKind)))
+	handle("POST /contacts/vendors", s.authed(s.createContact(vendorKind)))
+	handle("GET /contacts/vendors/{id}", s.authed(s.getContact(vendorKind)))
+	handle("PATCH /contacts/vendors/{id}", s.authed(s.updateContact(vendorKind)))
 
 	handle("GET /chart-of-accounts", s.authed(s.listAccounts))
 	handle("GET /chart-of-accounts/{id}", s.authed(s.getAccount))

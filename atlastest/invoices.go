@@ -70,7 +70,7 @@ func invoiceRenderer(today string) func(*invoice) invoiceJSON {
 				Quantity:         plain(l.quantity),
 				UnitPrice:        money(l.unitPrice),
 				Amount:           money(l.amount),
-				RevenueAccountID: l.revenueAccountID,
+				RevenueAccountID: l.accountID,
 				TaxRate:          plain(l.taxRate),
 				TaxAmount:        money(l.taxAmount),
 			}
@@ -133,4 +133,259 @@ func (s *Server) getInvoice(r *http.Request, u *user) (int, any, error) {
 		return 0, nil, errNotFound("Invoice")
 	}
 	return http.StatusOK, invoiceRenderer(today)(inv), nil
+}
+
+// setLines gives the invoice its lines and the totals they add up to.
+func (inv *invoice) setLines(lines []itemLine) {
+	inv.lines = lines
+	inv.subtotal, inv.taxAmount = lineTotals(lines)
+	inv.total = inv.subtotal.Add(inv.taxAmount)
+	inv.amountDue = inv.total.Sub(inv.amountPaid)
+}
+
+// invoiceEvent is the data of the invoice.* webhook events (InvoiceEventData), with the
+// status the invoice shows on today.
+func invoiceEvent(inv *invoice, today string) map[string]any {
+	return map[string]any{
+		"id":             inv.id,
+		"invoice_number": inv.number,
+		"amount":         webhookAmount(inv.total),
+		"currency":       inv.currency,
+		"customer_id":    inv.customerID,
+		"status":         inv.statusOn(today),
+	}
+}
+
+// invoicePosting is what sending the invoice posts on its date: the total to accounts
+// receivable (debit), each line's amount to its revenue account and the tax to sales tax
+// payable (credits).
+func (st *store) invoicePosting(inv *invoice) *ledgerEntry {
+	p := newPosting(inv.companyID, inv.invoiceDate, "invoice", inv.id)
+	p.add(st.accountNumbered(inv.companyID, accountReceivable), true, inv.total)
+	for _, l := range inv.lines {
+		p.add(l.accountID, false, l.amount)
+	}
+	p.add(st.accountNumbered(inv.companyID, accountSalesTax), false, inv.taxAmount)
+	return p.e
+}
+
+// moveBalance adds delta to a contact's open balance.
+func moveBalance(t *table[contact], id string, delta decimal.Decimal, at time.Time) {
+	if c, ok := t.get(id); ok {
+		c.balance = c.balance.Add(delta)
+		c.updatedAt = at
+		t.changed(c.companyID)
+	}
+}
+
+// createInvoice is POST /invoices: a draft with server-computed amounts, due by the
+// customer's payment terms unless due_date is given, in the customer's currency unless
+// currency is given. Emits invoice.created.
+func (s *Server) createInvoice(r *http.Request, u *user) (int, any, error) {
+	q := newQuery(r)
+	companyID := companyParam(q)
+	if err := q.err(); err != nil {
+		return 0, nil, err
+	}
+	if err := s.writeAccess(u, companyID); err != nil {
+		return 0, nil, err
+	}
+	o, err := readObject(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := s.clock.now()
+	today := dateOf(now)
+	var out invoiceJSON
+	var event map[string]any
+	err = s.inStore(func(st *store) error {
+		o.require("customer_id", "invoice_date", "lines")
+		inv := &invoice{id: newID(), companyID: companyID, status: "draft", createdAt: now, updatedAt: now}
+		cust := contactOf(o, "customer_id", &st.customers, companyID, "Customer")
+		inv.invoiceDate, _ = readDate(o, "invoice_date")
+		due, hasDue := readDate(o, "due_date")
+		currency, hasCurrency := o.str("currency", isCurrency)
+		if v, ok := o.str("notes"); ok {
+			inv.notes = &v
+		}
+		lines, _ := st.readItemLines(o, companyID, "revenue_account_id", "revenue")
+		if cust != nil {
+			inv.customerID, inv.currency = cust.id, cust.currency
+			if !hasDue && inv.invoiceDate != "" {
+				due = dueFrom(inv.invoiceDate, cust.paymentTerms)
+			}
+		}
+		if hasCurrency {
+			inv.currency = currency
+		}
+		inv.dueDate = due
+		checkDue(o, "due_date", inv.invoiceDate, due)
+		if err := o.err(); err != nil {
+			return err
+		}
+		if err := st.checkOpen(companyID, inv.invoiceDate); err != nil {
+			return err
+		}
+		inv.setLines(lines)
+		inv.number = docNumber("INV", now, &st.numbersOf(companyID).invoice)
+		st.invoices.insert(inv)
+		out, event = invoiceRenderer(today)(inv), invoiceEvent(inv, today)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	s.emit(eventInvoiceCreated, event)
+	return http.StatusCreated, out, nil
+}
+
+// updateInvoice is PATCH /invoices/{id}: drafts only (409). The fields sent replace the
+// stored ones; lines, when sent, replace all lines, and totals are recomputed.
+func (s *Server) updateInvoice(r *http.Request, u *user) (int, any, error) {
+	ref, err := s.itemParams(r, u)
+	if err != nil {
+		return 0, nil, err
+	}
+	o, err := readObject(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := s.clock.now()
+	var out invoiceJSON
+	err = s.inStore(func(st *store) error {
+		inv, ok := findItem(&st.invoices, u, ref)
+		if !ok {
+			return errNotFound("Invoice")
+		}
+		if err := s.writeAccess(u, inv.companyID); err != nil {
+			return err
+		}
+		upd := *inv
+		if v, ok := readDate(o, "invoice_date"); ok {
+			upd.invoiceDate = v
+		}
+		if v, ok := readDate(o, "due_date"); ok {
+			upd.dueDate = v
+		}
+		if v, ok := o.str("currency", isCurrency); ok {
+			upd.currency = v
+		}
+		if v, ok := o.str("notes"); ok {
+			upd.notes = &v
+		}
+		lines, hasLines := st.readItemLines(o, inv.companyID, "revenue_account_id", "revenue")
+		if o.has("due_date") || o.has("invoice_date") {
+			checkDue(o, "due_date", upd.invoiceDate, upd.dueDate)
+		}
+		if err := o.err(); err != nil {
+			return err
+		}
+		if inv.status != "draft" {
+			return errConflict("Only draft invoices can be updated.")
+		}
+		if err := st.checkOpen(inv.companyID, upd.invoiceDate); err != nil {
+			return err
+		}
+		if hasLines {
+			upd.setLines(lines)
+		}
+		upd.updatedAt = now
+		*inv = upd
+		st.invoices.changed(inv.companyID)
+		out = invoiceRenderer(dateOf(now))(inv)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
+}
+
+// sendInvoice is POST /invoices/{id}/send: a draft becomes sent, is posted to the ledger
+// on its invoice date and adds to the customer's balance. Emits invoice.sent. It takes no
+// body.
+func (s *Server) sendInvoice(r *http.Request, u *user) (int, any, error) {
+	ref, err := s.itemParams(r, u)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := s.clock.now()
+	today := dateOf(now)
+	var out invoiceJSON
+	var event map[string]any
+	err = s.inStore(func(st *store) error {
+		inv, ok := findItem(&st.invoices, u, ref)
+		if !ok {
+			return errNotFound("Invoice")
+		}
+		if err := s.writeAccess(u, inv.companyID); err != nil {
+			return err
+		}
+		if inv.status != "draft" {
+			return errConflict("Only draft invoices can be sent.")
+		}
+		if err := st.checkOpen(inv.companyID, inv.invoiceDate); err != nil {
+			return err
+		}
+		inv.status, inv.sentAt, inv.updatedAt = "sent", &now, now
+		st.post(st.invoicePosting(inv), now)
+		moveBalance(&st.customers, inv.customerID, inv.total, now)
+		st.invoices.changed(inv.companyID)
+		out, event = invoiceRenderer(today)(inv), invoiceEvent(inv, today)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	s.emit(eventInvoiceSent, event)
+	return http.StatusOK, out, nil
+}
+
+// voidInvoice is POST /invoices/{id}/void with a VoidRequest. A paid invoice (409) and a
+// void one (409) cannot be voided. A sent or partly paid invoice has its posting reversed
+// on its invoice date (409 when that is in a closed period) and leaves the customer's
+// balance; payments already applied stay, as a credit of the customer's.
+func (s *Server) voidInvoice(r *http.Request, u *user) (int, any, error) {
+	ref, err := s.itemParams(r, u)
+	if err != nil {
+		return 0, nil, err
+	}
+	o, err := readObject(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := s.clock.now()
+	var out invoiceJSON
+	err = s.inStore(func(st *store) error {
+		inv, ok := findItem(&st.invoices, u, ref)
+		if !ok {
+			return errNotFound("Invoice")
+		}
+		if err := s.writeAccess(u, inv.companyID); err != nil {
+			return err
+		}
+		if err := readReason(o); err != nil {
+			return err
+		}
+		switch inv.status {
+		case "void":
+			return errConflict("The invoice is already void.")
+		case "paid":
+			return errConflict("A paid invoice cannot be voided.")
+		case "sent", "partial":
+			if err := st.checkOpen(inv.companyID, inv.invoiceDate); err != nil {
+				return err
+			}
+			st.post(reversal(st.invoicePosting(inv)), now)
+			moveBalance(&st.customers, inv.customerID, inv.total.Neg(), now)
+		}
+		inv.status, inv.updatedAt = "void", now
+		st.invoices.changed(inv.companyID)
+		out = invoiceRenderer(dateOf(now))(inv)
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
 }

@@ -44,7 +44,11 @@ func (s *Server) routes() http.Handler {
 	handle("GET /chart-of-accounts/{id}", s.authed(s.getAccount))
 
 	handle("GET /invoices", s.authed(s.listInvoices))
+	handle("POST /invoices", s.authed(s.createInvoice))
 	handle("GET /invoices/{id}", s.authed(s.getInvoice))
+	handle("PATCH /invoices/{id}", s.authed(s.updateInvoice))
+	handle("POST /invoices/{id}/send", s.authed(s.sendInvoice))
+	handle("POST /invoices/{id}/void", s.authed(s.voidInvoice))
 
 	handle("GET /periods", s.authed(s.listPeriods))
 	handle("POST /periods/{id}/close", s.authed(s.closePeriod))

@@ -103,17 +103,19 @@ type invoice struct {
 	subtotal, taxAmount, total, amountPaid, amountDue                         decimal.Decimal
 	notes                                                                     *string
 	sentAt                                                                    *time.Time
-	lines                                                                     []invoiceLine
+	lines                                                                     []itemLine
 	createdAt, updatedAt                                                      time.Time
 }
 
-// invoiceLine is one line of an invoice (contract schema InvoiceLine): amount is
-// round2(quantity x unitPrice), taxAmount round2(amount x taxRate / 100).
-type invoiceLine struct {
-	id, description, revenueAccountID string
-	lineNumber                        int
-	quantity, unitPrice, amount       decimal.Decimal
-	taxRate, taxAmount                decimal.Decimal
+// itemLine is one line of an invoice or a bill (contract schemas InvoiceLine, BillLine):
+// accountID is the revenue account an invoice line credits or the expense account a bill
+// line debits; amount is round2(quantity x unitPrice), taxAmount round2(amount x taxRate /
+// 100).
+type itemLine struct {
+	id, description, accountID  string
+	lineNumber                  int
+	quantity, unitPrice, amount decimal.Decimal
+	taxRate, taxAmount          decimal.Decimal
 }
 
 // statusOn is the status a client sees on the given day (YYYY-MM-DD): a sent or partly

@@ -1,10 +1,12 @@
 package atlas_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	atlas "github.com/atlas-accounting/atlas-go"
+	"github.com/atlas-accounting/atlas-go/atlastest"
 )
 
 const stubCompany = "5b6c7d8e-9f01-4a23-b456-789abcdef012"
@@ -598,4 +601,83 @@ func TestCancelledContextIsAnError(t *testing.T) {
 	_, err := c.Invoices.List(ctx, nil)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled), err.Error())
+}
+
+// newTestClient starts an atlastest server with opts and returns a client
+// logged in as its admin, in its main company. Both close with the test.
+func newTestClient(t *testing.T, opts ...atlastest.Option) (*atlas.Client, *atlastest.Server) {
+	t.Helper()
+	srv := atlastest.NewServer(opts...)
+	t.Cleanup(srv.Close)
+	return clientOn(t, srv, srv.Client()), srv
+}
+
+// clientOn returns a client on srv that sends through hc.
+func clientOn(t *testing.T, srv *atlastest.Server, hc *http.Client) *atlas.Client {
+	t.Helper()
+	c, err := atlas.NewClient(
+		atlas.WithBaseURL(srv.URL),
+		atlas.WithCredentials(srv.Email(), srv.Password()),
+		atlas.WithCompany(srv.CompanyID()),
+		atlas.WithHTTPClient(hc),
+	)
+	require.NoError(t, err)
+	return c
+}
+
+// collect drains an iterator, failing the test on its first error.
+func collect[T any](t *testing.T, seq iter.Seq2[*T, error]) []*T {
+	t.Helper()
+	var out []*T
+	for v, err := range seq {
+		require.NoError(t, err)
+		out = append(out, v)
+	}
+	return out
+}
+
+// apiError asserts that err is an *atlas.Error and returns it.
+func apiError(t *testing.T, err error) *atlas.Error {
+	t.Helper()
+	var e *atlas.Error
+	require.ErrorAs(t, err, &e)
+	return e
+}
+
+// wireLog records the bodies of the requests a client sends, as they leave
+// the transport.
+type wireLog struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	reqs []stubRequest
+}
+
+func (w *wireLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return nil, err
+		}
+		_ = r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	w.mu.Lock()
+	w.reqs = append(w.reqs, stubRequest{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/api/v1"), Query: r.URL.Query(), Body: body})
+	w.mu.Unlock()
+	return w.next.RoundTrip(r)
+}
+
+// last returns the last request with method and path.
+func (w *wireLog) last(t *testing.T, method, path string) stubRequest {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := len(w.reqs) - 1; i >= 0; i-- {
+		if w.reqs[i].Method == method && w.reqs[i].Path == path {
+			return w.reqs[i]
+		}
+	}
+	t.Fatalf("no %s %s on the wire", method, path)
+	return stubRequest{}
 }

@@ -50,6 +50,10 @@ func (s *Server) routes() http.Handler {
 	handle("POST /invoices/{id}/send", s.authed(s.sendInvoice))
 	handle("POST /invoices/{id}/void", s.authed(s.voidInvoice))
 
+	handle("GET /payments", s.authed(s.listPayments))
+	handle("POST /payments", s.authed(s.createPayment))
+	handle("GET /payments/{id}", s.authed(s.getPayment))
+
 	handle("GET /periods", s.authed(s.listPeriods))
 	handle("POST /periods/{id}/close", s.authed(s.closePeriod))
 

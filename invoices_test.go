@@ -2,6 +2,7 @@ package atlas_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -96,4 +97,94 @@ func TestInvoicesListFilters(t *testing.T) {
 	}
 	assert.True(t, sum.Equal(got.TotalAmount))
 	assert.True(t, got.AmountDue.Equal(got.TotalAmount.Sub(got.AmountPaid)))
+}
+
+func TestInvoiceLifecycle(t *testing.T) {
+	c, srv := newTestClient(t)
+	ctx := context.Background()
+	today := atlas.DateOf(srv.Now())
+	customer := srv.CustomerIDs()[0]
+	sales, service := srv.AccountID("4000"), srv.AccountID("4100")
+
+	inv, err := c.Invoices.Create(ctx, &atlas.InvoiceCreateParams{
+		CustomerID:  customer,
+		InvoiceDate: today,
+		Notes:       "Thank you.",
+		Lines: []atlas.InvoiceLineParams{
+			// 3 x 33.335 = 100.005, rounded half away from zero to 100.01; 8.25 % of it is 8.250825 -> 8.25.
+			{Description: "Widgets", Quantity: atlas.Ptr(money("3")), UnitPrice: money("33.335"), RevenueAccountID: sales, TaxRate: atlas.Ptr(money("8.25"))},
+			// Quantity left unset: the server's default, 1.
+			{Description: "Installation", UnitPrice: money("1500.00"), RevenueAccountID: service},
+		},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, atlas.InvoiceStatusDraft, inv.Status)
+	assert.True(t, strings.HasPrefix(inv.InvoiceNumber, "INV-"), inv.InvoiceNumber)
+	assert.Equal(t, customer, inv.CustomerID)
+	assert.Equal(t, today, inv.InvoiceDate)
+	assert.True(t, inv.DueDate.After(today), "due date %s derived from the customer's terms", inv.DueDate)
+	assert.Nil(t, inv.SentAt)
+	require.Len(t, inv.Lines, 2)
+	assert.Equal(t, 1, inv.Lines[0].LineNumber)
+	assert.Equal(t, 2, inv.Lines[1].LineNumber)
+	assert.True(t, inv.Lines[0].Amount.Equal(money("100.01")), inv.Lines[0].Amount.String())
+	assert.True(t, inv.Lines[0].TaxAmount.Equal(money("8.25")), inv.Lines[0].TaxAmount.String())
+	assert.True(t, inv.Lines[1].Quantity.Equal(money("1")), inv.Lines[1].Quantity.String())
+	assert.True(t, inv.Lines[1].TaxRate.IsZero())
+	assert.True(t, inv.Subtotal.Equal(money("1600.01")), inv.Subtotal.String())
+	assert.True(t, inv.TaxAmount.Equal(money("8.25")), inv.TaxAmount.String())
+	assert.True(t, inv.TotalAmount.Equal(money("1608.26")), inv.TotalAmount.String())
+	assert.True(t, inv.AmountPaid.IsZero())
+	assert.True(t, inv.AmountDue.Equal(inv.TotalAmount))
+
+	due := today.AddDays(45)
+	edited, err := c.Invoices.Update(ctx, inv.ID, &atlas.InvoiceUpdateParams{DueDate: &due, Notes: atlas.Ptr("")})
+	require.NoError(t, err)
+	assert.Equal(t, due, edited.DueDate)
+	require.NotNil(t, edited.Notes)
+	assert.Empty(t, *edited.Notes)
+	assert.Equal(t, inv.InvoiceDate, edited.InvoiceDate)
+	assert.Equal(t, inv.Lines, edited.Lines)
+
+	edited, err = c.Invoices.Update(ctx, inv.ID, &atlas.InvoiceUpdateParams{Lines: []atlas.InvoiceLineParams{
+		{Description: "Widgets", Quantity: atlas.Ptr(money("2")), UnitPrice: money("0.10"), RevenueAccountID: sales},
+		{Description: "More widgets", Quantity: atlas.Ptr(money("2")), UnitPrice: money("0.20"), RevenueAccountID: sales},
+	}})
+	require.NoError(t, err)
+	assert.True(t, edited.TotalAmount.Equal(money("0.60")), edited.TotalAmount.String())
+	assert.Equal(t, due, edited.DueDate, "fields the update did not set keep their values")
+
+	sent, err := c.Invoices.Send(ctx, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, atlas.InvoiceStatusSent, sent.Status)
+	require.NotNil(t, sent.SentAt)
+
+	_, err = c.Invoices.Update(ctx, inv.ID, &atlas.InvoiceUpdateParams{Notes: atlas.Ptr("too late")})
+	assert.ErrorIs(t, err, atlas.ErrConflict)
+	_, err = c.Invoices.Send(ctx, inv.ID)
+	assert.ErrorIs(t, err, atlas.ErrConflict)
+
+	voided, err := c.Invoices.Void(ctx, inv.ID, &atlas.VoidParams{Reason: "Issued to the wrong customer."})
+	require.NoError(t, err)
+	assert.Equal(t, atlas.InvoiceStatusVoid, voided.Status)
+	_, err = c.Invoices.Void(ctx, inv.ID, &atlas.VoidParams{Reason: "Again."})
+	assert.ErrorIs(t, err, atlas.ErrConflict)
+
+	got, err := c.Invoices.Get(ctx, inv.ID)
+	require.NoError(t, err)
+	assert.Equal(t, voided, got)
+}
+
+func TestInvoiceValidationErrorsNameTheField(t *testing.T) {
+	c, srv := newTestClient(t)
+	_, err := c.Invoices.Create(context.Background(), &atlas.InvoiceCreateParams{
+		CustomerID:  srv.CustomerIDs()[0],
+		InvoiceDate: atlas.DateOf(srv.Now()),
+		Lines:       []atlas.InvoiceLineParams{{Description: "Free lunch", Quantity: atlas.Ptr(money("0")), UnitPrice: money("1"), RevenueAccountID: srv.AccountID("4000")}},
+	})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, atlas.ErrValidation)
+	e := apiError(t, err)
+	require.NotEmpty(t, e.Errors)
+	assert.Equal(t, "lines.0.quantity", e.Errors[0].Field)
 }

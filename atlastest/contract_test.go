@@ -95,6 +95,16 @@ func checkContract(t testing.TB, req *http.Request, resp response) {
 	}
 	assert.NoError(t, openapi3filter.ValidateResponse(context.Background(), in),
 		"%s %s answered %d against the contract: %s", req.Method, req.URL.Path, resp.status, resp.body)
+
+	// The contract puts the rate-limit headers on every response and Retry-After on every
+	// 429 without marking them required, so the validator above checks them only when
+	// present.
+	for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+		assert.NotEmpty(t, resp.header.Get(h), "%s %s answered %d without %s", req.Method, req.URL.Path, resp.status, h)
+	}
+	if resp.status == http.StatusTooManyRequests {
+		assert.NotEmpty(t, resp.header.Get("Retry-After"), "%s %s answered 429 without Retry-After", req.Method, req.URL.Path)
+	}
 }
 
 // TestContractCheckCatchesAWrongField makes sure the check above can fail: a customer

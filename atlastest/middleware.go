@@ -19,11 +19,14 @@ type middleware func(http.Handler) http.Handler
 //	requestID       X-Request-ID on every answer (the request log can record it)
 //	recoverPanics   a panicking handler answers 500 with the error envelope
 //	request log     records method, path, query, Idempotency-Key and redacted headers
-//	fault injection fails, drops (panic(http.ErrAbortHandler)) or delays matching requests
 //	rate limiting   X-RateLimit-* headers on every answer, 429 with Retry-After; the user
-//	                comes from s.bearerUser(r) (nil before login)
+//	                comes from s.bearerUser(r) (nil before login) (ratelimit.go)
+//	fault injection fails, drops (panic(http.ErrAbortHandler)) or delays matching requests
 //	idempotency     replays the stored answer of a POST with a known Idempotency-Key
 //	routes          the contract's operations (routes.go)
+//
+// Rate limiting comes before fault injection so that an injected failure carries the
+// rate-limit headers like every other answer (and counts, as on a real server).
 //
 // recoverPanics re-panics http.ErrAbortHandler, so a middleware may drop a connection
 // without an answer that way.
@@ -31,6 +34,7 @@ func (s *Server) handler() http.Handler {
 	chain := []middleware{
 		s.requestID,
 		s.recoverPanics,
+		s.rateLimit,
 	}
 	h := s.routes()
 	for i := len(chain) - 1; i >= 0; i-- {

@@ -16,6 +16,7 @@ type config struct {
 	secondCompany   bool
 	invoices        int
 	logger          *slog.Logger
+	rate            *rateConfig // nil: no limit enforced
 }
 
 func defaultConfig() config {

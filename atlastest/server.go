@@ -36,6 +36,8 @@ type Server struct {
 	st   *store    // records requests can change
 	auth *sessions // access and refresh tokens
 
+	limits *limiter // rate limiting (ratelimit.go)
+
 	hs        *httptest.Server
 	closeOnce sync.Once
 	closers   []func()
@@ -64,6 +66,7 @@ func NewServer(opts ...Option) *Server {
 		companyByID: map[string]*company{},
 		st:          newStore(),
 		auth:        newSessions(),
+		limits:      newLimiter(cfg.rate),
 	}
 	s.seedData()
 

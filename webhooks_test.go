@@ -1,0 +1,742 @@
+package atlas_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	atlas "github.com/atlas-accounting/atlas-go"
+)
+
+const webhookTestSecret = "whsec_test_9f8e7d6c5b4a"
+
+// webhookExamples are the contract's example deliveries
+// (components.examples.*Event in api/openapi.yaml), as JSON.
+var webhookExamples = map[atlas.EventType]string{
+	atlas.EventInvoiceCreated: `{"id":"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b","event":"invoice.created","timestamp":"2026-01-15T09:12:00Z",` +
+		`"data":{"id":"4c5d6e7f-8091-4a2b-bc3d-4e5f60718293","invoice_number":"INV-2026-0001","amount":1500.0,"currency":"USD",` +
+		`"customer_id":"9a8b7c6d-5e4f-4321-8fed-cba987654321","status":"draft"}}`,
+	atlas.EventInvoiceSent: `{"id":"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8c","event":"invoice.sent","timestamp":"2026-01-15T10:30:00Z",` +
+		`"data":{"id":"4c5d6e7f-8091-4a2b-bc3d-4e5f60718293","invoice_number":"INV-2026-0001","amount":1500.0,"currency":"USD",` +
+		`"customer_id":"9a8b7c6d-5e4f-4321-8fed-cba987654321","status":"sent"}}`,
+	atlas.EventInvoicePaid: `{"id":"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8d","event":"invoice.paid","timestamp":"2026-02-10T13:25:01Z",` +
+		`"data":{"id":"4c5d6e7f-8091-4a2b-bc3d-4e5f60718293","invoice_number":"INV-2026-0001","amount":1500.0,"currency":"USD",` +
+		`"customer_id":"9a8b7c6d-5e4f-4321-8fed-cba987654321","status":"paid"}}`,
+	atlas.EventBillApproved: `{"id":"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8e","event":"bill.approved","timestamp":"2026-01-11T14:05:00Z",` +
+		`"data":{"id":"8e9f0a1b-2c3d-4e5f-a607-18293a4b5c6d","bill_number":"BILL-2026-0001","amount":420.0,"currency":"USD",` +
+		`"vendor_id":"1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6"}}`,
+	atlas.EventPaymentReceived: `{"id":"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8f","event":"payment.received","timestamp":"2026-02-10T13:25:00Z",` +
+		`"data":{"id":"b7c8d9e0-f1a2-4b3c-8d4e-5f6a7b8c9d0e","payment_number":"PMT-2026-0001","amount":1500.0,"currency":"USD",` +
+		`"customer_id":"9a8b7c6d-5e4f-4321-8fed-cba987654321","invoice_ids":["4c5d6e7f-8091-4a2b-bc3d-4e5f60718293"]}}`,
+	atlas.EventPeriodClosed: `{"id":"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a90","event":"period.closed","timestamp":"2026-02-05T09:00:00Z",` +
+		`"data":{"id":"c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f","name":"January 2026","start_date":"2026-01-01","end_date":"2026-01-31",` +
+		`"closed_at":"2026-02-05T09:00:00Z"}}`,
+}
+
+func TestSignWebhookKnownVector(t *testing.T) {
+	// RFC 4231, test case 2.
+	got := atlas.SignWebhook([]byte("what do ya want for nothing?"), "Jefe")
+	assert.Equal(t, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", got)
+}
+
+func TestVerifySignature(t *testing.T) {
+	body := []byte(webhookExamples[atlas.EventInvoicePaid])
+	sig := atlas.SignWebhook(body, webhookTestSecret)
+	tampered := bytes.Replace(body, []byte("1500.0"), []byte("15000.0"), 1)
+	require.NotEqual(t, body, tampered)
+
+	tests := []struct {
+		name    string
+		body    []byte
+		sig     string
+		secrets []string
+		want    error
+	}{
+		{"lower-case hex", body, sig, []string{webhookTestSecret}, nil},
+		{"upper-case hex", body, strings.ToUpper(sig), []string{webhookTestSecret}, nil},
+		{"sha256= prefix", body, "sha256=" + sig, []string{webhookTestSecret}, nil},
+		{"sha256= prefix, upper-case hex", body, "sha256=" + strings.ToUpper(sig), []string{webhookTestSecret}, nil},
+		{"surrounding spaces", body, " " + sig + " ", []string{webhookTestSecret}, nil},
+		{"rotation: new secret first", body, sig, []string{"whsec_new", webhookTestSecret}, nil},
+		{"rotation: old secret first", body, sig, []string{webhookTestSecret, "whsec_new"}, nil},
+		{"no secrets", body, sig, nil, atlas.ErrNoSecret},
+		{"empty secret", body, atlas.SignWebhook(body, ""), []string{""}, atlas.ErrNoSecret},
+		{"empty secret beside a good one", body, sig, []string{webhookTestSecret, ""}, atlas.ErrNoSecret},
+		{"no signature", body, "", []string{webhookTestSecret}, atlas.ErrNoSignature},
+		{"prefix only", body, "sha256=", []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"double prefix", body, "sha256=sha256=" + sig, []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"63 hex digits", body, sig[:63], []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"62 hex digits", body, sig[:62], []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"65 hex digits", body, sig + "0", []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"66 hex digits", body, sig + "00", []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"non-hex digit", body, "z" + sig[1:], []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"base64 instead of hex", body, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=", []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"tampered body", tampered, sig, []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"tampered signature", body, tamperHex(sig), []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"wrong secret", body, sig, []string{"whsec_other"}, atlas.ErrInvalidSignature},
+		{"signature of another body", body, atlas.SignWebhook([]byte("{}"), webhookTestSecret), []string{webhookTestSecret}, atlas.ErrInvalidSignature},
+		{"empty body, its own signature", nil, atlas.SignWebhook(nil, webhookTestSecret), []string{webhookTestSecret}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := atlas.VerifySignature(tt.body, tt.sig, tt.secrets...)
+			if tt.want == nil {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, tt.want)
+			assert.True(t, strings.HasPrefix(err.Error(), "atlas: "), err.Error())
+			assert.NotContains(t, err.Error(), webhookTestSecret)
+			assert.NotContains(t, err.Error(), "whsec_")
+		})
+	}
+}
+
+// tamperHex changes one digit of a hex signature, keeping it well-formed.
+func tamperHex(sig string) string {
+	b := []byte(sig)
+	if b[10] == '0' {
+		b[10] = '1'
+	} else {
+		b[10] = '0'
+	}
+	return string(b)
+}
+
+func TestParseWebhookContractExamples(t *testing.T) {
+	const (
+		invoiceID  = "4c5d6e7f-8091-4a2b-bc3d-4e5f60718293"
+		customerID = "9a8b7c6d-5e4f-4321-8fed-cba987654321"
+	)
+	invoice := func(status string) atlas.InvoiceEventData {
+		return atlas.InvoiceEventData{ID: invoiceID, InvoiceNumber: "INV-2026-0001", Amount: decimal.RequireFromString("1500"),
+			Currency: "USD", CustomerID: customerID, Status: status}
+	}
+	created, sent, paid := atlas.InvoiceCreatedData(invoice("draft")), atlas.InvoiceSentData(invoice("sent")), atlas.InvoicePaidData(invoice("paid"))
+	tests := []struct {
+		event  atlas.EventType
+		id     string
+		at     time.Time
+		want   atlas.EventData
+		amount string // the amount, exactly; empty when the event has none
+	}{
+		{atlas.EventInvoiceCreated, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b", time.Date(2026, 1, 15, 9, 12, 0, 0, time.UTC), &created, "1500"},
+		{atlas.EventInvoiceSent, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8c", time.Date(2026, 1, 15, 10, 30, 0, 0, time.UTC), &sent, "1500"},
+		{atlas.EventInvoicePaid, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8d", time.Date(2026, 2, 10, 13, 25, 1, 0, time.UTC), &paid, "1500"},
+		{atlas.EventBillApproved, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8e", time.Date(2026, 1, 11, 14, 5, 0, 0, time.UTC),
+			&atlas.BillApprovedData{ID: "8e9f0a1b-2c3d-4e5f-a607-18293a4b5c6d", BillNumber: "BILL-2026-0001",
+				Amount: decimal.RequireFromString("420"), Currency: "USD", VendorID: "1e2d3c4b-5a69-4788-9a0b-c1d2e3f4a5b6"}, "420"},
+		{atlas.EventPaymentReceived, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8f", time.Date(2026, 2, 10, 13, 25, 0, 0, time.UTC),
+			&atlas.PaymentReceivedData{ID: "b7c8d9e0-f1a2-4b3c-8d4e-5f6a7b8c9d0e", PaymentNumber: "PMT-2026-0001",
+				Amount: decimal.RequireFromString("1500"), Currency: "USD", CustomerID: customerID, InvoiceIDs: []string{invoiceID}}, "1500"},
+		{atlas.EventPeriodClosed, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a90", time.Date(2026, 2, 5, 9, 0, 0, 0, time.UTC),
+			&atlas.PeriodClosedData{ID: "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f", Name: "January 2026",
+				StartDate: atlas.Date{Year: 2026, Month: time.January, Day: 1}, EndDate: atlas.Date{Year: 2026, Month: time.January, Day: 31},
+				ClosedAt: time.Date(2026, 2, 5, 9, 0, 0, 0, time.UTC)}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.event), func(t *testing.T) {
+			body := []byte(webhookExamples[tt.event])
+			ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
+			require.NoError(t, err)
+			assert.Equal(t, tt.id, ev.ID)
+			assert.Equal(t, tt.event, ev.Type)
+			assert.True(t, tt.at.Equal(ev.Timestamp), "timestamp %v", ev.Timestamp)
+			require.NotNil(t, ev.Data)
+			assert.Equal(t, tt.event, ev.Data.EventType())
+			if tt.amount != "" {
+				assert.Equal(t, tt.amount, webhookAmount(t, ev.Data).String())
+			}
+			// Decimals compare by value, not representation: 1500.0 is 15000e-1.
+			assert.Equal(t, withoutAmount(t, tt.want), withoutAmount(t, ev.Data))
+			assert.JSONEq(t, string(body), fmt.Sprintf(`{"id":%q,"event":%q,"timestamp":%q,"data":%s}`,
+				ev.ID, ev.Type, ev.Timestamp.Format(time.RFC3339), ev.RawData))
+		})
+	}
+}
+
+// webhookAmount returns the Amount of an event payload that has one.
+func webhookAmount(t *testing.T, d atlas.EventData) decimal.Decimal {
+	t.Helper()
+	switch d := d.(type) {
+	case *atlas.InvoiceCreatedData:
+		return d.Amount
+	case *atlas.InvoiceSentData:
+		return d.Amount
+	case *atlas.InvoicePaidData:
+		return d.Amount
+	case *atlas.BillApprovedData:
+		return d.Amount
+	case *atlas.PaymentReceivedData:
+		return d.Amount
+	}
+	t.Fatalf("%T has no amount", d)
+	return decimal.Decimal{}
+}
+
+// withoutAmount returns a copy of d with a zero Amount, for comparing the
+// other fields with assert.Equal.
+func withoutAmount(t *testing.T, d atlas.EventData) atlas.EventData {
+	t.Helper()
+	switch d := d.(type) {
+	case *atlas.InvoiceCreatedData:
+		c := *d
+		c.Amount = decimal.Decimal{}
+		return &c
+	case *atlas.InvoiceSentData:
+		c := *d
+		c.Amount = decimal.Decimal{}
+		return &c
+	case *atlas.InvoicePaidData:
+		c := *d
+		c.Amount = decimal.Decimal{}
+		return &c
+	case *atlas.BillApprovedData:
+		c := *d
+		c.Amount = decimal.Decimal{}
+		return &c
+	case *atlas.PaymentReceivedData:
+		c := *d
+		c.Amount = decimal.Decimal{}
+		return &c
+	}
+	return d
+}
+
+func TestParseWebhookAmountsAreExact(t *testing.T) {
+	tests := []struct {
+		name, amount, want string
+	}{
+		{"more digits than a float64 holds", `12345678901234567.89`, "12345678901234567.89"},
+		{"a float64 rounding trap", `0.30000000000000004441`, "0.30000000000000004441"},
+		{"cents", `19.99`, "19.99"},
+		{"exponent", `1.5e3`, "1500"},
+		{"negative", `-42.10`, "-42.1"},
+		{"decimal string, as the REST API writes it", `"1500.00"`, "1500"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte(`{"id":"evt_1","event":"bill.approved","timestamp":"2026-01-11T14:05:00Z","data":{"id":"b1",` +
+				`"bill_number":"BILL-1","amount":` + tt.amount + `,"currency":"USD","vendor_id":"v1"}}`)
+			ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
+			require.NoError(t, err)
+			d, ok := ev.Data.(*atlas.BillApprovedData)
+			require.True(t, ok, "Data is %T", ev.Data)
+			assert.Equal(t, tt.want, d.Amount.String())
+		})
+	}
+}
+
+func TestParseWebhookUnknownEvent(t *testing.T) {
+	data := `{"id":"4c5d6e7f","reason":"duplicate","amount":12.5,"nested":{"a":[1,2]}}`
+	body := []byte(`{"id":"evt_9","event":"invoice.voided","timestamp":"2026-03-01T08:00:00+01:00","data":` + data + `,"extra":true}`)
+	ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
+	require.NoError(t, err)
+	assert.Equal(t, "evt_9", ev.ID)
+	assert.Equal(t, atlas.EventType("invoice.voided"), ev.Type)
+	assert.True(t, time.Date(2026, 3, 1, 7, 0, 0, 0, time.UTC).Equal(ev.Timestamp))
+	assert.Nil(t, ev.Data)
+	assert.Equal(t, data, string(ev.RawData), "raw data is kept byte for byte")
+}
+
+func TestParseWebhookIgnoresUnknownFields(t *testing.T) {
+	body := []byte(`{"id":"evt_2","event":"invoice.sent","timestamp":"2026-01-15T10:30:00Z","api_version":"2026-01",` +
+		`"data":{"id":"i1","invoice_number":"INV-1","amount":10,"currency":"EUR","customer_id":"c1","status":"sent","due_date":"2026-02-14"}}`)
+	ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
+	require.NoError(t, err)
+	d, ok := ev.Data.(*atlas.InvoiceSentData)
+	require.True(t, ok, "Data is %T", ev.Data)
+	assert.Equal(t, "EUR", d.Currency)
+	assert.Equal(t, "sent", d.Status)
+}
+
+func TestParseWebhookMalformed(t *testing.T) {
+	const (
+		env     = `"id":"evt_1","event":"payment.received","timestamp":"2026-02-10T13:25:00Z"`
+		payment = `"id":"p1","payment_number":"PMT-1","currency":"USD","customer_id":"c1"`
+	)
+	tests := []struct {
+		name, body, wantInErr string
+	}{
+		{"empty body", ``, "not a JSON object"},
+		{"not JSON", `event=invoice.paid`, "not a JSON object"},
+		{"truncated", webhookExamples[atlas.EventInvoicePaid][:80], "not a JSON object"},
+		{"array", `[` + webhookExamples[atlas.EventInvoicePaid] + `]`, "not a JSON object"},
+		{"null", `null`, "not a JSON object"},
+		{"trailing garbage", webhookExamples[atlas.EventInvoicePaid] + `}`, "not a JSON object"},
+		{"missing id", `{"event":"invoice.paid","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "id is missing"},
+		{"id in another case", `{"ID":"evt_1","event":"x.y","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "id is missing"},
+		{"empty id", `{"id":"","event":"x.y","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "id is empty"},
+		{"numeric id", `{"id":7,"event":"x.y","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "id"},
+		{"missing event", `{"id":"evt_1","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "event is missing"},
+		{"empty event", `{"id":"evt_1","event":"","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "event is empty"},
+		{"missing timestamp", `{"id":"evt_1","event":"x.y","data":{}}`, "timestamp is missing"},
+		{"timestamp not RFC 3339", `{"id":"evt_1","event":"x.y","timestamp":"10 Feb 2026","data":{}}`, "timestamp"},
+		{"timestamp as Unix seconds", `{"id":"evt_1","event":"x.y","timestamp":1770729900,"data":{}}`, "timestamp"},
+		{"missing data", `{` + env + `}`, "data is missing"},
+		{"null data", `{` + env + `,"data":null}`, "data is missing"},
+		{"data is an array", `{` + env + `,"data":[]}`, "data"},
+		{"data of an unknown event is a string", `{"id":"evt_1","event":"x.y","timestamp":"2026-02-10T13:25:00Z","data":"x"}`, "data"},
+		{"missing amount", `{` + env + `,"data":{` + payment + `,"invoice_ids":[]}}`, "data.amount is missing"},
+		{"null amount", `{` + env + `,"data":{` + payment + `,"amount":null,"invoice_ids":[]}}`, "data.amount is missing"},
+		{"amount not a number", `{` + env + `,"data":{` + payment + `,"amount":"lots","invoice_ids":[]}}`, "data.amount"},
+		{"amount with a huge exponent", `{` + env + `,"data":{` + payment + `,"amount":1e999999999,"invoice_ids":[]}}`, "data.amount is out of range"},
+		{"amount with a tiny exponent", `{` + env + `,"data":{` + payment + `,"amount":1e-999999999,"invoice_ids":[]}}`, "data.amount is out of range"},
+		{"amount is a boolean", `{` + env + `,"data":{` + payment + `,"amount":true,"invoice_ids":[]}}`, "data.amount"},
+		{"invoice_ids not a list", `{` + env + `,"data":{` + payment + `,"amount":1,"invoice_ids":"i1"}}`, "data.invoice_ids"},
+		{"missing invoice_ids", `{` + env + `,"data":{` + payment + `,"amount":1}}`, "data.invoice_ids is missing"},
+		{"bad start_date", `{"id":"evt_1","event":"period.closed","timestamp":"2026-02-05T09:00:00Z","data":{"id":"p1","name":"Jan",` +
+			`"start_date":"01/01/2026","end_date":"2026-01-31","closed_at":"2026-02-05T09:00:00Z"}}`, "data.start_date"},
+		{"bad closed_at", `{"id":"evt_1","event":"period.closed","timestamp":"2026-02-05T09:00:00Z","data":{"id":"p1","name":"Jan",` +
+			`"start_date":"2026-01-01","end_date":"2026-01-31","closed_at":"yesterday"}}`, "data.closed_at"},
+		{"missing status", `{"id":"evt_1","event":"invoice.created","timestamp":"2026-02-05T09:00:00Z","data":{"id":"i1",` +
+			`"invoice_number":"INV-1","amount":1,"currency":"USD","customer_id":"c1"}}`, "data.status is missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte(tt.body)
+			ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
+			require.Error(t, err)
+			assert.Nil(t, ev)
+			assert.ErrorIs(t, err, atlas.ErrMalformedWebhook)
+			assert.Contains(t, err.Error(), tt.wantInErr)
+			assert.NotContains(t, err.Error(), webhookTestSecret)
+		})
+	}
+}
+
+func TestParseWebhookVerifiesBeforeDecoding(t *testing.T) {
+	body := []byte(`not json at all`)
+	_, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, "whsec_other"), webhookTestSecret)
+	assert.ErrorIs(t, err, atlas.ErrInvalidSignature)
+	assert.NotErrorIs(t, err, atlas.ErrMalformedWebhook)
+
+	_, err = atlas.ParseWebhook(body, "", webhookTestSecret)
+	assert.ErrorIs(t, err, atlas.ErrNoSignature)
+
+	_, err = atlas.ParseWebhook(body, atlas.SignWebhook(body, ""))
+	assert.ErrorIs(t, err, atlas.ErrNoSecret)
+}
+
+// webhookReceiver runs a webhook handler on an httptest server and counts
+// the callback's calls.
+type webhookReceiver struct {
+	srv   *httptest.Server
+	calls atomic.Int32
+	mu    sync.Mutex
+	got   []*atlas.WebhookEvent
+}
+
+// newWebhookReceiver starts a handler whose callback records each event and
+// then returns what fn returns (nil when fn is nil).
+func newWebhookReceiver(t *testing.T, fn func(ctx context.Context, ev *atlas.WebhookEvent) error, opts ...atlas.WebhookOption) *webhookReceiver {
+	t.Helper()
+	rcv := &webhookReceiver{}
+	h := atlas.NewWebhookHandler(webhookTestSecret, func(ctx context.Context, ev *atlas.WebhookEvent) error {
+		rcv.calls.Add(1)
+		rcv.mu.Lock()
+		rcv.got = append(rcv.got, ev)
+		rcv.mu.Unlock()
+		if fn == nil {
+			return nil
+		}
+		return fn(ctx, ev)
+	}, opts...)
+	rcv.srv = httptest.NewServer(h)
+	t.Cleanup(rcv.srv.Close)
+	return rcv
+}
+
+// deliver sends body with the given signature header (none when sig is
+// empty) and returns the status and response body.
+func (rcv *webhookReceiver) deliver(t *testing.T, method string, body []byte, sig string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, rcv.srv.URL, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if sig != "" {
+		req.Header.Set(atlas.WebhookSignatureHeader, sig)
+	}
+	resp, err := rcv.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+func (rcv *webhookReceiver) deliverSigned(t *testing.T, body []byte) int {
+	t.Helper()
+	status, _ := rcv.deliver(t, http.MethodPost, body, atlas.SignWebhook(body, webhookTestSecret))
+	return status
+}
+
+func TestWebhookHandlerAnswers(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	good := []byte(webhookExamples[atlas.EventInvoicePaid])
+	goodSig := atlas.SignWebhook(good, webhookTestSecret)
+	tampered := bytes.Replace(good, []byte(`"paid"`), []byte(`"void"`), 1)
+	huge := append([]byte(`{"pad":"`), bytes.Repeat([]byte("x"), atlas.DefaultWebhookMaxBody)...)
+	huge = append(huge, `"}`...)
+	notJSON := []byte(`{"id":`)
+
+	tests := []struct {
+		name      string
+		method    string
+		body      []byte
+		sig       string
+		want      int
+		wantCalls int32
+	}{
+		{"delivered", http.MethodPost, good, goodSig, http.StatusNoContent, 1},
+		{"sha256= prefix", http.MethodPost, good, "sha256=" + goodSig, http.StatusNoContent, 1},
+		{"GET", http.MethodGet, nil, "", http.StatusMethodNotAllowed, 0},
+		{"PUT with a good signature", http.MethodPut, good, goodSig, http.StatusMethodNotAllowed, 0},
+		{"missing signature", http.MethodPost, good, "", http.StatusUnauthorized, 0},
+		{"tampered body", http.MethodPost, tampered, goodSig, http.StatusUnauthorized, 0},
+		{"tampered signature", http.MethodPost, good, tamperHex(goodSig), http.StatusUnauthorized, 0},
+		{"wrong secret", http.MethodPost, good, atlas.SignWebhook(good, "whsec_other"), http.StatusUnauthorized, 0},
+		{"oversized body", http.MethodPost, huge, atlas.SignWebhook(huge, webhookTestSecret), http.StatusRequestEntityTooLarge, 0},
+		{"bad body", http.MethodPost, notJSON, atlas.SignWebhook(notJSON, webhookTestSecret), http.StatusBadRequest, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rcv := newWebhookReceiver(t, nil)
+			status, respBody := rcv.deliver(t, tt.method, tt.body, tt.sig)
+			assert.Equal(t, tt.want, status, "body: %s", respBody)
+			assert.Equal(t, tt.wantCalls, rcv.calls.Load())
+			assert.NotContains(t, respBody, webhookTestSecret)
+			if tt.want == http.StatusMethodNotAllowed {
+				resp, err := rcv.srv.Client().Get(rcv.srv.URL)
+				require.NoError(t, err)
+				resp.Body.Close()
+				assert.Equal(t, http.MethodPost, resp.Header.Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestWebhookHandlerPassesTheParsedEvent(t *testing.T) {
+	rcv := newWebhookReceiver(t, nil)
+	body := []byte(webhookExamples[atlas.EventPaymentReceived])
+	require.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, body))
+	require.Len(t, rcv.got, 1)
+	want, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
+	require.NoError(t, err)
+	assert.Equal(t, want, rcv.got[0])
+}
+
+func TestWebhookHandlerMaxBody(t *testing.T) {
+	body := []byte(webhookExamples[atlas.EventBillApproved])
+	for _, tt := range []struct {
+		limit     int64
+		want      int
+		wantCalls int32
+	}{
+		{int64(len(body)) - 1, http.StatusRequestEntityTooLarge, 0},
+		{int64(len(body)), http.StatusNoContent, 1},
+		{0, http.StatusNoContent, 1}, // the default
+	} {
+		var calls atomic.Int32
+		h := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
+			calls.Add(1)
+			return nil
+		}, atlas.WithWebhookMaxBody(tt.limit))
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set(atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret))
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, tt.want, rec.Code, "limit %d", tt.limit)
+		assert.Equal(t, tt.wantCalls, calls.Load(), "limit %d", tt.limit)
+	}
+}
+
+func TestWebhookHandlerCallbackError(t *testing.T) {
+	rcv := newWebhookReceiver(t, func(context.Context, *atlas.WebhookEvent) error {
+		return errors.New("ledger database unreachable at 10.0.0.7")
+	})
+	status, body := rcv.deliver(t, http.MethodPost, []byte(webhookExamples[atlas.EventInvoiceSent]),
+		atlas.SignWebhook([]byte(webhookExamples[atlas.EventInvoiceSent]), webhookTestSecret))
+	assert.Equal(t, http.StatusInternalServerError, status)
+	assert.NotContains(t, body, "10.0.0.7", "the callback's error stays in the receiver")
+}
+
+func TestWebhookHandlerEmptySecretNeverPasses(t *testing.T) {
+	var calls atomic.Int32
+	fn := func(context.Context, *atlas.WebhookEvent) error { calls.Add(1); return nil }
+	body := []byte(webhookExamples[atlas.EventInvoicePaid])
+	for _, h := range []http.Handler{
+		atlas.NewWebhookHandler("", fn),
+		atlas.NewWebhookHandler(webhookTestSecret, fn, atlas.WithWebhookSecrets("")),
+	} {
+		for _, sig := range []string{atlas.SignWebhook(body, ""), atlas.SignWebhook(body, webhookTestSecret)} {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodPost, "/webhooks/atlas", bytes.NewReader(body))
+			req.Header.Set(atlas.WebhookSignatureHeader, sig)
+			h.ServeHTTP(rec, req)
+			assert.Equal(t, http.StatusInternalServerError, rec.Code)
+		}
+	}
+	assert.Equal(t, int32(0), calls.Load())
+}
+
+func TestWebhookHandlerRotation(t *testing.T) {
+	rcv := newWebhookReceiver(t, nil, atlas.WithWebhookSecrets("whsec_next"), atlas.WithWebhookDeduper(nil))
+	body := []byte(webhookExamples[atlas.EventPeriodClosed])
+	for secret, want := range map[string]int{
+		webhookTestSecret: http.StatusNoContent,
+		"whsec_next":      http.StatusNoContent,
+		"whsec_retired":   http.StatusUnauthorized,
+	} {
+		status, _ := rcv.deliver(t, http.MethodPost, body, atlas.SignWebhook(body, secret))
+		assert.Equal(t, want, status, "signed with %s", secret)
+	}
+	assert.Equal(t, int32(2), rcv.calls.Load())
+}
+
+func TestWebhookHandlerRedeliveryAfterFailure(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	rcv := newWebhookReceiver(t, func(context.Context, *atlas.WebhookEvent) error {
+		if fail.Swap(false) {
+			return errors.New("temporary failure")
+		}
+		return nil
+	})
+	body := []byte(webhookExamples[atlas.EventInvoicePaid])
+
+	assert.Equal(t, http.StatusInternalServerError, rcv.deliverSigned(t, body), "first delivery fails")
+	assert.Equal(t, int32(1), rcv.calls.Load())
+	assert.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, body), "the redelivery reaches the callback")
+	assert.Equal(t, int32(2), rcv.calls.Load())
+	for range 3 {
+		assert.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, body), "later redeliveries are acknowledged")
+	}
+	assert.Equal(t, int32(2), rcv.calls.Load(), "and never reach the callback again")
+
+	other := []byte(webhookExamples[atlas.EventInvoiceSent])
+	assert.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, other))
+	assert.Equal(t, int32(3), rcv.calls.Load(), "another event is not a duplicate")
+}
+
+func TestWebhookHandlerWithoutDedupCallsEveryTime(t *testing.T) {
+	rcv := newWebhookReceiver(t, nil, atlas.WithWebhookDeduper(nil))
+	body := []byte(webhookExamples[atlas.EventInvoicePaid])
+	for range 3 {
+		assert.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, body))
+	}
+	assert.Equal(t, int32(3), rcv.calls.Load())
+}
+
+func TestWebhookHandlerConcurrentDuplicate(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	entered, release := make(chan struct{}), make(chan struct{})
+	var n atomic.Int32
+	rcv := newWebhookReceiver(t, func(context.Context, *atlas.WebhookEvent) error {
+		// Only the first call blocks, so a wrongly admitted duplicate shows
+		// up in the counts instead of hanging the test.
+		if n.Add(1) == 1 {
+			close(entered)
+			<-release
+		}
+		return nil
+	})
+	unblock := sync.OnceFunc(func() { close(release) })
+	defer unblock() // so that a failed check does not leave the first delivery hanging
+	body := []byte(webhookExamples[atlas.EventBillApproved])
+
+	first := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, rcv.srv.URL, bytes.NewReader(body))
+		req.Header.Set(atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret))
+		resp, err := rcv.srv.Client().Do(req)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	<-entered
+	status, _ := rcv.deliver(t, http.MethodPost, body, atlas.SignWebhook(body, webhookTestSecret))
+	assert.Equal(t, http.StatusConflict, status, "a duplicate while the first is running is refused, so Atlas retries it")
+	unblock()
+	assert.Equal(t, http.StatusNoContent, <-first)
+	assert.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, body))
+	assert.Equal(t, int32(1), rcv.calls.Load())
+	rcv.srv.Close()
+}
+
+func TestWebhookHandlerPanicReleasesTheEvent(t *testing.T) {
+	var calls atomic.Int32
+	h := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
+		if calls.Add(1) == 1 {
+			panic("callback bug")
+		}
+		return nil
+	})
+	body := []byte(webhookExamples[atlas.EventInvoicePaid])
+	serve := func() (code int, panicked any) {
+		defer func() { panicked = recover() }()
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set(atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret))
+		h.ServeHTTP(rec, req)
+		return rec.Code, nil
+	}
+	_, p := serve()
+	assert.Equal(t, "callback bug", p, "the panic goes on")
+	code, p := serve()
+	assert.Nil(t, p)
+	assert.Equal(t, http.StatusNoContent, code, "the redelivery is not stuck behind the panicked one")
+	assert.Equal(t, int32(2), calls.Load())
+}
+
+func TestWebhookHandlerTolerance(t *testing.T) {
+	event := func(at time.Time) []byte {
+		return []byte(`{"id":"evt_` + at.Format("150405.000") + `","event":"x.y","timestamp":"` + at.UTC().Format(time.RFC3339) + `","data":{}}`)
+	}
+	now := time.Now()
+	tests := []struct {
+		name      string
+		opts      []atlas.WebhookOption
+		at        time.Time
+		want      int
+		wantCalls int32
+	}{
+		{"off by default: a day-old retry is accepted", nil, now.Add(-24 * time.Hour), http.StatusNoContent, 1},
+		{"within tolerance", []atlas.WebhookOption{atlas.WithWebhookTolerance(time.Hour)}, now.Add(-time.Minute), http.StatusNoContent, 1},
+		{"too old", []atlas.WebhookOption{atlas.WithWebhookTolerance(time.Hour)}, now.Add(-2 * time.Hour), http.StatusBadRequest, 0},
+		{"too far in the future", []atlas.WebhookOption{atlas.WithWebhookTolerance(time.Hour)}, now.Add(2 * time.Hour), http.StatusBadRequest, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rcv := newWebhookReceiver(t, nil, tt.opts...)
+			assert.Equal(t, tt.want, rcv.deliverSigned(t, event(tt.at)))
+			assert.Equal(t, tt.wantCalls, rcv.calls.Load())
+		})
+	}
+}
+
+func TestWebhookHandlerLogsWithoutSecrets(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rcv := newWebhookReceiver(t, func(context.Context, *atlas.WebhookEvent) error {
+		return errors.New("ledger locked")
+	}, atlas.WithWebhookLogger(logger))
+
+	body := []byte(webhookExamples[atlas.EventInvoiceCreated])
+	sig := atlas.SignWebhook(body, webhookTestSecret)
+	rcv.deliver(t, http.MethodPost, body, sig)
+	rcv.deliver(t, http.MethodPost, body, atlas.SignWebhook(body, "whsec_other"))
+
+	logs := buf.String()
+	assert.Contains(t, logs, "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b", "the event id")
+	assert.Contains(t, logs, "ledger locked", "the callback's error")
+	assert.Contains(t, logs, "status=401")
+	assert.NotContains(t, logs, webhookTestSecret)
+	assert.NotContains(t, logs, "whsec_")
+	assert.NotContains(t, logs, sig)
+}
+
+// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// failingDeduper is an EventDeduper whose storage is down.
+type failingDeduper struct{}
+
+func (failingDeduper) Claim(context.Context, string) (atlas.EventState, error) {
+	return 0, errors.New("redis: connection refused")
+}
+
+func (failingDeduper) Finish(context.Context, string, bool) error { return nil }
+
+func TestWebhookHandlerDeduperError(t *testing.T) {
+	rcv := newWebhookReceiver(t, nil, atlas.WithWebhookDeduper(failingDeduper{}))
+	assert.Equal(t, http.StatusInternalServerError, rcv.deliverSigned(t, []byte(webhookExamples[atlas.EventInvoicePaid])))
+	assert.Equal(t, int32(0), rcv.calls.Load(), "without knowing whether it is a duplicate the callback is not run")
+}
+
+func TestMemoryDeduper(t *testing.T) {
+	ctx := context.Background()
+	d := atlas.NewMemoryDeduper(2)
+	claim := func(id string) atlas.EventState {
+		t.Helper()
+		st, err := d.Claim(ctx, id)
+		require.NoError(t, err)
+		return st
+	}
+	finish := func(id string, handled bool) {
+		t.Helper()
+		require.NoError(t, d.Finish(ctx, id, handled))
+	}
+
+	assert.Equal(t, atlas.EventStateNew, claim("a"))
+	assert.Equal(t, atlas.EventStateBusy, claim("a"))
+	finish("a", false)
+	assert.Equal(t, atlas.EventStateNew, claim("a"), "a failed event is forgotten")
+	finish("a", true)
+	assert.Equal(t, atlas.EventStateDone, claim("a"))
+
+	for _, id := range []string{"b", "c"} {
+		require.Equal(t, atlas.EventStateNew, claim(id))
+		finish(id, true)
+	}
+	assert.Equal(t, atlas.EventStateNew, claim("a"), "the oldest id is forgotten beyond the size")
+	assert.Equal(t, atlas.EventStateDone, claim("b"))
+	assert.Equal(t, atlas.EventStateDone, claim("c"))
+}
+
+func TestMemoryDeduperConcurrentClaims(t *testing.T) {
+	d := atlas.NewMemoryDeduper(0)
+	const n = 16
+	var wg sync.WaitGroup
+	var acquired atomic.Int32
+	start := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			st, err := d.Claim(context.Background(), "evt")
+			assert.NoError(t, err)
+			if st == atlas.EventStateNew {
+				acquired.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	assert.Equal(t, int32(1), acquired.Load())
+}

@@ -155,9 +155,8 @@ type InvoiceEventData struct {
 	Currency string `json:"currency"`
 	// CustomerID is the id of the invoiced customer.
 	CustomerID string `json:"customer_id"`
-	// Status is the invoice's status after the event: draft, sent, partial,
-	// paid, overdue or void.
-	Status string `json:"status"`
+	// Status is the invoice's status after the event.
+	Status InvoiceStatus `json:"status"`
 }
 
 // InvoiceCreatedData is the payload of invoice.created, sent after an invoice

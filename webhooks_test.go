@@ -3,12 +3,14 @@ package atlas_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +48,61 @@ var webhookExamples = map[atlas.EventType]string{
 	atlas.EventPeriodClosed: `{"id":"e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a90","event":"period.closed","timestamp":"2026-02-05T09:00:00Z",` +
 		`"data":{"id":"c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f","name":"January 2026","start_date":"2026-01-01","end_date":"2026-01-31",` +
 		`"closed_at":"2026-02-05T09:00:00Z"}}`,
+}
+
+func TestWebhookModelsFollowTheContract(t *testing.T) {
+	doc := contract(t)
+
+	eventTypes := doc.Components.Schemas["WebhookEventType"]
+	require.NotNil(t, eventTypes)
+	var enum []string
+	for _, v := range eventTypes.Value.Enum {
+		enum = append(enum, fmt.Sprint(v))
+	}
+	assert.ElementsMatch(t, enum, strs(atlas.EventInvoiceCreated, atlas.EventInvoiceSent, atlas.EventInvoicePaid,
+		atlas.EventBillApproved, atlas.EventPaymentReceived, atlas.EventPeriodClosed))
+
+	models := map[string]any{
+		"InvoiceEventData": atlas.InvoiceEventData{}, "BillApprovedData": atlas.BillApprovedData{},
+		"PaymentReceivedData": atlas.PaymentReceivedData{}, "PeriodClosedData": atlas.PeriodClosedData{},
+	}
+	for name, model := range models {
+		t.Run(name, func(t *testing.T) {
+			ref := doc.Components.Schemas[name]
+			require.NotNil(t, ref, "schema %s", name)
+			fields := jsonFields(reflect.TypeOf(model))
+			assert.Equal(t, keys(ref.Value.Properties), keys(fields), "fields of %s", name)
+			// ParseWebhook requires every field, which is right only while the contract does.
+			assert.ElementsMatch(t, keys(ref.Value.Properties), ref.Value.Required, "%s: every field is required", name)
+			for prop, ps := range ref.Value.Properties {
+				f, ok := fields[prop]
+				if !ok {
+					continue
+				}
+				want := wantGoType(ps)
+				if strings.HasSuffix(ps.Ref, "/WebhookAmount") {
+					want = reflect.TypeFor[decimal.Decimal]()
+				}
+				if want != nil {
+					assert.Equal(t, want, f.Type, "%s.%s", name, prop)
+				}
+			}
+		})
+	}
+
+	// The test's copies of the example deliveries say what the contract's do.
+	examples := map[atlas.EventType]string{
+		atlas.EventInvoiceCreated: "InvoiceCreatedEvent", atlas.EventInvoiceSent: "InvoiceSentEvent",
+		atlas.EventInvoicePaid: "InvoicePaidEvent", atlas.EventBillApproved: "BillApprovedEvent",
+		atlas.EventPaymentReceived: "PaymentReceivedEvent", atlas.EventPeriodClosed: "PeriodClosedEvent",
+	}
+	for event, name := range examples {
+		ex := doc.Components.Examples[name]
+		require.NotNil(t, ex, "example %s", name)
+		b, err := json.Marshal(ex.Value.Value)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(b), webhookExamples[event], "example %s", name)
+	}
 }
 
 func TestSignWebhookKnownVector(t *testing.T) {
@@ -124,11 +181,12 @@ func TestParseWebhookContractExamples(t *testing.T) {
 		invoiceID  = "4c5d6e7f-8091-4a2b-bc3d-4e5f60718293"
 		customerID = "9a8b7c6d-5e4f-4321-8fed-cba987654321"
 	)
-	invoice := func(status string) atlas.InvoiceEventData {
+	invoice := func(status atlas.InvoiceStatus) atlas.InvoiceEventData {
 		return atlas.InvoiceEventData{ID: invoiceID, InvoiceNumber: "INV-2026-0001", Amount: decimal.RequireFromString("1500"),
 			Currency: "USD", CustomerID: customerID, Status: status}
 	}
-	created, sent, paid := atlas.InvoiceCreatedData(invoice("draft")), atlas.InvoiceSentData(invoice("sent")), atlas.InvoicePaidData(invoice("paid"))
+	created, sent, paid := atlas.InvoiceCreatedData(invoice(atlas.InvoiceStatusDraft)),
+		atlas.InvoiceSentData(invoice(atlas.InvoiceStatusSent)), atlas.InvoicePaidData(invoice(atlas.InvoiceStatusPaid))
 	tests := []struct {
 		event  atlas.EventType
 		id     string
@@ -263,7 +321,7 @@ func TestParseWebhookIgnoresUnknownFields(t *testing.T) {
 	d, ok := ev.Data.(*atlas.InvoiceSentData)
 	require.True(t, ok, "Data is %T", ev.Data)
 	assert.Equal(t, "EUR", d.Currency)
-	assert.Equal(t, "sent", d.Status)
+	assert.Equal(t, atlas.InvoiceStatusSent, d.Status)
 }
 
 func TestParseWebhookMalformed(t *testing.T) {

@@ -2,6 +2,8 @@ package atlas_test
 
 import (
 	"context"
+	"fmt"
+	"log"
 	"net/http"
 	"strings"
 	"testing"
@@ -176,4 +178,31 @@ func TestCustomerCreateValidationReachesTheCaller(t *testing.T) {
 	fields := apiError(t, err).Errors
 	require.NotEmpty(t, fields)
 	assert.Equal(t, "email", fields[0].Field)
+}
+
+// Update sends only the fields set: a nil field keeps its value, and
+// atlas.Ptr sets a field, even to its zero value.
+func ExampleCustomersService_Update() {
+	srv := atlastest.NewServer()
+	defer srv.Close()
+	client, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithCredentials(srv.Email(), srv.Password()), atlas.WithCompany(srv.CompanyID()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	cust, err := client.Customers.Create(ctx, &atlas.CustomerCreateParams{DisplayName: "Initech", Notes: "Key account"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cust, err = client.Customers.Update(ctx, cust.ID, &atlas.CustomerUpdateParams{
+		Notes:        atlas.Ptr(""), // cleared
+		PaymentTerms: atlas.Ptr(atlas.PaymentTermsNet60),
+		// DisplayName is nil: unchanged.
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s %s %q\n", cust.DisplayName, cust.PaymentTerms, *cust.Notes)
+	// Output: Initech net_60 ""
 }

@@ -2,8 +2,13 @@ package atlas_test
 
 import (
 	"context"
+	"fmt"
+	"log"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -187,4 +192,65 @@ func TestInvoiceValidationErrorsNameTheField(t *testing.T) {
 	e := apiError(t, err)
 	require.NotEmpty(t, e.Errors)
 	assert.Equal(t, "lines.0.quantity", e.Errors[0].Field)
+}
+
+// Create a draft invoice with two lines and send it. The server computes the
+// amounts; money is decimal.Decimal, never a float.
+func ExampleInvoicesService_Create() {
+	srv := atlastest.NewServer()
+	defer srv.Close()
+	client, err := atlas.NewClient(
+		atlas.WithBaseURL(srv.URL),
+		atlas.WithCredentials(srv.Email(), srv.Password()),
+		atlas.WithCompany(srv.CompanyID()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	inv, err := client.Invoices.Create(ctx, &atlas.InvoiceCreateParams{
+		CustomerID:  srv.CustomerIDs()[0],
+		InvoiceDate: atlas.DateOf(time.Now()),
+		Lines: []atlas.InvoiceLineParams{
+			{Description: "Consulting", Quantity: atlas.Ptr(decimal.NewFromInt(10)), UnitPrice: decimal.RequireFromString("150.00"),
+				RevenueAccountID: srv.AccountID("4000"), TaxRate: atlas.Ptr(decimal.RequireFromString("8.25"))},
+			{Description: "Travel", UnitPrice: decimal.RequireFromString("0.10"), RevenueAccountID: srv.AccountID("4000")},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(inv.Status, inv.Subtotal.StringFixed(2), inv.TaxAmount.StringFixed(2), inv.TotalAmount.StringFixed(2))
+
+	inv, err = client.Invoices.Send(ctx, inv.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(inv.Status)
+	// Output:
+	// draft 1500.10 123.75 1623.85
+	// sent
+}
+
+// List invoices page by page with All; the loop can stop at any point.
+func ExampleInvoicesService_All() {
+	srv := atlastest.NewServer(atlastest.WithInvoices(250))
+	defer srv.Close()
+	client, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithCredentials(srv.Email(), srv.Password()), atlas.WithCompany(srv.CompanyID()))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	n, due := 0, decimal.Zero
+	params := &atlas.InvoiceListParams{Status: atlas.InvoiceStatusDraft, ListOptions: atlas.ListOptions{SortBy: atlas.InvoiceSortByDueDate, SortOrder: atlas.SortAsc}}
+	for inv, err := range client.Invoices.All(context.Background(), params) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		n++
+		due = due.Add(inv.AmountDue)
+	}
+	fmt.Println(n > 0, due.IsPositive())
+	// Output: true true
 }

@@ -798,3 +798,32 @@ func TestMemoryDeduperConcurrentClaims(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, int32(1), acquired.Load())
 }
+
+func BenchmarkParseWebhook(b *testing.B) {
+	body := []byte(webhookExamples[atlas.EventPaymentReceived])
+	sig := atlas.SignWebhook(body, webhookTestSecret)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for range b.N {
+		if _, err := atlas.ParseWebhook(body, sig, webhookTestSecret); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWebhookHandler(b *testing.B) {
+	h := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error { return nil },
+		atlas.WithWebhookDeduper(nil))
+	body := []byte(webhookExamples[atlas.EventInvoicePaid])
+	sig := atlas.SignWebhook(body, webhookTestSecret)
+	b.ReportAllocs()
+	for range b.N {
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set(atlas.WebhookSignatureHeader, sig)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNoContent {
+			b.Fatal(rec.Code)
+		}
+	}
+}

@@ -14,7 +14,7 @@ func TestChartOfAccounts(t *testing.T) {
 	srv := newServer(t)
 	c := admin(t, srv)
 	p := c.list("/chart-of-accounts?company_id=" + srv.CompanyID() + "&sort_by=account_number&sort_order=asc")
-	require.Equal(t, 13, p.Total)
+	require.Equal(t, 14, p.Total)
 
 	type row struct{ number, name, typ, normal string }
 	var got []row
@@ -35,6 +35,7 @@ func TestChartOfAccounts(t *testing.T) {
 		{"2200", "Sales Tax Payable", "liability", "credit"},
 		{"3000", "Owner's Equity", "equity", "credit"},
 		{"3100", "Retained Earnings", "equity", "credit"},
+		{"3900", "Current Year Earnings", "equity", "credit"},
 		{"4000", "Sales Revenue", "revenue", "credit"},
 		{"4100", "Service Revenue", "revenue", "credit"},
 		{"5000", "Cost of Goods Sold", "expense", "debit"},
@@ -48,7 +49,7 @@ func TestChartOfAccounts(t *testing.T) {
 func TestChartOfAccountsFilterByType(t *testing.T) {
 	srv := newServer(t)
 	c := admin(t, srv)
-	for typ, n := range map[string]int{"asset": 2, "liability": 3, "equity": 2, "revenue": 2, "expense": 4} {
+	for typ, n := range map[string]int{"asset": 2, "liability": 3, "equity": 3, "revenue": 2, "expense": 4} {
 		p := c.list("/chart-of-accounts?company_id=" + srv.CompanyID() + "&account_type=" + typ)
 		assert.Equal(t, n, p.Total, typ)
 		for _, a := range p.Items {

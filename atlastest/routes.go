@@ -57,6 +57,9 @@ func (s *Server) routes() http.Handler {
 	handle("GET /periods", s.authed(s.listPeriods))
 	handle("POST /periods/{id}/close", s.authed(s.closePeriod))
 
+	handle("GET /reports/profit-loss", s.authed(s.profitLoss))
+	handle("GET /reports/balance-sheet", s.authed(s.balanceSheet))
+
 	return unmatched(mux)
 }
 

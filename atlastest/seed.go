@@ -34,6 +34,7 @@ var chartOfAccounts = []accountSpec{
 	{"2200", "Sales Tax Payable", "liability", "current_liability", "credit", "Sales tax collected on invoices."},
 	{"3000", "Owner's Equity", "equity", "owners_equity", "credit", ""},
 	{"3100", "Retained Earnings", "equity", "retained_earnings", "credit", ""},
+	{"3900", "Current Year Earnings", "equity", "current_year_earnings", "credit", "Net income of the fiscal year so far; the balance sheet shows it here."},
 	{"4000", "Sales Revenue", "revenue", "operating_revenue", "credit", "Revenue from services and goods sold."},
 	{"4100", "Service Revenue", "revenue", "operating_revenue", "credit", ""},
 	{"5000", "Cost of Goods Sold", "expense", "cost_of_goods_sold", "debit", ""},

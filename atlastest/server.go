@@ -151,6 +151,7 @@ func (s *Server) WebhookSecret() string { return s.seed.webhookSecret }
 //	2200 Sales Tax Payable           liability  credit
 //	3000 Owner's Equity              equity     credit
 //	3100 Retained Earnings           equity     credit
+//	3900 Current Year Earnings       equity     credit
 //	4000 Sales Revenue               revenue    credit
 //	4100 Service Revenue             revenue    credit
 //	5000 Cost of Goods Sold          expense    debit

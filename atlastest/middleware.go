@@ -21,7 +21,8 @@ type middleware func(http.Handler) http.Handler
 //	request log     records method, path, query, Idempotency-Key and redacted headers
 //	rate limiting   X-RateLimit-* headers on every answer, 429 with Retry-After; the user
 //	                comes from s.bearerUser(r) (nil before login) (ratelimit.go)
-//	fault injection fails, drops (panic(http.ErrAbortHandler)) or delays matching requests
+//	fault injection fails, drops (panic(http.ErrAbortHandler)) or delays matching requests,
+//	                before the rest of the chain or after it (faults.go)
 //	idempotency     replays the stored answer of a POST with a known Idempotency-Key
 //	routes          the contract's operations (routes.go)
 //
@@ -35,6 +36,7 @@ func (s *Server) handler() http.Handler {
 		s.requestID,
 		s.recoverPanics,
 		s.rateLimit,
+		s.injectFaults,
 	}
 	h := s.routes()
 	for i := len(chain) - 1; i >= 0; i-- {

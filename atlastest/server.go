@@ -37,6 +37,11 @@ type Server struct {
 	auth *sessions // access and refresh tokens
 
 	limits *limiter // rate limiting (ratelimit.go)
+	faults faults   // fault injection (faults.go)
+
+	// closing is closed when Close starts, before the HTTP server waits for the requests
+	// in flight, so that waits inside handlers (injected latency) end at once.
+	closing chan struct{}
 
 	hs        *httptest.Server
 	closeOnce sync.Once
@@ -67,6 +72,7 @@ func NewServer(opts ...Option) *Server {
 		st:          newStore(),
 		auth:        newSessions(),
 		limits:      newLimiter(cfg.rate),
+		closing:     make(chan struct{}),
 	}
 	s.seedData()
 
@@ -88,6 +94,7 @@ func NewServer(opts ...Option) *Server {
 // nothing.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		close(s.closing)
 		for _, f := range s.closers {
 			f()
 		}

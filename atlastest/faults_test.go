@@ -1,0 +1,232 @@
+package atlastest_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptrace"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/atlas-accounting/atlas-go/atlastest"
+)
+
+// customersPath is the main company's customer collection.
+func customersPath(srv *atlastest.Server) string {
+	return "/contacts/customers?company_id=" + srv.CompanyID()
+}
+
+// customerCount is how many customers the main company has.
+func customerCount(c *client) int {
+	c.t.Helper()
+	return c.list(customersPath(c.srv) + "&page_size=1").Total
+}
+
+// createCustomer is the body of a customer create.
+func createCustomer(name string) string { return `{"display_name": "` + name + `"}` }
+
+// freshConnections is a client that opens a new connection for every request, so that
+// Go's transport never retries a dropped request by itself (it does on reused ones).
+func freshConnections(t testing.TB) *http.Client {
+	tr := &http.Transport{DisableKeepAlives: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
+func TestFailNext(t *testing.T) {
+	srv := newServer(t)
+	c := admin(t, srv)
+	srv.FailNext(2, http.StatusServiceUnavailable)
+	for range 2 {
+		resp, err := send(t, srv, c.newRequest(http.MethodGet, "/auth/me", ""))
+		require.NoError(t, err)
+		resp.requireError(t, http.StatusServiceUnavailable)
+		assert.NotEmpty(t, resp.header.Get("X-Request-ID"))
+		rateOf(t, resp) // the rate-limit headers are there
+		assert.Empty(t, resp.header.Get("Retry-After"))
+	}
+	assert.Equal(t, http.StatusOK, c.get("/auth/me").status)
+}
+
+func TestFailNextInTheOrderGiven(t *testing.T) {
+	srv := newServer(t)
+	c := admin(t, srv)
+	srv.FailNext(1, http.StatusBadGateway)
+	srv.FailNext(2, http.StatusGatewayTimeout, atlastest.RetryAfter(1500*time.Millisecond))
+	var got []int
+	for range 4 {
+		resp, err := send(t, srv, c.newRequest(http.MethodGet, "/auth/me", ""))
+		require.NoError(t, err)
+		got = append(got, resp.status)
+		if resp.status == http.StatusGatewayTimeout {
+			assert.Equal(t, "2", resp.header.Get("Retry-After"), "rounded up")
+		}
+	}
+	assert.Equal(t, []int{502, 504, 504, 200}, got)
+}
+
+func TestFailNextMatching(t *testing.T) {
+	srv := newServer(t)
+	c := admin(t, srv)
+	before := customerCount(c)
+	srv.FailNext(1, http.StatusInternalServerError, atlastest.Matching("POST /contacts/customers"))
+
+	assert.Equal(t, http.StatusOK, c.get(customersPath(srv)).status, "a GET does not match")
+	assert.Equal(t, http.StatusOK, c.get("/contacts/customers/"+srv.CustomerIDs()[0]).status, "another path does not match")
+	c.do(http.MethodPost, customersPath(srv), createCustomer("Failed")).requireError(t, http.StatusInternalServerError)
+	assert.Equal(t, before, customerCount(c), "the handler did not run")
+
+	require.Equal(t, http.StatusCreated, c.do(http.MethodPost, customersPath(srv), createCustomer("Created")).status)
+	assert.Equal(t, before+1, customerCount(c))
+}
+
+func TestMatchingPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, method, path string
+		match                 bool
+	}{
+		{"POST /contacts/customers", http.MethodPost, "/contacts/customers", true},
+		{"POST /contacts/customers", http.MethodGet, "/contacts/customers", false},
+		{"/contacts/customers", http.MethodGet, "/contacts/customers", true},
+		{"/contacts/customers/{id}", http.MethodGet, "/contacts/customers/abc", true},
+		{"/contacts/customers/{id}", http.MethodGet, "/contacts/customers", false},
+		{"GET /contacts/", http.MethodGet, "/contacts/vendors/abc", true},
+		{"GET /auth/me", http.MethodGet, "/auth/me", true},
+	} {
+		t.Run(tc.pattern+" "+tc.method+" "+tc.path, func(t *testing.T) {
+			srv := newServer(t)
+			c := admin(t, srv)
+			srv.FailNext(1, http.StatusTeapot, atlastest.Matching(tc.pattern))
+			resp, err := send(t, srv, c.newRequest(tc.method, tc.path, ""))
+			require.NoError(t, err)
+			assert.Equal(t, tc.match, resp.status == http.StatusTeapot, "status %d", resp.status)
+		})
+	}
+}
+
+func TestFaultArgumentsThatMakeNoSensePanic(t *testing.T) {
+	srv := newServer(t)
+	assert.Panics(t, func() { srv.FailNext(1, http.StatusOK) })
+	assert.Panics(t, func() { atlastest.Matching("GET /bad/{") })
+}
+
+func TestFailAfterHandlerKeepsTheEffect(t *testing.T) {
+	srv := newServer(t)
+	c := admin(t, srv)
+	before := customerCount(c)
+	srv.FailNext(1, http.StatusInternalServerError, atlastest.Matching("POST /contacts/customers"), atlastest.AfterHandler())
+	c.do(http.MethodPost, customersPath(srv), createCustomer("Lost answer")).requireError(t, http.StatusInternalServerError)
+	assert.Equal(t, before+1, customerCount(c), "the customer exists although the answer said otherwise")
+}
+
+func TestDropNext(t *testing.T) {
+	srv := newServer(t)
+	c := admin(t, srv)
+	hc := freshConnections(t)
+	before := customerCount(c)
+
+	srv.DropNext(1, atlastest.Matching("POST /contacts/customers"))
+	_, err := hc.Do(c.newRequest(http.MethodPost, customersPath(srv), createCustomer("Dropped")))
+	require.Error(t, err, "no answer")
+	assert.Equal(t, before, customerCount(c), "dropped before the handler")
+
+	srv.DropNext(1, atlastest.Matching("POST /contacts/customers"), atlastest.AfterHandler())
+	_, err = hc.Do(c.newRequest(http.MethodPost, customersPath(srv), createCustomer("Dropped after")))
+	require.Error(t, err, "no answer")
+	assert.Equal(t, before+1, customerCount(c), "handled, then dropped")
+
+	resp, err := hc.Do(c.newRequest(http.MethodPost, customersPath(srv), createCustomer("Answered")))
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusCreated, resp.StatusCode)
+}
+
+func TestDelayNextAndLatency(t *testing.T) {
+	srv := newServer(t)
+	c := admin(t, srv)
+	const d = 30 * time.Millisecond
+	timed := func(method, path, body string) (int, time.Duration) {
+		start := time.Now()
+		resp, err := send(t, srv, c.newRequest(method, path, body))
+		require.NoError(t, err)
+		return resp.status, time.Since(start)
+	}
+
+	srv.DelayNext(1, d, atlastest.Matching("GET /auth/me"))
+	status, took := timed(http.MethodGet, "/auth/me", "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.GreaterOrEqual(t, took, d)
+
+	srv.SetLatency(d)
+	for range 2 {
+		status, took = timed(http.MethodGet, "/companies", "")
+		assert.Equal(t, http.StatusOK, status)
+		assert.GreaterOrEqual(t, took, d)
+	}
+	srv.SetLatency(0)
+
+	before := customerCount(c)
+	srv.SetLatency(d, atlastest.Matching("POST /contacts/customers"), atlastest.AfterHandler())
+	status, took = timed(http.MethodPost, customersPath(srv), createCustomer("Slow"))
+	assert.Equal(t, http.StatusCreated, status)
+	assert.GreaterOrEqual(t, took, d)
+	assert.Equal(t, before+1, customerCount(c))
+	srv.ClearFaults()
+}
+
+// written returns a context for a request and a channel closed once the request has been
+// written to the connection.
+func written(ctx context.Context) (context.Context, <-chan struct{}) {
+	done := make(chan struct{})
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { close(done) },
+	}), done
+}
+
+func TestDelayEndsWhenTheClientGivesUp(t *testing.T) {
+	srv := newServer(t)
+	c := admin(t, srv)
+	before := customerCount(c)
+	srv.DelayNext(1, time.Hour, atlastest.Matching("POST /contacts/customers"))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ctx, wrote := written(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Do(c.newRequest(http.MethodPost, customersPath(srv), createCustomer("Never")).WithContext(ctx))
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		errc <- err
+	}()
+	<-wrote
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+	assert.Equal(t, before, customerCount(c), "a request whose client left is not handled")
+}
+
+func TestCloseEndsInjectedLatency(t *testing.T) {
+	srv := atlastest.NewServer()
+	defer srv.Close()
+	c := admin(t, srv)
+	srv.SetLatency(time.Hour)
+
+	ctx, wrote := written(context.Background())
+	statusc := make(chan int, 1)
+	go func() {
+		resp, err := srv.Client().Do(c.newRequest(http.MethodGet, "/auth/me", "").WithContext(ctx))
+		if err != nil {
+			statusc <- 0
+			return
+		}
+		_ = resp.Body.Close()
+		statusc <- resp.StatusCode
+	}()
+	<-wrote
+	start := time.Now()
+	srv.Close()
+	assert.Less(t, time.Since(start), time.Minute, "Close does not wait for the latency")
+	assert.Contains(t, []int{0, http.StatusServiceUnavailable}, <-statusc, "503, or no answer when Close came first")
+}

@@ -50,6 +50,12 @@ func (s *Server) routes() http.Handler {
 	handle("POST /invoices/{id}/send", s.authed(s.sendInvoice))
 	handle("POST /invoices/{id}/void", s.authed(s.voidInvoice))
 
+	handle("GET /bills", s.authed(s.listBills))
+	handle("POST /bills", s.authed(s.createBill))
+	handle("GET /bills/{id}", s.authed(s.getBill))
+	handle("POST /bills/{id}/approve", s.authed(s.approveBill))
+	handle("POST /bills/{id}/void", s.authed(s.voidBill))
+
 	handle("GET /payments", s.authed(s.listPayments))
 	handle("POST /payments", s.authed(s.createPayment))
 	handle("GET /payments/{id}", s.authed(s.getPayment))

@@ -145,7 +145,7 @@ type ledgerLine struct {
 // numbers are a company's sequences of server-assigned numbers; each field is the last
 // number given (0: none yet). Bills, journal entries and payments add theirs here.
 type numbers struct {
-	customer, vendor, invoice, payment int
+	customer, vendor, invoice, bill, payment int
 }
 
 // store is every record a request can change, guarded by mu.
@@ -157,6 +157,7 @@ type store struct {
 	vendors   table[contact]
 	periods   table[period]
 	invoices  table[invoice]
+	bills     table[bill]
 	payments  table[payment]
 
 	ledger map[string][]*ledgerEntry // by company id, in posting order
@@ -170,6 +171,7 @@ func newStore() *store {
 		vendors:   newTable(func(c *contact) (string, string) { return c.id, c.companyID }),
 		periods:   newTable(func(p *period) (string, string) { return p.id, p.companyID }),
 		invoices:  newTable(func(i *invoice) (string, string) { return i.id, i.companyID }),
+		bills:     newTable(func(b *bill) (string, string) { return b.id, b.companyID }),
 		payments:  newTable(func(p *payment) (string, string) { return p.id, p.companyID }),
 		ledger:    map[string][]*ledgerEntry{},
 		seq:       map[string]*numbers{},

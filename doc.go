@@ -1,10 +1,84 @@
 // Package atlas is the official Go client for the Atlas Accounting REST API.
 //
-// A Client logs in lazily, refreshes its tokens before they expire, paces
-// itself to the plan's rate limit, retries what is safe to retry (every POST
-// carries an Idempotency-Key, so a retried create never makes a duplicate),
-// and turns every non-2xx answer into an *Error that works with errors.Is and
-// errors.As. Money is decimal.Decimal and calendar dates are Date.
+// Build one Client with NewClient and share it: it is safe for concurrent use.
 //
-// The package atlastest provides an in-process fake Atlas server for tests.
+//	c, err := atlas.NewClient(
+//		atlas.WithCredentials(email, password),
+//		atlas.WithCompany(companyID),
+//	)
+//	if err != nil {
+//		return err
+//	}
+//	inv, err := c.Invoices.Get(ctx, invoiceID)
+//
+// The Client has a service for each part of the API: Auth, Companies,
+// Customers, Vendors, Accounts (the chart of accounts), Invoices, Bills,
+// JournalEntries, Payments, Periods and Reports. Every method takes a
+// context.Context first and may take RequestOption values last
+// (WithIdempotencyKey, WithHeader, WithResponse, WithConcurrency).
+//
+// # Authentication
+//
+// With WithCredentials the client logs in on its first request, refreshes the
+// access token shortly before it expires, and after a 401 refreshes once and
+// replays the request; concurrent callers share one refresh. WithTokens starts
+// from tokens obtained earlier and WithTokenStore keeps tokens across restarts
+// (see TokenStore). Tokens and passwords never appear in errors or logs.
+//
+// # Company context
+//
+// Most operations work inside a company (the API's company_id parameter).
+// WithCompany sets the client's default; Client.ForCompany returns a copy for
+// another company that shares the transport, the tokens and the rate-limit
+// budget. A call that needs a company on a client without one returns
+// ErrNoCompany before sending anything.
+//
+// # Lists
+//
+// Every collection has List, which returns one Page with the total, and All,
+// which returns an iter.Seq2 over every item of every page for a range loop:
+//
+//	for inv, err := range c.Invoices.All(ctx, &atlas.InvoiceListParams{Status: atlas.InvoiceStatusOverdue}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(inv.InvoiceNumber, inv.AmountDue)
+//	}
+//
+// All reads MaxPageSize items a page unless the params set a PageSize,
+// fetches the next page while the loop works on the current one (several at
+// once with WithConcurrency), and stops fetching when the loop breaks or ctx
+// ends, leaving no goroutine behind.
+//
+// # Errors
+//
+// A non-2xx answer is an *Error carrying the status code, the server's detail,
+// field errors and request id. Test its kind with errors.Is and the sentinels
+// ErrBadRequest, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrConflict,
+// ErrValidation, ErrRateLimited and ErrServer, and reach it with errors.As.
+// Parameters the server would certainly refuse are caught before any request
+// with an error wrapping ErrInvalidParams.
+//
+// # Rate limits and retries
+//
+// The client follows the X-RateLimit-* headers of every response with one
+// budget shared by all copies of a Client, waits for Retry-After on a 429, and
+// with WithTier paces itself to the plan so that it provokes none. It retries
+// connection errors, 429, 502, 503 and 504 (and 500 except for PATCH) with
+// exponential backoff and jitter, as RetryPolicy and WithRetry configure. Every
+// POST carries an Idempotency-Key that stays the same across its retries, so a
+// retried create never makes a duplicate. Every wait honours ctx.
+//
+// # Values
+//
+// Money is decimal.Decimal (github.com/shopspring/decimal), exact in both
+// directions; calendar dates are Date, "2006-01-02" on the wire; timestamps
+// are time.Time. Fields the API may leave null are pointers; Ptr fills the
+// pointer fields of update params, which send only what is set.
+//
+// # Testing
+//
+// Package atlastest is an in-process fake Atlas server on the loopback
+// interface, seeded with a company, accounts, customers and vendors: point a
+// Client at its URL to test code that uses this package without a network.
 package atlas

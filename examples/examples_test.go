@@ -117,6 +117,11 @@ func TestExamples(t *testing.T) {
 			check: func(t *testing.T, _ string, r result) {
 				first, _, _ := strings.Cut(r.stdout, "\n")
 				assert.Contains(t, first, "embedded fake Atlas server", "the first line must say the quickstart runs on atlastest")
+				for _, step := range []string{"Logged in", "Customer", "Invoice", "Sent", "Payment", "Invoices by status", "Profit and loss", "Balance sheet"} {
+					assert.Contains(t, r.stdout, step)
+				}
+				assert.Contains(t, r.stdout, "(invoice paid, 0.00 USD due)", "the payment settles the invoice")
+				assert.Regexp(t, `Balanced +true`, r.stdout)
 			},
 		},
 		"pagination": {

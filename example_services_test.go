@@ -199,3 +199,115 @@ func ExamplePeriodsService_Close() {
 	// closed 2026-02-10 09:00:00
 	// true
 }
+
+func ExamplePaymentsService_Create() {
+	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(time.Date(2026, time.March, 2, 10, 0, 0, 0, time.UTC))))
+	defer srv.Close()
+	c, err := atlas.NewClient(
+		atlas.WithBaseURL(srv.URL),
+		atlas.WithCredentials(srv.Email(), srv.Password()),
+		atlas.WithCompany(srv.CompanyID()),
+		atlas.WithHTTPClient(srv.Client()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	today := atlas.DateOf(srv.Now())
+	customer := srv.CustomerIDs()[0]
+
+	// A sent invoice of 1,200.00.
+	inv, err := c.Invoices.Create(ctx, &atlas.InvoiceCreateParams{
+		CustomerID:  customer,
+		InvoiceDate: today,
+		Lines: []atlas.InvoiceLineParams{{
+			Description: "Quarterly retainer", UnitPrice: decimal.RequireFromString("1200.00"), RevenueAccountID: srv.AccountID("4100"),
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if inv, err = c.Invoices.Send(ctx, inv.ID); err != nil {
+		log.Fatal(err)
+	}
+
+	// Two payments: the invoice goes to partial, then to paid.
+	for _, amount := range []string{"500.00", "700.00"} {
+		pmt, err := c.Payments.Create(ctx, &atlas.PaymentCreateParams{
+			CustomerID:       customer,
+			PaymentDate:      today,
+			Amount:           decimal.RequireFromString(amount),
+			PaymentMethod:    atlas.PaymentMethodWire,
+			DepositAccountID: srv.AccountID("1000"),
+			Reference:        "Wire " + amount,
+			Applications:     []atlas.PaymentApplication{{InvoiceID: inv.ID, AmountApplied: decimal.RequireFromString(amount)}},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if inv, err = c.Invoices.Get(ctx, inv.ID); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(pmt.PaymentNumber, pmt.Amount.StringFixed(2), "->", inv.InvoiceNumber, inv.Status, inv.AmountDue.StringFixed(2), "due")
+	}
+	// Output:
+	// PMT-2026-0001 500.00 -> INV-2026-0001 partial 700.00 due
+	// PMT-2026-0002 700.00 -> INV-2026-0001 paid 0.00 due
+}
+
+func ExampleReportsService_ProfitLoss() {
+	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(time.Date(2026, time.March, 2, 10, 0, 0, 0, time.UTC))))
+	defer srv.Close()
+	c, err := atlas.NewClient(
+		atlas.WithBaseURL(srv.URL),
+		atlas.WithCredentials(srv.Email(), srv.Password()),
+		atlas.WithCompany(srv.CompanyID()),
+		atlas.WithHTTPClient(srv.Client()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// Sending an invoice posts it to the ledger, which the reports read.
+	inv, err := c.Invoices.Create(ctx, &atlas.InvoiceCreateParams{
+		CustomerID:  srv.CustomerIDs()[1],
+		InvoiceDate: atlas.NewDate(2026, time.March, 2),
+		Lines: []atlas.InvoiceLineParams{
+			{Description: "Implementation", Quantity: atlas.Ptr(decimal.NewFromInt(16)), UnitPrice: decimal.RequireFromString("125.00"), RevenueAccountID: srv.AccountID("4100")},
+			{Description: "Licences", Quantity: atlas.Ptr(decimal.NewFromInt(3)), UnitPrice: decimal.RequireFromString("99.90"), RevenueAccountID: srv.AccountID("4000"),
+				TaxRate: atlas.Ptr(decimal.RequireFromString("8.25"))},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Invoices.Send(ctx, inv.ID); err != nil {
+		log.Fatal(err)
+	}
+
+	pl, err := c.Reports.ProfitLoss(ctx, &atlas.ProfitLossParams{
+		PeriodStart: atlas.NewDate(2026, time.March, 1),
+		PeriodEnd:   atlas.NewDate(2026, time.March, 31),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, section := range pl.Revenue.Sections {
+		for _, item := range section.Items {
+			fmt.Printf("%s %-16s %9s\n", item.AccountNumber, item.AccountName, item.Amount.StringFixed(2))
+		}
+	}
+	fmt.Printf("%-21s %9s %s\n", "Net income", pl.NetIncome.StringFixed(2), pl.Currency)
+
+	bs, err := c.Reports.BalanceSheet(ctx, &atlas.BalanceSheetParams{AsOfDate: atlas.NewDate(2026, time.March, 31)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("Assets", bs.TotalAssets.StringFixed(2), "= liabilities and equity", bs.TotalLiabilitiesAndEquity.StringFixed(2), bs.IsBalanced)
+	// Output:
+	// 4000 Sales Revenue       299.70
+	// 4100 Service Revenue    2000.00
+	// Net income              2299.70 USD
+	// Assets 2324.43 = liabilities and equity 2324.43 true
+}

@@ -76,7 +76,7 @@ func ExampleClient_ForCompany() {
 	// true
 }
 
-func ExampleInvoicesService_All() {
+func ExampleInvoicesService_All_byStatus() {
 	// 250 invoices, on a server whose clock says 30 June 2026.
 	srv := atlastest.NewServer(atlastest.WithInvoices(250),
 		atlastest.WithClock(atlastest.FixedClock(time.Date(2026, time.June, 30, 12, 0, 0, 0, time.UTC))))

@@ -213,9 +213,10 @@ type tokenManager struct {
 	logger *slog.Logger
 
 	mu        sync.Mutex
-	loaded    bool   // the store has been read (or tokens were given)
-	tokens    Tokens // current tokens
-	bearer    string // "Bearer " + tokens.AccessToken, built once per token
+	loaded    bool     // the store has been read (or tokens were given)
+	tokens    Tokens   // current tokens
+	bearer    string   // "Bearer " + tokens.AccessToken, built once per token
+	header    []string // {bearer}, the Authorization header value; never modified
 	refreshAt time.Time
 	stale     bool // the API refused the access token
 	creds     credentials
@@ -238,6 +239,7 @@ func refreshLead(lifetime time.Duration) time.Duration {
 func (tm *tokenManager) setLocked(t Tokens, lifetime time.Duration) {
 	tm.tokens = t
 	tm.bearer = "Bearer " + t.AccessToken
+	tm.header = []string{tm.bearer}
 	tm.stale = false
 	tm.refreshAt = time.Time{}
 	if !t.Expiry.IsZero() {
@@ -248,41 +250,42 @@ func (tm *tokenManager) setLocked(t Tokens, lifetime time.Duration) {
 	}
 }
 
-// authorization returns the Authorization header value for the next request,
-// logging in or refreshing first when needed.
-func (tm *tokenManager) authorization(ctx context.Context) (string, error) {
+// authorization returns the Authorization header value for the next request
+// (as a header value slice, which callers must not modify), logging in or
+// refreshing first when needed.
+func (tm *tokenManager) authorization(ctx context.Context) ([]string, error) {
 	for {
 		tm.mu.Lock()
 		if !tm.loaded {
 			tm.mu.Unlock()
 			if err := tm.ensureLoaded(ctx); err != nil {
-				return "", err
+				return nil, err
 			}
 			continue
 		}
-		seen := tm.bearer
+		seen, header := tm.bearer, tm.header
 		usable := tm.tokens.AccessToken != "" && !tm.stale
 		now := tm.clock.Now()
 		if usable && (tm.refreshAt.IsZero() || now.Before(tm.refreshAt)) {
 			tm.mu.Unlock()
-			return seen, nil
+			return header, nil
 		}
 		// Due for renewal but not expired: if renewal fails for a reason
 		// other than the API refusing it, the current token still serves.
-		fallback := ""
+		var fallback []string
 		if usable && now.Before(tm.tokens.Expiry) {
-			fallback = seen
+			fallback = header
 		}
 		tm.mu.Unlock()
 		err := tm.renew(ctx, seen)
 		if err == nil {
 			continue
 		}
-		if fallback != "" && !errors.Is(err, ErrUnauthorized) && ctx.Err() == nil {
+		if fallback != nil && !errors.Is(err, ErrUnauthorized) && ctx.Err() == nil {
 			tm.log(ctx, slog.LevelWarn, "atlas: token refresh failed; using the current token until it expires", slog.String("error", err.Error()))
 			return fallback, nil
 		}
-		return "", err
+		return nil, err
 	}
 }
 

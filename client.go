@@ -71,9 +71,13 @@ type core struct {
 	pacer     *pacer
 	retry     RetryPolicy
 	logger    *slog.Logger // nil: no logging
-	userAgent string
+	userAgent []string     // User-Agent header value; never modified
 	clock     clock.Clock
 }
+
+// jsonMediaType is the Accept and Content-Type header value, shared by every
+// request and never modified.
+var jsonMediaType = []string{"application/json"}
 
 // service is embedded by every resource service.
 type service struct {
@@ -294,10 +298,11 @@ func NewClient(opts ...Option) (*Client, error) {
 		clock:   s.clock,
 		pacer:   newPacer(s.clock, s.tier),
 	}
-	co.userAgent = "atlas-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
+	ua := "atlas-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
 	if s.userAgent != "" {
-		co.userAgent = s.userAgent + " " + co.userAgent
+		ua = s.userAgent + " " + ua
 	}
+	co.userAgent = []string{ua}
 
 	user := s.hc
 	if user == nil {
@@ -440,13 +445,16 @@ type requestConfig struct {
 }
 
 func newRequestConfig(opts []RequestOption) requestConfig {
-	var cfg requestConfig
+	if len(opts) == 0 {
+		return requestConfig{} // without a heap allocation for cfg
+	}
+	cfg := new(requestConfig)
 	for _, o := range opts {
 		if o != nil {
-			o(&cfg)
+			o(cfg)
 		}
 	}
-	return cfg
+	return *cfg
 }
 
 // WithIdempotencyKey sets the Idempotency-Key of a POST instead of the random
@@ -518,6 +526,12 @@ type callState struct {
 	retries      int       // retries granted so far
 	notBefore    time.Time // the next attempt waits until then (backoff)
 	bearer       string    // Authorization value of the last attempt
+
+	// Allocated with the state rather than on their own, to keep a call's
+	// allocations down.
+	rreq           retryablehttp.Request
+	authorized     http.Request
+	authorizedUsed bool
 }
 
 type callStateKey struct{}
@@ -576,8 +590,10 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 		rreq, err = retryablehttp.NewRequestWithContext(st, req.method, rawURL, body)
 	} else {
 		var hreq *http.Request
-		hreq, err = http.NewRequestWithContext(st, req.method, rawURL, nil)
-		rreq = &retryablehttp.Request{Request: hreq}
+		if hreq, err = http.NewRequestWithContext(st, req.method, rawURL, nil); err == nil {
+			st.rreq.Request = hreq
+			rreq = &st.rreq
+		}
 	}
 	if err != nil {
 		return &opError{method: req.method, path: req.path, err: err}
@@ -586,10 +602,10 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 	for k, v := range cfg.header {
 		h[k] = v
 	}
-	h["Accept"] = []string{"application/json"}
-	h["User-Agent"] = []string{c.core.userAgent}
+	h["Accept"] = jsonMediaType
+	h["User-Agent"] = c.core.userAgent
 	if body != nil {
-		h["Content-Type"] = []string{"application/json"}
+		h["Content-Type"] = jsonMediaType
 	}
 	if req.method == http.MethodPost {
 		key := cfg.idempotencyKey
@@ -677,15 +693,26 @@ func (c *Client) url(req *request) (string, error) {
 	return u + "?" + q.Encode(), nil
 }
 
-// readCapped reads r into buf up to limit bytes and reports whether more was left.
+// readCapped reads r into buf up to limit bytes and reports whether more was
+// left. It reads straight into buf's spare room (no intermediate reader).
 func readCapped(buf *bytes.Buffer, r io.Reader, limit int64) (truncated bool, err error) {
-	lr := io.LimitedReader{R: r, N: limit + 1}
-	_, err = buf.ReadFrom(&lr)
-	if int64(buf.Len()) > limit {
-		buf.Truncate(int(limit))
-		return true, err
+	for {
+		if int64(buf.Len()) > limit {
+			buf.Truncate(int(limit))
+			return true, nil
+		}
+		buf.Grow(4096)
+		free := buf.AvailableBuffer()
+		free = free[:min(int64(cap(free)), limit+1-int64(buf.Len()))]
+		n, err := r.Read(free)
+		buf.Write(free[:n]) // free is buf's own spare room: this only extends its length
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
 	}
-	return false, err
 }
 
 func putBuf(b *bytes.Buffer) {
@@ -758,13 +785,13 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	co := t.core
 	out := r
 	if st.auth && sameOrigin(r.URL, co.base) {
-		bearer, err := co.tokens.authorization(st)
+		header, err := co.tokens.authorization(st)
 		if err != nil {
 			closeBody(r)
 			return nil, &authError{err: err}
 		}
-		st.bearer = bearer
-		out = withAuthorization(r, bearer)
+		st.bearer = header[0]
+		out = st.withAuthorization(r, header)
 	}
 	if err := co.pacer.wait(st, st.notBefore); err != nil {
 		closeBody(r)
@@ -803,15 +830,21 @@ func closeBody(r *http.Request) {
 
 // withAuthorization returns a shallow copy of r with its own header map
 // holding the Authorization header; r itself, which go-retryablehttp and the
-// redirect logic keep using, never carries it.
-func withAuthorization(r *http.Request, bearer string) *http.Request {
-	r2 := new(http.Request)
+// redirect logic keep using, never carries it. The first attempt's copy lives
+// in the callState; a retry gets a fresh one, because the transport may still
+// be writing the previous attempt when its response has already arrived.
+func (st *callState) withAuthorization(r *http.Request, authorization []string) *http.Request {
+	r2 := &st.authorized
+	if st.authorizedUsed {
+		r2 = new(http.Request)
+	}
+	st.authorizedUsed = true
 	*r2 = *r
 	h := make(http.Header, len(r.Header)+1)
 	for k, v := range r.Header {
 		h[k] = v
 	}
-	h["Authorization"] = []string{bearer}
+	h["Authorization"] = authorization
 	r2.Header = h
 	return r2
 }

@@ -137,14 +137,11 @@ const maxErrorBody = 1 << 20
 const maxDetail = 200
 
 // wireError is the union of the documented error body and FastAPI's two
-// shapes; detail is decoded lazily because it is a string in two of them and
-// a list in the third.
+// shapes. Its parts are decoded one by one, so that one malformed part does
+// not hide the others: detail is a string in two shapes and a list in the third.
 type wireError struct {
 	Detail json.RawMessage `json:"detail"`
-	Errors []struct {
-		Field   string `json:"field"`
-		Message string `json:"message"`
-	} `json:"errors"`
+	Errors json.RawMessage `json:"errors"`
 }
 
 type fastAPIError struct {
@@ -161,7 +158,10 @@ func (e *Error) parseErrorBody(body []byte, truncated bool) {
 		var w wireError
 		if json.Unmarshal(trimmed, &w) == nil {
 			e.fromWire(&w)
-			if e.Detail != "" || len(e.Errors) > 0 {
+			if e.Detail == "" && len(e.Errors) > 0 {
+				e.Detail = http.StatusText(e.StatusCode)
+			}
+			if e.Detail != "" {
 				return
 			}
 		}
@@ -173,10 +173,15 @@ func (e *Error) parseErrorBody(body []byte, truncated bool) {
 }
 
 func (e *Error) fromWire(w *wireError) {
-	for _, fe := range w.Errors {
-		e.Errors = append(e.Errors, FieldError{Field: fe.Field, Message: fe.Message})
+	var fields []FieldError
+	if json.Unmarshal(w.Errors, &fields) == nil {
+		for _, fe := range fields {
+			if fe != (FieldError{}) {
+				e.Errors = append(e.Errors, fe)
+			}
+		}
 	}
-	if len(w.Detail) == 0 {
+	if len(w.Detail) == 0 || string(w.Detail) == "null" {
 		return
 	}
 	var s string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -102,15 +103,39 @@ func TestAllBreakEarlyLeavesNoGoroutine(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.setCompanies(300)
 	c := newFakeClient(t, f)
+	// Page 2 hangs on the server, so its prefetch is in flight at the break.
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	prefetching := make(chan struct{})
+	f.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Query().Get("page") == "2" {
+			close(prefetching)
+			<-hang
+			return true
+		}
+		return false
+	})
 	n := 0
 	for _, err := range c.Companies.All(context.Background(), nil) {
 		require.NoError(t, err)
 		n++
 		if n == 5 {
+			recv(t, prefetching)
 			break
 		}
 	}
 	assert.Equal(t, 5, n)
+	assertNoIteratorGoroutine(t)
+}
+
+// assertNoIteratorGoroutine checks, at once and without retrying, that no
+// goroutine is running the page iterator's code: the iterator must have
+// waited for its fetches before returning.
+func assertNoIteratorGoroutine(t *testing.T) {
+	t.Helper()
+	buf := make([]byte, 1<<22)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	assert.NotContains(t, stacks, "listAll[", "a page fetch outlived the loop")
 }
 
 func TestAllStopsWhenContextEnds(t *testing.T) {
@@ -134,6 +159,7 @@ func TestAllStopsWhenContextEnds(t *testing.T) {
 	}
 	assert.Less(t, n, 300)
 	assert.ErrorIs(t, last, context.Canceled)
+	assertNoIteratorGoroutine(t)
 }
 
 func TestAllRefusesAServerThatIgnoresPage(t *testing.T) {

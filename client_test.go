@@ -1,0 +1,632 @@
+package atlas
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/atlas-accounting/atlas-go/internal/clock"
+)
+
+func TestNewClientValidatesOptions(t *testing.T) {
+	cases := []struct {
+		name    string
+		opts    []Option
+		wantErr string // "" for success
+	}{
+		{"defaults", nil, ""},
+		{"https", []Option{WithBaseURL("https://atlas.example.com/api/v1/")}, ""},
+		{"http loopback v4", []Option{WithBaseURL("http://127.0.0.1:8080/api/v1")}, ""},
+		{"http loopback v6", []Option{WithBaseURL("http://[::1]:8080/api/v1")}, ""},
+		{"http localhost", []Option{WithBaseURL("http://localhost:8080/api/v1")}, ""},
+		{"http remote", []Option{WithBaseURL("http://atlas.example.com/api/v1")}, "not loopback"},
+		{"http remote, explicitly insecure", []Option{WithBaseURL("http://atlas.example.com/api/v1"), WithInsecureHTTP()}, ""},
+		{"insecure given first", []Option{WithInsecureHTTP(), WithBaseURL("http://10.0.0.8/api/v1")}, ""},
+		{"relative", []Option{WithBaseURL("api/v1")}, "not absolute"},
+		{"no host", []Option{WithBaseURL("https:///api/v1")}, "not absolute"},
+		{"unparsable", []Option{WithBaseURL("https://exa mple.com/%zz")}, "base URL"},
+		{"ftp", []Option{WithBaseURL("ftp://atlas.example.com")}, "scheme"},
+		{"user info", []Option{WithBaseURL("https://me:pw@atlas.example.com")}, "user info"},
+		{"query", []Option{WithBaseURL("https://atlas.example.com/api/v1?x=1")}, "query"},
+		{"empty password", []Option{WithCredentials("a@example.com", "")}, "WithCredentials"},
+		{"no tokens", []Option{WithTokens("", "")}, "WithTokens"},
+		{"nil store", []Option{WithTokenStore(nil)}, "WithTokenStore"},
+		{"empty company", []Option{WithCompany("")}, "WithCompany"},
+		{"unknown tier", []Option{WithTier("gold")}, "unknown tier"},
+		{"nil http client", []Option{WithHTTPClient(nil)}, "WithHTTPClient"},
+		{"negative retries", []Option{WithRetry(RetryPolicy{MaxRetries: -1})}, "negative"},
+		{"max below min", []Option{WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MaxBackoff"},
+		{"user agent line break", []Option{WithUserAgent("a\r\nX-Evil: 1")}, "line break"},
+		{"nil option", []Option{nil}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := NewClient(tc.opts...)
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				assert.NotNil(t, c.Invoices)
+				return
+			}
+			require.Error(t, err)
+			assert.Nil(t, c)
+			assert.Contains(t, err.Error(), tc.wantErr)
+			assert.True(t, strings.HasPrefix(err.Error(), "atlas: "), err.Error())
+		})
+	}
+}
+
+func TestWithCredentialsErrorDoesNotEchoThePassword(t *testing.T) {
+	_, err := NewClient(WithCredentials("", "s3cret-pass"))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cret-pass")
+}
+
+// headerServer answers every request with {} and keeps the requests' headers.
+type headerServer struct {
+	*httptest.Server
+	mu      sync.Mutex
+	headers []http.Header
+}
+
+func newHeaderServer(t *testing.T, status int) *headerServer {
+	hs := &headerServer{}
+	hs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hs.mu.Lock()
+		hs.headers = append(hs.headers, r.Header.Clone())
+		hs.mu.Unlock()
+		writeJSON(w, status, map[string]any{"detail": "x", "status_code": status})
+	}))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func (hs *headerServer) seen() []http.Header {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	return append([]http.Header(nil), hs.headers...)
+}
+
+func TestRequestHeaders(t *testing.T) {
+	hs := newHeaderServer(t, http.StatusOK)
+	c := newClientFor(t, hs.URL, WithTokens("tok-1", ""), WithUserAgent("my-app/1.2"))
+	ctx := context.Background()
+
+	_, err := call[struct{}](ctx, c, request{method: http.MethodGet, path: "/x"}, []RequestOption{WithHeader("X-Trace", "abc")})
+	require.NoError(t, err)
+	_, err = call[struct{}](ctx, c, request{method: http.MethodPost, path: "/x", body: map[string]int{"a": 1}}, nil)
+	require.NoError(t, err)
+	_, err = call[struct{}](ctx, c, request{method: http.MethodPost, path: "/x"}, []RequestOption{WithIdempotencyKey("my-key-1")})
+	require.NoError(t, err)
+
+	h := hs.seen()
+	require.Len(t, h, 3)
+	wantUA := "my-app/1.2 atlas-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
+	for _, hdr := range h {
+		assert.Equal(t, wantUA, hdr.Get("User-Agent"))
+		assert.Equal(t, "application/json", hdr.Get("Accept"))
+		assert.Equal(t, "Bearer tok-1", hdr.Get("Authorization"))
+	}
+	assert.Equal(t, "abc", h[0].Get("X-Trace"))
+	assert.Empty(t, h[0].Get("Content-Type"), "no body, no content type")
+	assert.Empty(t, h[0].Values("Idempotency-Key"), "only POSTs carry a key")
+	assert.Equal(t, "application/json", h[1].Get("Content-Type"))
+	_, err = uuid.Parse(h[1].Get("Idempotency-Key"))
+	assert.NoError(t, err, "a random UUID")
+	assert.Equal(t, "my-key-1", h[2].Get("Idempotency-Key"))
+}
+
+func TestDefaultUserAgent(t *testing.T) {
+	hs := newHeaderServer(t, http.StatusOK)
+	c := newClientFor(t, hs.URL, WithTokens("tok-1", ""))
+	_, err := c.Companies.Get(context.Background(), "c")
+	require.NoError(t, err)
+	assert.Regexp(t, regexp.MustCompile(`^atlas-go/\d+\.\d+\.\d+ go/\d+\.\d+`), hs.seen()[0].Get("User-Agent"))
+}
+
+// idempotentServer creates a "thing" per POST /things, but replays the first
+// answer for a repeated Idempotency-Key, as the contract says Atlas does.
+// failFirst says how the first attempt fails.
+type idempotentServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	things   int
+	replies  map[string][]byte
+	keys     []string
+	attempts int
+}
+
+func newIdempotentServer(t *testing.T, failFirst string) *idempotentServer {
+	s := &idempotentServer{replies: map[string][]byte{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		s.mu.Lock()
+		s.attempts++
+		attempt := s.attempts
+		s.keys = append(s.keys, key)
+		if attempt == 1 && failFirst == "503" {
+			s.mu.Unlock()
+			writeError(w, http.StatusServiceUnavailable, "Service Unavailable")
+			return
+		}
+		reply, seen := s.replies[key]
+		if !seen {
+			s.things++
+			reply, _ = json.Marshal(map[string]any{"id": s.things})
+			s.replies[key] = reply
+		}
+		s.mu.Unlock()
+		if attempt == 1 && failFirst == "drop" {
+			// Created, then the connection breaks before the answer leaves.
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write(reply)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestPostRetriedWithTheSameKeyMakesOneResource(t *testing.T) {
+	for _, fail := range []string{"503", "drop"} {
+		t.Run(fail, func(t *testing.T) {
+			s := newIdempotentServer(t, fail)
+			c := newClientFor(t, s.URL, WithTokens("tok", ""))
+			out, err := call[struct{ ID int }](context.Background(), c, request{method: http.MethodPost, path: "/things", body: map[string]string{"name": "x"}}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, 1, out.ID)
+
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			assert.Equal(t, 1, s.things, "exactly one resource on the server")
+			require.GreaterOrEqual(t, len(s.keys), 2, "the first attempt failed, so there was a retry")
+			for _, k := range s.keys {
+				assert.Equal(t, s.keys[0], k, "the key stays the same across retries")
+			}
+		})
+	}
+}
+
+// statusSequence answers with the given statuses in turn, then 200.
+func statusSequence(t *testing.T, statuses ...int) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1)) - 1
+		if i < len(statuses) {
+			writeError(w, statuses[i], http.StatusText(statuses[i]))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func TestRetryPolicy(t *testing.T) {
+	cases := []struct {
+		name       string
+		method     string
+		status     int
+		maxRetries int
+		attempts   int
+		ok         bool
+	}{
+		{"GET 503 recovers", http.MethodGet, 503, 3, 2, true},
+		{"GET 502 recovers", http.MethodGet, 502, 3, 2, true},
+		{"GET 504 recovers", http.MethodGet, 504, 3, 2, true},
+		{"GET 500 recovers", http.MethodGet, 500, 3, 2, true},
+		{"POST 500 recovers (it has a key)", http.MethodPost, 500, 3, 2, true},
+		{"PATCH 500 is not retried", http.MethodPatch, 500, 3, 1, false},
+		{"PATCH 503 recovers", http.MethodPatch, 503, 3, 2, true},
+		{"GET 404 is final", http.MethodGet, 404, 3, 1, false},
+		{"GET 422 is final", http.MethodGet, 422, 3, 1, false},
+		{"POST 409 is final", http.MethodPost, 409, 3, 1, false},
+		{"MaxRetries 0 disables", http.MethodGet, 503, 0, 1, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, n := statusSequence(t, tc.status)
+			policy := fastRetry
+			policy.MaxRetries = tc.maxRetries
+			if tc.maxRetries == 0 {
+				policy = RetryPolicy{}
+			}
+			c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithRetry(policy))
+			_, err := call[struct{}](context.Background(), c, request{method: tc.method, path: "/x"}, nil)
+			assert.EqualValues(t, tc.attempts, n.Load())
+			if tc.ok {
+				assert.NoError(t, err)
+				return
+			}
+			var apiErr *Error
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tc.status, apiErr.StatusCode)
+		})
+	}
+}
+
+func TestRetriesRunOutWithTheLastAnswer(t *testing.T) {
+	srv, n := statusSequence(t, 503, 503, 502, 504, 503, 503)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+	_, err := c.Companies.Get(context.Background(), "c-1")
+	assert.EqualValues(t, 4, n.Load(), "the first attempt and 3 retries")
+	var apiErr *Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 504, apiErr.StatusCode)
+	assert.ErrorIs(t, err, ErrServer)
+}
+
+func TestConnectionErrorsAreRetried(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) <= 2 {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			_ = conn.Close()
+			return
+		}
+		writeJSON(w, http.StatusOK, Company{ID: "c-1", FiscalYearStart: Date{2026, 1, 1}})
+	}))
+	t.Cleanup(srv.Close)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+	co, err := c.Companies.Get(context.Background(), "c-1")
+	require.NoError(t, err)
+	assert.Equal(t, "c-1", co.ID)
+}
+
+func TestConnectionRefusedGivesUpWithTheCause(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close()
+	c := newClientFor(t, base, WithTokens("tok", ""))
+	_, err := c.Companies.Get(context.Background(), "c-1")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "atlas: GET /companies/c-1: ")
+	assert.Contains(t, err.Error(), "refused")
+}
+
+// Cancelling the context while the client waits out a backoff returns within
+// 50ms, wrapping context.Canceled.
+func TestCancelDuringBackoffReturnsPromptly(t *testing.T) {
+	verifyNoLeaks(t)
+	srv, _ := statusSequence(t, 503, 503)
+	fc := clock.NewFake(time.Now())
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
+		WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Companies.Get(ctx, "c-1")
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	pending := fc.Pending()
+	require.Len(t, pending, 1)
+	assert.GreaterOrEqual(t, pending[0], 30*time.Minute, "the backoff, with jitter")
+
+	start := time.Now()
+	cancel()
+	err := recv(t, done)
+	assert.Less(t, time.Since(start), 50*time.Millisecond)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "atlas: GET /companies/c-1")
+}
+
+func TestBackoffPastTheDeadlineReturnsTheAnswerAtOnce(t *testing.T) {
+	srv, n := statusSequence(t, 503)
+	fc := clock.NewFake(time.Now())
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
+		WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour}))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := c.Companies.Get(ctx, "c-1")
+	assert.ErrorIs(t, err, ErrServer)
+	assert.EqualValues(t, 1, n.Load())
+	assert.Empty(t, fc.Pending())
+}
+
+func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "3")
+			writeError(w, http.StatusServiceUnavailable, "maintenance")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	fc := clock.NewFake(time.Now())
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
+		WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Second}))
+	done := make(chan error, 1)
+	go func() {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	assert.Equal(t, []time.Duration{3 * time.Second}, fc.Pending(), "the server's Retry-After, not the 1ms backoff")
+	fc.Advance(3 * time.Second)
+	require.NoError(t, recv(t, done))
+}
+
+func TestAuthorizationNotSentAfterRedirectToAnotherHost(t *testing.T) {
+	var other http.Header
+	otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		other = r.Header.Clone()
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(otherSrv.Close)
+	var sameHostFollowUp http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/away":
+			http.Redirect(w, r, otherSrv.URL+"/landing", http.StatusTemporaryRedirect)
+		case "/api/v1/moved":
+			http.Redirect(w, r, "/api/v1/here", http.StatusFound)
+		default:
+			sameHostFollowUp = r.Header.Clone()
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	var redirectHook []http.Header
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		redirectHook = append(redirectHook, req.Header.Clone(), via[0].Header.Clone())
+		return nil
+	}}
+	c, err := NewClient(WithBaseURL(srv.URL+"/api/v1"), WithHTTPClient(hc), WithTokens("secret-token", ""))
+	require.NoError(t, err)
+
+	_, err = call[struct{}](context.Background(), c, request{method: http.MethodPost, path: "/away", body: map[string]int{"a": 1}}, nil)
+	require.NoError(t, err)
+	require.NotNil(t, other)
+	assert.Empty(t, other.Get("Authorization"), "the token must not leave for another host")
+
+	_, err = call[struct{}](context.Background(), c, request{path: "/moved"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "Bearer secret-token", sameHostFollowUp.Get("Authorization"), "a redirect within the API keeps it")
+
+	require.NotEmpty(t, redirectHook)
+	for _, h := range redirectHook {
+		assert.Empty(t, h.Get("Authorization"), "the user's redirect hook never sees the token")
+	}
+}
+
+func TestCompanyScope(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.handle("GET /scoped", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
+	f.handle("POST /scoped", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
+	none := newFakeClient(t, f)
+	with := none.ForCompany("co-1")
+	ctx := context.Background()
+
+	_, err := call[struct{}](ctx, none, request{path: "/scoped", company: companyRequired}, nil)
+	assert.ErrorIs(t, err, ErrNoCompany)
+	assert.Equal(t, "atlas: GET /scoped: no company: use WithCompany or Client.ForCompany", err.Error())
+	assert.Empty(t, f.requests("", "/scoped"), "nothing is sent without a company")
+
+	cases := []struct {
+		c     *Client
+		scope companyScope
+		query url.Values
+		want  url.Values
+	}{
+		{with, companyRequired, nil, url.Values{"company_id": {"co-1"}}},
+		{with, companyRequired, url.Values{"status": {"sent"}, "q": {"a&b"}}, url.Values{"company_id": {"co-1"}, "status": {"sent"}, "q": {"a&b"}}},
+		{with, companyOptional, nil, url.Values{"company_id": {"co-1"}}},
+		{none, companyOptional, nil, url.Values{}},
+		{with, companyNone, url.Values{"page": {"2"}}, url.Values{"page": {"2"}}},
+	}
+	for i, tc := range cases {
+		_, err := call[struct{}](ctx, tc.c, request{path: "/scoped", company: tc.scope, query: tc.query}, nil)
+		require.NoError(t, err)
+		seen := f.requests("", "/scoped")
+		got, _ := url.ParseQuery(seen[len(seen)-1].Query)
+		assert.Equal(t, tc.want, got, "case %d", i)
+	}
+}
+
+func TestForCompanySharesTokensAndRateLimit(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.handle("GET /rl", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Limit", "300")
+		w.Header().Set("X-RateLimit-Remaining", "299")
+		w.Header().Set("X-RateLimit-Reset", "1768473060")
+		writeJSON(w, http.StatusOK, map[string]string{})
+	})
+	c := newFakeClient(t, f, WithCompany("co-1"))
+	other := c.ForCompany("co-2")
+	assert.Equal(t, "co-1", c.Company())
+	assert.Equal(t, "co-2", other.Company())
+	assert.Same(t, other, other.Invoices.client, "the copy's services use the copy")
+
+	_, err := other.Auth.Me(context.Background())
+	require.NoError(t, err)
+	_, err = c.Auth.Me(context.Background())
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, f.logins.Load(), "one login for both")
+
+	_, err = call[struct{}](context.Background(), other, request{path: "/rl"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, RateLimit{Limit: 300, Remaining: 299, Reset: time.Unix(1768473060, 0)}, c.RateLimit(), "one budget for both")
+}
+
+func TestWithResponseCapturesTheAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req-9")
+		w.Header().Set("X-RateLimit-Limit", "60")
+		w.Header().Set("X-RateLimit-Remaining", "41")
+		w.Header().Set("X-RateLimit-Reset", "1768473060")
+		if r.URL.Path == "/api/v1/companies/missing" {
+			writeError(w, http.StatusNotFound, "Company not found")
+			return
+		}
+		writeJSON(w, http.StatusOK, Company{ID: "c-1", FiscalYearStart: Date{2026, 1, 1}})
+	}))
+	t.Cleanup(srv.Close)
+	c := newClientFor(t, srv.URL+"/api/v1", WithTokens("tok", ""))
+
+	for _, tc := range []struct {
+		id     string
+		status int
+	}{{"c-1", 200}, {"missing", 404}} {
+		var resp *Response
+		_, _ = c.Companies.Get(context.Background(), tc.id, WithResponse(&resp))
+		require.NotNil(t, resp)
+		assert.Equal(t, tc.status, resp.StatusCode)
+		assert.Equal(t, "req-9", resp.RequestID)
+		assert.Equal(t, RateLimit{Limit: 60, Remaining: 41, Reset: time.Unix(1768473060, 0)}, resp.RateLimit)
+		assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	}
+}
+
+func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
+	cases := []struct {
+		name, body string
+		wantErr    string
+	}{
+		{"malformed", `{"id": `, "decode response"},
+		{"wrong type", `{"id": 12}`, "decode response"},
+		{"empty", ``, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			t.Cleanup(srv.Close)
+			c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+			co, err := c.Companies.Get(context.Background(), "c-1")
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				assert.Equal(t, &Company{}, co)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "atlas: GET /companies/c-1: "+tc.wantErr)
+		})
+	}
+}
+
+func TestNilContextIsAnError(t *testing.T) {
+	c := newClientFor(t, "http://127.0.0.1:1", WithTokens("tok", ""))
+	//lint:ignore SA1012 the point is a caller passing nil
+	_, err := c.Companies.Get(nil, "c-1")
+	assert.Error(t, err)
+}
+
+// captureLogs returns a Debug logger writing JSON into the returned buffer.
+func captureLogs() (*slog.Logger, *syncBuffer) {
+	buf := &syncBuffer{}
+	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Secrets appear in no log line at Debug and in no error, whatever path a
+// call takes: login, refresh, 401 and replay, retries, refused credentials.
+func TestNoSecretInLogsOrErrors(t *testing.T) {
+	f := newFakeAtlas(t)
+	f.handle("GET /flaky", func() http.HandlerFunc {
+		var n atomic.Int32
+		return func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 1 {
+				writeError(w, http.StatusServiceUnavailable, "try again")
+				return
+			}
+			writeError(w, http.StatusUnprocessableEntity, "Validation failed")
+		}
+	}())
+	logger, logs := captureLogs()
+	c := newFakeClient(t, f, WithLogger(logger))
+	ctx := context.Background()
+	var errs []error
+	collect := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	_, err := c.Auth.Me(ctx)
+	require.NoError(t, err)
+	f.expireAccessTokens()
+	_, err = c.Auth.Me(ctx)
+	require.NoError(t, err)
+	_, err = call[struct{}](ctx, c, request{path: "/flaky"}, nil)
+	collect(err)
+	collect(c.Auth.Refresh(ctx))
+	f.expireAccessTokens()
+	f.revokeRefreshTokens()
+	_, err = c.Auth.Me(ctx)
+	collect(err)
+	_, err = c.Auth.Login(ctx, fakeEmail, "wrong-"+fakePassword)
+	collect(err)
+	tok := f.issueTokens()
+	bare := newClientFor(t, f.URL(), WithTokens(tok.AccessToken, tok.RefreshToken), WithLogger(logger))
+	f.expireAccessTokens()
+	f.revokeRefreshTokens()
+	_, err = bare.Auth.Me(ctx)
+	collect(err)
+
+	require.NotEmpty(t, errs)
+	out := logs.String()
+	for _, want := range []string{"atlas: request", "atlas: retrying", "atlas: logged in", "atlas: access token refreshed", "atlas: access token refused"} {
+		assert.Contains(t, out, want, "the Debug log covers the path")
+	}
+	secrets := []string{fakePassword, "access-secret", "refresh-secret", "Bearer", "Authorization"}
+	for _, s := range secrets {
+		assert.NotContains(t, out, s)
+		for _, err := range errs {
+			assert.NotContains(t, err.Error(), s)
+		}
+	}
+}
+
+func TestErrorsNameTheOperation(t *testing.T) {
+	f := newFakeAtlas(t)
+	c := newFakeClient(t, f)
+	_, err := c.Companies.Get(context.Background(), "nope")
+	var apiErr *Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "atlas: GET /companies/nope: 404 Not Found: Company not found", err.Error())
+	assert.True(t, errors.Is(err, ErrNotFound))
+}

@@ -1,0 +1,298 @@
+package atlas
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/atlas-accounting/atlas-go/internal/clock"
+)
+
+func rlHeader(limit, remaining int, reset time.Time) http.Header {
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	return h
+}
+
+func TestPacerFollowsTheWindow(t *testing.T) {
+	now := time.Unix(1768473000, 0)
+	p := newPacer(clock.NewFake(now), "")
+	reset := now.Add(60 * time.Second)
+
+	assert.Zero(t, p.admit(now), "nothing known: go")
+	p.observe(rlHeader(60, 2, reset), 200, now)
+	assert.Equal(t, RateLimit{Limit: 60, Remaining: 2, Reset: reset}, p.snapshot())
+
+	// Answers to earlier requests arrive late with a higher count: ignored.
+	p.observe(rlHeader(60, 5, reset), 200, now)
+	assert.Zero(t, p.admit(now))
+	assert.Zero(t, p.admit(now))
+	assert.Equal(t, 60*time.Second, p.admit(now), "the window is used up: wait for its reset")
+	assert.Equal(t, 60*time.Second, p.delay(now))
+	assert.Zero(t, p.admit(reset), "a new window")
+
+	// An older window's answer after a newer one does not roll it back.
+	next := reset.Add(60 * time.Second)
+	p.observe(rlHeader(60, 59, next), 200, reset)
+	p.observe(rlHeader(60, 0, reset), 200, reset)
+	assert.Zero(t, p.admit(reset))
+}
+
+func TestPacerIgnoresMissingOrBrokenHeaders(t *testing.T) {
+	now := time.Unix(1768473000, 0)
+	p := newPacer(clock.NewFake(now), "")
+	h := http.Header{}
+	h.Set("X-RateLimit-Remaining", "-1")
+	h.Set("X-RateLimit-Reset", "soon")
+	assert.Equal(t, RateLimit{}, p.observe(h, 200, now))
+	assert.Equal(t, RateLimit{}, p.observe(http.Header{}, 200, now))
+	assert.Zero(t, p.admit(now))
+}
+
+func TestPacerBlocksAfter429(t *testing.T) {
+	now := time.Unix(1768473000, 0)
+	cases := []struct {
+		name string
+		h    http.Header
+		want time.Duration
+	}{
+		{"retry-after", http.Header{"Retry-After": {"7"}}, 7 * time.Second},
+		{"reset only", rlHeader(60, 0, now.Add(20*time.Second)), 20 * time.Second},
+		{"neither", http.Header{}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPacer(clock.NewFake(now), "")
+			p.observe(tc.h, http.StatusTooManyRequests, now)
+			assert.Equal(t, tc.want, p.delay(now))
+		})
+	}
+}
+
+// rateServer answers 429 to the first `limited` requests with the given
+// headers, then 200.
+func rateServer(t *testing.T, limited int, h http.Header) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if int(n.Add(1)) <= limited {
+			for k, v := range h {
+				w.Header()[k] = v
+			}
+			writeError(w, http.StatusTooManyRequests, "Rate limit exceeded")
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+// A 429 with Retry-After waits that long on the client's clock and then
+// succeeds; a POST too, since a 429 did nothing.
+func Test429WaitsForRetryAfterThenSucceeds(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		t.Run(method, func(t *testing.T) {
+			srv, n := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
+			fc := clock.NewFake(time.Now())
+			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+			done := make(chan error, 1)
+			go func() {
+				_, err := call[struct{}](context.Background(), c, request{method: method, path: "/x"}, nil)
+				done <- err
+			}()
+			require.True(t, fc.WaitForTimers(1, nil))
+			assert.Equal(t, []time.Duration{7 * time.Second}, fc.Pending())
+			assert.EqualValues(t, 1, n.Load(), "nothing is sent during the wait")
+			fc.Advance(7 * time.Second)
+			require.NoError(t, recv(t, done))
+			assert.EqualValues(t, 2, n.Load())
+		})
+	}
+}
+
+func Test429WithoutRetryAfterWaitsForTheReset(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1768473000, 0))
+	srv, n := rateServer(t, 1, rlHeader(60, 0, fc.Now().Add(25*time.Second)))
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	done := make(chan error, 1)
+	go func() {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	assert.Equal(t, []time.Duration{25 * time.Second}, fc.Pending(), "the reset, not a guessed backoff")
+	fc.Advance(25 * time.Second)
+	require.NoError(t, recv(t, done))
+	assert.EqualValues(t, 2, n.Load())
+}
+
+// Once a response says the window is used up, no request goes out until it
+// resets, from any goroutine or copy of the client.
+func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1768473000, 0))
+	reset := fc.Now().Add(30 * time.Second)
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The first request uses up the window; the next window has room.
+		h := rlHeader(60, 59, reset.Add(time.Minute))
+		if n.Add(1) == 1 {
+			h = rlHeader(60, 0, reset)
+		}
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+	require.NoError(t, err)
+
+	const waiters = 5
+	var wg sync.WaitGroup
+	for i := range waiters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := call[struct{}](context.Background(), c.ForCompany("co-"+strconv.Itoa(i)), request{path: "/x"}, nil)
+			assert.NoError(t, err)
+		}()
+	}
+	require.True(t, fc.WaitForTimers(waiters, nil))
+	assert.EqualValues(t, 1, n.Load())
+	for _, d := range fc.Pending() {
+		assert.Equal(t, 30*time.Second, d)
+	}
+	fc.Advance(30 * time.Second)
+	wg.Wait()
+	assert.EqualValues(t, 1+waiters, n.Load())
+}
+
+func TestTierPacesToThePlan(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	fc := clock.NewFake(time.Unix(1768473000, 0))
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithTier(TierStandard))
+	for range 10 {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		require.NoError(t, err, "the burst of 10 goes at once")
+	}
+	assert.Empty(t, fc.Pending())
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	assert.Equal(t, []time.Duration{time.Second}, fc.Pending(), "60 a minute: one a second after the burst")
+	fc.Advance(time.Second)
+	require.NoError(t, recv(t, done))
+	assert.EqualValues(t, 11, n.Load())
+}
+
+func TestTierLimits(t *testing.T) {
+	for tier, want := range map[Tier][2]int{TierStandard: {60, 10}, TierProfessional: {300, 50}, TierEnterprise: {1000, 100}} {
+		perMinute, burst, ok := tier.limits()
+		assert.True(t, ok)
+		assert.Equal(t, want, [2]int{perMinute, burst}, string(tier))
+	}
+}
+
+// A rate-limit wait that would outlast the context's deadline returns at
+// once with an error matching ErrRateLimited; nothing is sent.
+func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1768473000, 0))
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		for k, v := range rlHeader(60, 0, fc.Now().Add(time.Minute)) {
+			w.Header()[k] = v
+		}
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = call[struct{}](ctx, c, request{path: "/x"}, nil)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrRateLimited)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "atlas: GET /x: waiting 1m0s for rate limit would outlast the context deadline")
+	assert.EqualValues(t, 1, n.Load())
+	assert.Empty(t, fc.Pending(), "no wait was started")
+	assert.NoError(t, ctx.Err(), "it returned well before the deadline")
+}
+
+func Test429RetryPastTheDeadlineReturnsThe429(t *testing.T) {
+	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"120"}})
+	fc := clock.NewFake(time.Now())
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := call[struct{}](ctx, c, request{path: "/x"}, nil)
+	var apiErr *Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.ErrorIs(t, err, ErrRateLimited)
+	assert.Equal(t, 120*time.Second, apiErr.RetryAfter)
+	assert.EqualValues(t, 1, n.Load())
+}
+
+// Cancelling the context during a rate-limit wait returns within 50ms,
+// wrapping context.Canceled.
+func TestCancelDuringRateLimitWaitReturnsPromptly(t *testing.T) {
+	verifyNoLeaks(t)
+	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"3600"}})
+	fc := clock.NewFake(time.Now())
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := call[struct{}](ctx, c, request{path: "/x"}, nil)
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	start := time.Now()
+	cancel()
+	err := recv(t, done)
+	assert.Less(t, time.Since(start), 50*time.Millisecond)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, ErrRateLimited, "the caller cancelled; the limit did not refuse")
+}
+
+func TestMaxRetriesZeroStillRespectsA429Pause(t *testing.T) {
+	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"9"}})
+	fc := clock.NewFake(time.Now())
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{}))
+	_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+	assert.ErrorIs(t, err, ErrRateLimited, "no retry: the 429 is the answer")
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	assert.Equal(t, []time.Duration{9 * time.Second}, fc.Pending(), "the next call waits out the pause")
+	assert.EqualValues(t, 1, n.Load())
+	fc.Advance(9 * time.Second)
+	require.NoError(t, recv(t, done))
+}

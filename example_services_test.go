@@ -311,3 +311,45 @@ func ExampleReportsService_ProfitLoss() {
 	// Net income              2299.70 USD
 	// Assets 2324.43 = liabilities and equity 2324.43 true
 }
+
+func ExampleBillsService_Approve() {
+	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(time.Date(2026, time.April, 7, 15, 0, 0, 0, time.UTC))))
+	defer srv.Close()
+	c, err := atlas.NewClient(
+		atlas.WithBaseURL(srv.URL),
+		atlas.WithCredentials(srv.Email(), srv.Password()),
+		atlas.WithCompany(srv.CompanyID()),
+		atlas.WithHTTPClient(srv.Client()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// A draft bill from the seeded office supplier; without a due date, the
+	// vendor's payment terms (net 30) set it.
+	bill, err := c.Bills.Create(ctx, &atlas.BillCreateParams{
+		VendorID:         srv.VendorIDs()[0],
+		VendorBillNumber: "OS-88412",
+		BillDate:         atlas.NewDate(2026, time.April, 7),
+		Lines: []atlas.BillLineParams{{
+			Description:      "Printer paper, 40 reams",
+			Quantity:         atlas.Ptr(decimal.NewFromInt(40)),
+			UnitPrice:        decimal.RequireFromString("6.49"),
+			ExpenseAccountID: srv.AccountID("6100"),
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(bill.BillNumber, bill.Status, bill.TotalAmount.StringFixed(2), "due", bill.DueDate)
+
+	// Approving posts it to accounts payable.
+	if bill, err = c.Bills.Approve(ctx, bill.ID); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(bill.BillNumber, bill.Status, bill.AmountDue.StringFixed(2))
+	// Output:
+	// BILL-2026-0001 draft 259.60 due 2026-05-07
+	// BILL-2026-0001 approved 259.60
+}

@@ -244,3 +244,61 @@ func TestReportParameters(t *testing.T) {
 	second := c.get("/reports/balance-sheet?as_of_date=2026-01-31&company_id=" + srv.SecondCompanyID())
 	assert.Equal(t, http.StatusOK, second.status)
 }
+
+// TestReportsAfterAQuarter runs a small quarter through every kind of document, voids
+// included, and checks both statements to the cent.
+func TestReportsAfterAQuarter(t *testing.T) {
+	srv := domainServer(t)
+	c := admin(t, srv)
+	post := func(body map[string]any) string {
+		id := c.create(inCompany(srv, "/journal-entries"), body)["id"].(string)
+		c.action("/journal-entries/"+id+"/post", nil)
+		return id
+	}
+	capital := rentAccrual(srv, "2026-01-02", "12500.00")
+	capital["description"] = "Owner's capital"
+	capital["lines"] = []map[string]any{jeLine(srv.AccountID("1000"), "debit", "12500.00"), jeLine(srv.AccountID("3000"), "credit", "12500.00")}
+	post(capital)
+
+	inv := c.sentInvoice(invoiceBody(srv, "2026-03-02",
+		line("Consulting", "10", "150.00", srv.AccountID("4000"), "8.25"),
+		line("Workshop", "3", "33.335", srv.AccountID("4100"), "")))["id"].(string)
+	c.create(inCompany(srv, "/payments"), paymentBody(srv, "2026-03-05", "1000.00", inv, "1000.00"))
+	c.create(inCompany(srv, "/payments"), paymentBody(srv, "2026-03-09", "723.76", inv, "723.76"))
+
+	supplies := c.create(inCompany(srv, "/bills"), billBody(srv, "2026-03-10",
+		billLine("Paper", "3", "140.00", srv.AccountID("6100"), "8.25")))["id"].(string)
+	c.action("/bills/"+supplies+"/approve", nil)
+	wrongBill := c.create(inCompany(srv, "/bills"), billBody(srv, "2026-03-11",
+		billLine("Duplicate", "1", "999.00", srv.AccountID("6200"), "")))["id"].(string)
+	c.action("/bills/"+wrongBill+"/approve", nil)
+	c.action("/bills/"+wrongBill+"/void", map[string]any{"reason": "Duplicate."})
+
+	post(rentAccrual(srv, "2026-03-31", "2500.00"))
+	twice := post(rentAccrual(srv, "2026-03-31", "2500.00"))
+	c.action("/journal-entries/"+twice+"/void", map[string]any{"reason": "Rent was accrued twice."})
+
+	jan := c.profitLoss("2026-01-01", "2026-01-31")
+	assert.Equal(t, "0.00", jan.NetIncome, "capital is not income")
+	march := c.profitLoss("2026-03-01", "2026-03-31")
+	assert.Equal(t, map[string]string{"4000": "1500.00", "4100": "100.01"}, amounts(march.Revenue))
+	assert.Equal(t, map[string]string{"6000": "2500.00", "6100": "454.65"}, amounts(march.OperatingExpenses))
+	assert.Equal(t, "2954.65", march.OperatingExpenses.Total)
+	assert.Equal(t, "1600.01", *march.GrossProfit)
+	assert.Equal(t, "-1354.64", march.NetIncome)
+	assert.Equal(t, march.NetIncome, c.profitLoss("2026-01-01", "2026-03-31").NetIncome)
+
+	bs := c.balanceSheet("2026-03-31")
+	assert.Equal(t, map[string]string{"1000": "14223.76"}, amounts(bs.Assets))
+	assert.Equal(t, map[string]string{"2000": "454.65", "2100": "2500.00", "2200": "123.75"}, amounts(bs.Liabilities))
+	assert.Equal(t, "3078.40", bs.Liabilities.Total)
+	assert.Equal(t, map[string]string{"3000": "12500.00", "3900": "-1354.64"}, amounts(bs.Equity))
+	assert.Equal(t, "11145.36", bs.Equity.Total)
+	assert.Equal(t, "14223.76", bs.TotalAssets)
+	assert.Equal(t, "14223.76", bs.TotalLiabilitiesAndEquity)
+
+	// The ledger's balances agree with the balance sheet.
+	assert.Equal(t, map[string]string{"1000": "14223.76", "1200": "0.00", "2000": "454.65", "2100": "2500.00", "2200": "123.75", "3000": "12500.00"},
+		c.balances("1000", "1200", "2000", "2100", "2200", "3000"))
+	assert.Equal(t, "454.65", c.vendorBalance(srv.VendorIDs()[0]))
+}

@@ -56,6 +56,12 @@ func (s *Server) routes() http.Handler {
 	handle("POST /bills/{id}/approve", s.authed(s.approveBill))
 	handle("POST /bills/{id}/void", s.authed(s.voidBill))
 
+	handle("GET /journal-entries", s.authed(s.listJournalEntries))
+	handle("POST /journal-entries", s.authed(s.createJournalEntry))
+	handle("GET /journal-entries/{id}", s.authed(s.getJournalEntry))
+	handle("POST /journal-entries/{id}/post", s.authed(s.postJournalEntry))
+	handle("POST /journal-entries/{id}/void", s.authed(s.voidJournalEntry))
+
 	handle("GET /payments", s.authed(s.listPayments))
 	handle("POST /payments", s.authed(s.createPayment))
 	handle("GET /payments/{id}", s.authed(s.getPayment))

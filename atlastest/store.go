@@ -145,7 +145,7 @@ type ledgerLine struct {
 // numbers are a company's sequences of server-assigned numbers; each field is the last
 // number given (0: none yet). Bills, journal entries and payments add theirs here.
 type numbers struct {
-	customer, vendor, invoice, bill, payment int
+	customer, vendor, invoice, bill, journal, payment int
 }
 
 // store is every record a request can change, guarded by mu.
@@ -158,6 +158,7 @@ type store struct {
 	periods   table[period]
 	invoices  table[invoice]
 	bills     table[bill]
+	journals  table[journalEntry]
 	payments  table[payment]
 
 	ledger map[string][]*ledgerEntry // by company id, in posting order
@@ -172,6 +173,7 @@ func newStore() *store {
 		periods:   newTable(func(p *period) (string, string) { return p.id, p.companyID }),
 		invoices:  newTable(func(i *invoice) (string, string) { return i.id, i.companyID }),
 		bills:     newTable(func(b *bill) (string, string) { return b.id, b.companyID }),
+		journals:  newTable(func(j *journalEntry) (string, string) { return j.id, j.companyID }),
 		payments:  newTable(func(p *payment) (string, string) { return p.id, p.companyID }),
 		ledger:    map[string][]*ledgerEntry{},
 		seq:       map[string]*numbers{},

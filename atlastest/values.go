@@ -95,9 +95,10 @@ func timestampOrNil(t *time.Time) *string {
 // Money on the wire is a decimal string. Amounts are shown with two decimals ("1500.00");
 // a value that carries more (a unit price of "0.125") keeps its precision.
 
-// money renders d with at least two decimals.
+// money renders d with at least two decimals, and more only when they are not zeros
+// ("101.000" is "101.00").
 func money(d decimal.Decimal) string {
-	if d.Exponent() < -2 {
+	if !d.Equal(d.Round(2)) {
 		return d.String()
 	}
 	return d.StringFixed(2)

@@ -24,6 +24,7 @@ type middleware func(http.Handler) http.Handler
 //	fault injection fails, drops (panic(http.ErrAbortHandler)) or delays matching requests,
 //	                before the rest of the chain or after it (faults.go)
 //	idempotency     replays the stored answer of a POST with a known Idempotency-Key
+//	                (idempotency.go)
 //	routes          the contract's operations (routes.go)
 //
 // Rate limiting comes before fault injection so that an injected failure carries the
@@ -37,6 +38,7 @@ func (s *Server) handler() http.Handler {
 		s.recoverPanics,
 		s.rateLimit,
 		s.injectFaults,
+		s.idempotent,
 	}
 	h := s.routes()
 	for i := len(chain) - 1; i >= 0; i-- {

@@ -36,8 +36,9 @@ type Server struct {
 	st   *store    // records requests can change
 	auth *sessions // access and refresh tokens
 
-	limits *limiter // rate limiting (ratelimit.go)
-	faults faults   // fault injection (faults.go)
+	limits *limiter     // rate limiting (ratelimit.go)
+	faults faults       // fault injection (faults.go)
+	idem   *idempotency // Idempotency-Key replay (idempotency.go)
 
 	// closing is closed when Close starts, before the HTTP server waits for the requests
 	// in flight, so that waits inside handlers (injected latency) end at once.
@@ -72,6 +73,7 @@ func NewServer(opts ...Option) *Server {
 		st:          newStore(),
 		auth:        newSessions(),
 		limits:      newLimiter(cfg.rate),
+		idem:        newIdempotency(),
 		closing:     make(chan struct{}),
 	}
 	s.seedData()

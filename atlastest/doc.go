@@ -41,6 +41,25 @@
 // string in both directions ("1500.00"); a JSON number where the contract wants a decimal
 // string gets 422.
 //
+// # Accounting
+//
+// Invoices, bills, journal entries and payments keep to the contract's rules and post to a
+// double-entry ledger that the chart of accounts' balances and both reports are computed
+// from:
+//   - line amount = quantity x unit_price and tax = amount x tax_rate / 100, each rounded to
+//     cents half away from zero line by line; totals are sums of the rounded lines;
+//   - sending an invoice posts receivables (1200) against its lines' revenue accounts and
+//     sales tax payable (2200); approving a bill posts its lines (tax included) to their
+//     expense accounts against accounts payable (2000); posting a journal entry posts its
+//     lines; a payment posts its deposit account against receivables and moves the invoices
+//     it is applied to to partial or paid; voiding reverses what was posted;
+//   - every posting and reversal is dated on its document's date, and nothing may be
+//     created, posted or reversed in a closed period (409); only drafts can be edited, sent,
+//     approved or posted (409); journal entries must balance and payments may not apply more
+//     than is due or than their amount (422);
+//   - the balance sheet shows the fiscal year's net income as 3900 Current Year Earnings
+//     and earlier years' in 3100 Retained Earnings, so it always balances.
+//
 // # Extending the server
 //
 // The server is built from small parts meant to be extended in their own files:

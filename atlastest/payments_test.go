@@ -3,6 +3,7 @@ package atlastest_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -228,4 +229,44 @@ func TestPaymentsInClosedPeriodsAndOtherCompanies(t *testing.T) {
 	requireFields(t, c.get("/payments"), "company_id")
 	requireFields(t, c.get(inCompany(srv, "/payments?sort_by=reference")), "sort_by")
 	anon(t, srv).get("/payments/"+mine).requireError(t, http.StatusUnauthorized)
+}
+
+// TestConcurrentPaymentsNeverOverpay applies payments to one invoice from many goroutines
+// at once: exactly as many succeed as the invoice has room for, and the ledger agrees.
+func TestConcurrentPaymentsNeverOverpay(t *testing.T) {
+	srv := domainServer(t)
+	c := admin(t, srv)
+	id := c.sentInvoice(invoiceBody(srv, "2026-03-02"))["id"].(string) // 1500.00
+	const workers = 20                                                 // 20 x 100.00 for 1500.00 due
+	statuses := make([]int, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := call(srv, c.token, http.MethodPost, inCompany(srv, "/payments"), paymentBody(srv, "2026-03-10", "100.00", id, "100.00"), http.StatusCreated, nil)
+			statuses[w] = http.StatusCreated
+			if err != nil {
+				statuses[w] = http.StatusUnprocessableEntity
+				assert.Contains(t, err.Error(), "status 422")
+			}
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, s := range statuses {
+		if s == http.StatusCreated {
+			created++
+		}
+	}
+	assert.Equal(t, 15, created)
+	inv := c.get("/invoices/" + id).object(t)
+	assert.Equal(t, "paid", inv["status"])
+	assert.Equal(t, "1500.00", inv["amount_paid"])
+	assert.Equal(t, map[string]string{"1000": "1500.00", "1200": "0.00"}, c.balances("1000", "1200"))
+	numbers := map[any]bool{}
+	for _, p := range c.list(inCompany(srv, "/payments?page_size=100")).Items {
+		numbers[p["payment_number"]] = true
+	}
+	assert.Len(t, numbers, 15, "every payment has its own number")
 }

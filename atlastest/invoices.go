@@ -7,6 +7,12 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// Webhook events of invoices (invoice.paid is a payment's, in payments.go).
+const (
+	eventInvoiceCreated = "invoice.created"
+	eventInvoiceSent    = "invoice.sent"
+)
+
 type invoiceLineJSON struct {
 	ID               string `json:"id"`
 	LineNumber       int    `json:"line_number"`

@@ -2,7 +2,6 @@ package atlastest
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,16 +16,11 @@ import (
 // in the reports of any period. Whatever would post or reverse in a closed period gets 409,
 // as does a document created or moved into one.
 //
-// Handlers answer in this order: 401, 422 for the query, 403 for the company, 400 and 422
-// for a body that cannot be read, 404 for the item, 403 for a viewer, 422 for the body's
-// fields, and last 409 for what the state of the records refuses (a status, a closed
-// period). A malformed request is a 422 whatever the state.
-
-// Webhook event types the domain emits (eventPeriodClosed lives in events.go).
-const (
-	eventInvoiceCreated = "invoice.created"
-	eventInvoiceSent    = "invoice.sent"
-)
+// Handlers answer in this order: 401; 422 for the query; 403 for a company the user cannot
+// see (and, on collection routes, for a viewer); 400 or 422 for a body that cannot be
+// read; on item routes 404 for the item, then 403 for a viewer; 422 for the body's fields;
+// and last 409 for what the state of the records refuses (a status, a closed period). A
+// malformed request is a 422 whatever the state.
 
 // accountNumbered is the id of the company's account with the given number, or "". Call
 // with the store lock held.
@@ -73,7 +67,7 @@ func (st *store) checkOpen(companyID, date string) error {
 	return errConflict(fmt.Sprintf("%s falls in %s, a closed period.", date, p.name))
 }
 
-// readDate reads a required-or-optional date field.
+// readDate reads a date field (YYYY-MM-DD), like object.str.
 func readDate(o *object, field string) (string, bool) {
 	return o.str(field, isDate)
 }
@@ -138,7 +132,7 @@ func checkDue(o *object, dueField, date, due string) {
 // docNumber is the next server-assigned number of a sequence: PREFIX-YEAR-0001.
 func docNumber(prefix string, now time.Time, seq *int) string {
 	*seq++
-	return prefix + "-" + strconv.Itoa(now.Year()) + fmt.Sprintf("-%04d", *seq)
+	return fmt.Sprintf("%s-%d-%04d", prefix, now.Year(), *seq)
 }
 
 // posting collects the lines of a ledger entry, adding up what goes to the same account on

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/atlas-accounting/atlas-go/atlastest"
 	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
@@ -332,4 +333,103 @@ func TestWaitingForAnotherCallersRefreshHonoursContext(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	close(release)
 	assert.Error(t, <-leaderDone) // the login got a 503
+}
+
+// End to end, on atlastest: the server's clock says the token expired.
+func TestAtlastestExpiredTokenIsRefreshedAndTheCallReplayed(t *testing.T) {
+	srv := atlastest.NewServer()
+	t.Cleanup(srv.Close)
+	recOpt, rec := withRecorder(t)
+	c := newClientOn(t, srv, recOpt)
+	ctx := context.Background()
+	_, err := c.Companies.Get(ctx, srv.CompanyID())
+	require.NoError(t, err)
+
+	srv.Advance(2 * time.Hour)
+	co, err := c.Companies.Get(ctx, srv.CompanyID())
+	require.NoError(t, err)
+	assert.Equal(t, srv.CompanyID(), co.ID)
+	assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/login", 0))
+	assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", 200))
+	assert.Equal(t, 1, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), 401))
+}
+
+func TestAtlastestFiveHundredCallersOnAnExpiredTokenMakeOneRefresh(t *testing.T) {
+	srv := atlastest.NewServer()
+	t.Cleanup(srv.Close)
+	recOpt, rec := withRecorder(t)
+	c := newClientOn(t, srv, recOpt)
+	_, err := c.Auth.Me(context.Background())
+	require.NoError(t, err)
+	srv.Advance(2 * time.Hour)
+
+	const n = 500
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Companies.Get(context.Background(), srv.CompanyID())
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", 0), "exactly one refresh request")
+	assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/login", 0))
+}
+
+// The client refreshes shortly before the token expires, so the server never
+// has to refuse it: client and server clocks move together here.
+func TestAtlastestProactiveRefresh(t *testing.T) {
+	srv := atlastest.NewServer(atlastest.WithTokenLifetime(10 * time.Minute))
+	t.Cleanup(srv.Close)
+	fc := clock.NewFake(time.Now())
+	recOpt, rec := withRecorder(t)
+	c := newClientOn(t, srv, recOpt, withClock(fc))
+	_, err := c.Auth.Me(context.Background())
+	require.NoError(t, err)
+
+	srv.Advance(9*time.Minute + 30*time.Second)
+	fc.Advance(9*time.Minute + 30*time.Second)
+	_, err = c.Auth.Me(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", 200))
+	assert.Zero(t, rec.count(http.MethodGet, "/auth/me", 401), "refreshed before the server refused anything")
+}
+
+// A refresh token used elsewhere (rotated away) is refused: with credentials
+// the client logs in again, without it fails with ErrUnauthorized.
+func TestAtlastestReusedRefreshToken(t *testing.T) {
+	srv := atlastest.NewServer()
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	first := &MemoryTokenStore{}
+	a := newClientOn(t, srv, WithTokenStore(first))
+	_, err := a.Auth.Me(ctx)
+	require.NoError(t, err)
+	stale, err := first.Load(ctx)
+	require.NoError(t, err)
+	require.NoError(t, a.Auth.Refresh(ctx)) // rotates: stale.RefreshToken is spent
+	srv.Advance(2 * time.Hour)              // and stale.AccessToken has expired
+
+	t.Run("with credentials", func(t *testing.T) {
+		recOpt, rec := withRecorder(t)
+		b := newClientOn(t, srv, recOpt, WithTokens(stale.AccessToken, stale.RefreshToken))
+		_, err := b.Auth.Me(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", 401))
+		assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/login", 200))
+	})
+	t.Run("without", func(t *testing.T) {
+		b := newClientFor(t, srv.URL, WithTokens(stale.AccessToken, stale.RefreshToken))
+		_, err := b.Auth.Me(ctx)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, ErrUnauthorized)
+		assert.NotContains(t, err.Error(), stale.RefreshToken)
+	})
 }

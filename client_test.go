@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/atlas-accounting/atlas-go/atlastest"
 	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
@@ -629,4 +630,36 @@ func TestErrorsNameTheOperation(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, "atlas: GET /companies/nope: 404 Not Found: Company not found", err.Error())
 	assert.True(t, errors.Is(err, ErrNotFound))
+}
+
+// End to end: a create whose first attempt fails (a 503 before the server
+// acts, or a dropped connection) is retried and leaves exactly one customer.
+func TestAtlastestCreateRetriedAfterAFailureMakesOneCustomer(t *testing.T) {
+	for _, fault := range []string{"503", "drop"} {
+		t.Run(fault, func(t *testing.T) {
+			c, srv := newTestClient(t)
+			ctx := context.Background()
+			before, err := c.Customers.List(ctx, nil)
+			require.NoError(t, err)
+			if fault == "503" {
+				srv.FailNext(1, http.StatusServiceUnavailable, atlastest.Matching("POST /contacts/customers"))
+			} else {
+				srv.DropNext(1, atlastest.Matching("POST /contacts/customers"))
+			}
+			created, err := c.Customers.Create(ctx, &CustomerCreateParams{DisplayName: "Initech " + fault})
+			require.NoError(t, err)
+
+			after, err := c.Customers.List(ctx, nil)
+			require.NoError(t, err)
+			assert.Equal(t, before.Total+1, after.Total, "exactly one new customer")
+			n := 0
+			for _, cu := range after.Items {
+				if cu.DisplayName == "Initech "+fault {
+					n++
+					assert.Equal(t, created.ID, cu.ID)
+				}
+			}
+			assert.Equal(t, 1, n)
+		})
+	}
 }

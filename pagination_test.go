@@ -8,9 +8,12 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/atlas-accounting/atlas-go/atlastest"
 )
 
 func TestAllWalksEveryPageInOrder(t *testing.T) {
@@ -255,4 +258,50 @@ func TestAllReportsTheFirstPageError(t *testing.T) {
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], ErrNoCompany)
 	assert.Empty(t, f.requests(http.MethodGet, "/invoices"))
+}
+
+// End to end: the token expires on the server's clock in the middle of a
+// walk over 350 invoices; the iteration refreshes and goes on.
+func TestAtlastestUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
+	srv := atlastest.NewServer(atlastest.WithInvoices(350))
+	t.Cleanup(srv.Close)
+	recOpt, rec := withRecorder(t)
+	c := newClientOn(t, srv, recOpt)
+	seen := map[string]bool{}
+	for inv, err := range c.Invoices.All(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 50}}) {
+		require.NoError(t, err)
+		seen[inv.ID] = true
+		if len(seen) == 120 {
+			srv.Advance(2 * time.Hour)
+		}
+	}
+	assert.Len(t, seen, 350, "every invoice once")
+	assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", 200))
+	assert.GreaterOrEqual(t, rec.count(http.MethodGet, "/invoices", 401), 1, "the server did refuse the old token")
+}
+
+func TestAtlastestBreakAndCancelLeaveNoGoroutine(t *testing.T) {
+	verifyNoLeaks(t)
+	c, _ := newTestClient(t, atlastest.WithInvoices(500))
+	n := 0
+	for _, err := range c.Invoices.All(context.Background(), nil, WithConcurrency(3)) {
+		require.NoError(t, err)
+		if n++; n == 150 {
+			break
+		}
+	}
+	assertNoIteratorGoroutine(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var last error
+	for _, err := range c.Invoices.All(ctx, nil) {
+		if err != nil {
+			last = err
+			break
+		}
+		cancel()
+	}
+	assert.ErrorIs(t, last, context.Canceled)
+	assertNoIteratorGoroutine(t)
 }

@@ -124,6 +124,9 @@ func (p *pacer) observe(h http.Header, status int, now time.Time) RateLimit {
 		}
 		if until.IsZero() && okReset && rl.Reset.After(now) {
 			until = rl.Reset
+			if until.Sub(now) > maxWindow {
+				until = now.Add(maxWindow) // see delayLocked
+			}
 		}
 		if until.After(p.blocked) {
 			p.blocked = until
@@ -141,12 +144,18 @@ func (p *pacer) delay(now time.Time) time.Duration {
 }
 
 func (p *pacer) delayLocked(now time.Time) time.Duration {
-	until := p.blocked
-	if p.known && p.remaining <= 0 && p.reset.After(until) {
-		until = p.reset
+	wait := p.blocked.Sub(now)
+	if p.known && p.remaining <= 0 {
+		// A window lasts a minute; a reset further away than that comes from
+		// a clock that disagrees with ours, so wait a window at most and let
+		// the server say more with a 429 if need be.
+		wait = max(wait, min(p.reset.Sub(now), maxWindow))
 	}
-	return max(until.Sub(now), 0)
+	return max(wait, 0)
 }
+
+// maxWindow is the length of the API's rate-limit windows.
+const maxWindow = time.Minute
 
 // admit claims a place in the current window and returns 0, or returns how
 // long to wait before asking again.

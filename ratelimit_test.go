@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/atlas-accounting/atlas-go/atlastest"
 	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
@@ -48,6 +49,13 @@ func TestPacerFollowsTheWindow(t *testing.T) {
 	assert.Zero(t, p.admit(reset))
 }
 
+func TestPacerWaitsAtMostAWindowForAReset(t *testing.T) {
+	now := time.Unix(1768473000, 0)
+	p := newPacer(clock.NewFake(now), "")
+	p.observe(rlHeader(60, 0, now.Add(2*time.Hour)), 200, now) // the server's clock is hours ahead
+	assert.Equal(t, time.Minute, p.delay(now))
+}
+
 func TestPacerIgnoresMissingOrBrokenHeaders(t *testing.T) {
 	now := time.Unix(1768473000, 0)
 	p := newPacer(clock.NewFake(now), "")
@@ -69,6 +77,7 @@ func TestPacerBlocksAfter429(t *testing.T) {
 		{"retry-after", http.Header{"Retry-After": {"7"}}, 7 * time.Second},
 		{"reset only", rlHeader(60, 0, now.Add(20*time.Second)), 20 * time.Second},
 		{"neither", http.Header{}, 0},
+		{"reset beyond a window (skewed clock)", rlHeader(60, 0, now.Add(2*time.Hour)), time.Minute},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -295,4 +304,92 @@ func TestMaxRetriesZeroStillRespectsA429Pause(t *testing.T) {
 	assert.EqualValues(t, 1, n.Load())
 	fc.Advance(9 * time.Second)
 	require.NoError(t, recv(t, done))
+}
+
+// End to end: the server allows 5 requests a second; the client learns the
+// window from the headers and holds its requests back instead of provoking
+// 429s.
+func TestAtlastestPacerStaysWithinTheWindow(t *testing.T) {
+	t.Parallel() // real one-second windows: let them overlap
+	srv := atlastest.NewServer(atlastest.WithCustomRateLimit(5, 0, time.Second))
+	t.Cleanup(srv.Close)
+	recOpt, rec := withRecorder(t)
+	c := newClientOn(t, srv, recOpt)
+	for range 12 {
+		_, err := c.Companies.Get(context.Background(), srv.CompanyID())
+		require.NoError(t, err)
+	}
+	assert.Zero(t, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusTooManyRequests))
+	assert.Equal(t, 12, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
+	rl := c.RateLimit()
+	assert.Equal(t, 5, rl.Limit)
+	assert.False(t, rl.Reset.IsZero())
+}
+
+// Two clients of one user do not share a pacer: the second gets a 429, waits
+// the Retry-After the server gave, and then succeeds.
+func TestAtlastest429WaitsForRetryAfterAndSucceeds(t *testing.T) {
+	t.Parallel() // real one-second windows: let them overlap
+	srv := atlastest.NewServer(atlastest.WithCustomRateLimit(2, 0, time.Second))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	a := newClientOn(t, srv)
+	recOpt, rec := withRecorder(t)
+	b := newClientOn(t, srv, recOpt)
+	require.NoError(t, a.Auth.Refresh(ctx)) // both log in now; logins count apart from the user's calls
+	require.NoError(t, b.Auth.Refresh(ctx))
+
+	for attempt := 0; attempt < 5; attempt++ {
+		// b sees one request left; a takes it, in the same window.
+		var rb, ra *Response
+		_, err := b.Auth.Me(ctx, WithResponse(&rb))
+		require.NoError(t, err)
+		_, err = a.Auth.Me(ctx, WithResponse(&ra))
+		require.NoError(t, err)
+		if rb.RateLimit.Remaining != 1 || ra.RateLimit.Remaining != 0 || !ra.RateLimit.Reset.Equal(rb.RateLimit.Reset) {
+			continue // a window ended in between: try again
+		}
+		start := time.Now()
+		_, err = b.Companies.Get(ctx, srv.CompanyID())
+		require.NoError(t, err)
+		var limited recorded
+		for _, r := range rec.all() {
+			if r.Status == http.StatusTooManyRequests {
+				limited = r
+			}
+		}
+		if limited.RetryAfter == "" {
+			continue // the window ended before b's request arrived
+		}
+		secs, err := strconv.Atoi(limited.RetryAfter)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, time.Since(start), time.Duration(secs)*time.Second, "b waited what the server asked")
+		assert.Equal(t, 1, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
+		return
+	}
+	t.Fatal("never managed to put b's request into a used-up window")
+}
+
+// With the plan's tier, a burst of requests never provokes a 429 from a server
+// that enforces that plan.
+func TestAtlastestTierNeverProvokesA429(t *testing.T) {
+	t.Parallel() // paces at one request a second: let it overlap
+	srv := atlastest.NewServer(atlastest.WithRateLimit(atlastest.TierStandard, time.Minute))
+	t.Cleanup(srv.Close)
+	recOpt, rec := withRecorder(t)
+	c := newClientOn(t, srv, recOpt, WithTier(TierStandard))
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Companies.Get(context.Background(), srv.CompanyID())
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	for _, r := range rec.all() {
+		assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "%s %s", r.Method, r.Path)
+	}
+	assert.Equal(t, 12, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/atlas-accounting/atlas-go/atlastest"
 )
 
 func TestMain(m *testing.M) {
@@ -294,4 +296,84 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 		var zero T
 		return zero
 	}
+}
+
+// newTestClient starts an atlastest server with srvOpts and returns a client
+// on it, logged in lazily as the seeded admin, in the main company, retrying
+// fast. Both are closed when the test ends.
+func newTestClient(t *testing.T, srvOpts ...atlastest.Option) (*Client, *atlastest.Server) {
+	t.Helper()
+	srv := atlastest.NewServer(srvOpts...)
+	t.Cleanup(srv.Close)
+	return newClientOn(t, srv), srv
+}
+
+// newClientOn returns a client on srv as newTestClient does; opts come last
+// and win.
+func newClientOn(t *testing.T, srv *atlastest.Server, opts ...Option) *Client {
+	t.Helper()
+	all := append([]Option{
+		WithCredentials(srv.Email(), srv.Password()),
+		WithCompany(srv.CompanyID()),
+	}, opts...)
+	return newClientFor(t, srv.URL, all...)
+}
+
+// recorder is a transport that notes every request that reaches the wire and
+// the status it got, beneath the client's own transport.
+type recorder struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	seen []recorded
+}
+
+type recorded struct {
+	Method, Path string
+	Status       int // 0 for a transport error
+	Auth         bool
+	RetryAfter   string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.base.RoundTrip(req)
+	rec := recorded{Method: req.Method, Path: req.URL.Path, Auth: req.Header.Get("Authorization") != ""}
+	if err == nil {
+		rec.Status = resp.StatusCode
+		rec.RetryAfter = resp.Header.Get("Retry-After")
+	}
+	r.mu.Lock()
+	r.seen = append(r.seen, rec)
+	r.mu.Unlock()
+	return resp, err
+}
+
+// count returns how many requests matched method and path suffix, and status
+// (0 for any).
+func (r *recorder) count(method, pathSuffix string, status int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, s := range r.seen {
+		if s.Method == method && strings.HasSuffix(s.Path, pathSuffix) && (status == 0 || s.Status == status) {
+			n++
+		}
+	}
+	return n
+}
+
+// all returns what was recorded.
+func (r *recorder) all() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recorded(nil), r.seen...)
+}
+
+// withRecorder makes the client send through a recorder (on its own
+// transport, closed at the end of the test) and returns the option and the
+// recorder.
+func withRecorder(t *testing.T) (Option, *recorder) {
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	t.Cleanup(tr.CloseIdleConnections)
+	rec := &recorder{base: tr}
+	return WithHTTPClient(&http.Client{Transport: rec}), rec
 }

@@ -243,6 +243,13 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 				before += f.delay
 			}
 		}
+		ex := exchangeOf(r)
+		if before > 0 || after > 0 {
+			ex.injected(FaultDelay, after > 0)
+		}
+		if f != nil && f.kind != FaultDelay {
+			ex.injected(f.kind, f.after)
+		}
 		if before > 0 && !s.pause(w, r, before) {
 			return
 		}

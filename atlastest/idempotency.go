@@ -101,6 +101,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 				writeError(w, errConflict("Idempotency-Key was already used with a different request."))
 				return
 			case c.answer != nil:
+				exchangeOf(r).replay()
 				replay(w, c.answer)
 				return
 			}

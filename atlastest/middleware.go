@@ -18,13 +18,15 @@ type middleware func(http.Handler) http.Handler
 //
 //	requestID       X-Request-ID on every answer (the request log can record it)
 //	recoverPanics   a panicking handler answers 500 with the error envelope
-//	request log     records method, path, query, Idempotency-Key and redacted headers
+//	request log     records method, path, query, Idempotency-Key, redacted headers and
+//	                body, and what became of the request (requestlog.go)
 //	rate limiting   X-RateLimit-* headers on every answer, 429 with Retry-After; the user
 //	                comes from s.bearerUser(r) (nil before login) (ratelimit.go)
 //	fault injection fails, drops (panic(http.ErrAbortHandler)) or delays matching requests,
 //	                before the rest of the chain or after it (faults.go)
 //	idempotency     replays the stored answer of a POST with a known Idempotency-Key
 //	                (idempotency.go)
+//	handled         notes the status the handler produced, for the request log
 //	routes          the contract's operations (routes.go)
 //
 // Rate limiting comes before fault injection so that an injected failure carries the
@@ -36,9 +38,11 @@ func (s *Server) handler() http.Handler {
 	chain := []middleware{
 		s.requestID,
 		s.recoverPanics,
+		s.logRequests,
 		s.rateLimit,
 		s.injectFaults,
 		s.idempotent,
+		s.handled,
 	}
 	h := s.routes()
 	for i := len(chain) - 1; i >= 0; i-- {

@@ -17,6 +17,7 @@ type config struct {
 	invoices        int
 	logger          *slog.Logger
 	rate            *rateConfig // nil: no limit enforced
+	requestLog      int         // requests kept; 0 for none
 }
 
 func defaultConfig() config {
@@ -24,6 +25,7 @@ func defaultConfig() config {
 		clock:           realClock{},
 		tokenLifetime:   time.Hour,
 		refreshLifetime: 30 * 24 * time.Hour,
+		requestLog:      defaultRequestLog,
 	}
 }
 

@@ -39,6 +39,7 @@ type Server struct {
 	limits *limiter     // rate limiting (ratelimit.go)
 	faults faults       // fault injection (faults.go)
 	idem   *idempotency // Idempotency-Key replay (idempotency.go)
+	reqLog *requestLog  // the last requests (requestlog.go)
 
 	// closing is closed when Close starts, before the HTTP server waits for the requests
 	// in flight, so that waits inside handlers (injected latency) end at once.
@@ -74,6 +75,7 @@ func NewServer(opts ...Option) *Server {
 		auth:        newSessions(),
 		limits:      newLimiter(cfg.rate),
 		idem:        newIdempotency(),
+		reqLog:      newRequestLog(cfg.requestLog),
 		closing:     make(chan struct{}),
 	}
 	s.seedData()

@@ -91,9 +91,10 @@ func (l *requestLog) add(rec RecordedRequest) {
 }
 
 // Requests returns the requests the server received, oldest first: the last 10,000 (see
-// WithRequestLog) since it started or since ResetRequests. A request is listed once its
-// answer is complete (or abandoned), so the order is that of completion. The records are
-// the caller's to keep and change.
+// WithRequestLog) since it started or since ResetRequests. A request is listed as soon as
+// its answer starts, before the client can have read any of it, or when it ends without
+// an answer (dropped, abandoned); the order is that of answering. The records are the
+// caller's to keep and change.
 func (s *Server) Requests() []RecordedRequest {
 	l := s.reqLog
 	l.mu.Lock()
@@ -181,30 +182,58 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 
 		ex := &exchange{}
 		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			v := recover()
-			rec.Status = sw.status
-			if v != nil {
-				rec.Status = 0
-				if err, ok := v.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
-					rec.Status = http.StatusInternalServerError // what recoverPanics answers
-				}
-			}
+		lw := &logWriter{ResponseWriter: w, record: func(status int) {
+			rec.Status = status
 			rec.RequestID = w.Header().Get("X-Request-ID")
 			rec.Fault, rec.FaultAfterHandler = ex.fault, ex.faultAfter
 			rec.Replayed, rec.HandlerStatus = ex.replayed, ex.handlerStatus
 			s.reqLog.add(rec)
+		}}
+		defer func() {
+			v := recover()
+			status := 0
+			if v != nil {
+				if err, ok := v.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
+					status = http.StatusInternalServerError // what recoverPanics answers
+				}
+			}
+			lw.done(status)
 			if v != nil {
 				panic(v)
 			}
 		}()
-		next.ServeHTTP(sw, r)
+		next.ServeHTTP(lw, r)
 	})
 }
 
+// logWriter records the request when its answer starts, before any of the answer can
+// reach the client: a test that reads Requests after its answer finds it there. An
+// answer that never starts is recorded when the request ends.
+type logWriter struct {
+	http.ResponseWriter
+	record   func(status int)
+	recorded bool
+}
+
+func (lw *logWriter) done(status int) {
+	if !lw.recorded {
+		lw.recorded = true
+		lw.record(status)
+	}
+}
+
+func (lw *logWriter) WriteHeader(status int) {
+	lw.done(status)
+	lw.ResponseWriter.WriteHeader(status)
+}
+
+func (lw *logWriter) Write(b []byte) (int, error) {
+	lw.done(http.StatusOK)
+	return lw.ResponseWriter.Write(b)
+}
+
 // handled is the innermost middleware: it notes the status the operation's handler
-// produced, for the request log.
+// produced, for the request log, as soon as the handler writes it.
 func (s *Server) handled(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeOf(r)
@@ -212,30 +241,28 @@ func (s *Server) handled(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		ex.handlerStatus = sw.status
+		next.ServeHTTP(&handlerWriter{ResponseWriter: w, ex: ex}, r)
 	})
 }
 
-// statusWriter notes the status of what is written through it.
-type statusWriter struct {
+// handlerWriter notes the status the handler writes.
+type handlerWriter struct {
 	http.ResponseWriter
-	status int
+	ex *exchange
 }
 
-func (sw *statusWriter) WriteHeader(status int) {
-	if sw.status == 0 {
-		sw.status = status
+func (hw *handlerWriter) WriteHeader(status int) {
+	if hw.ex.handlerStatus == 0 {
+		hw.ex.handlerStatus = status
 	}
-	sw.ResponseWriter.WriteHeader(status)
+	hw.ResponseWriter.WriteHeader(status)
 }
 
-func (sw *statusWriter) Write(b []byte) (int, error) {
-	if sw.status == 0 {
-		sw.status = http.StatusOK
+func (hw *handlerWriter) Write(b []byte) (int, error) {
+	if hw.ex.handlerStatus == 0 {
+		hw.ex.handlerStatus = http.StatusOK
 	}
-	return sw.ResponseWriter.Write(b)
+	return hw.ResponseWriter.Write(b)
 }
 
 // relativePath strips the base path from an API path.

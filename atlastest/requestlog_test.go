@@ -228,8 +228,8 @@ func TestRequestLogKeepsTheStartOfALargeBody(t *testing.T) {
 	require.NoError(t, err)
 	rec := lastRequest(t, srv)
 	assert.True(t, rec.BodyTruncated)
-	assert.Len(t, rec.Body, 64<<10)
-	assert.Equal(t, body[:64<<10], string(rec.Body))
+	assert.Equal(t, 64<<10, len(rec.Body))
+	assert.True(t, strings.HasPrefix(body, string(rec.Body)), "the start of the body")
 	assert.Equal(t, resp.status, rec.HandlerStatus)
 	assert.NotEqual(t, http.StatusBadRequest, resp.status, "the handler read the whole body: %s", resp.body)
 }

@@ -289,6 +289,12 @@ func (tm *tokenManager) authorization(ctx context.Context) ([]string, error) {
 	}
 }
 
+func (tm *tokenManager) hasAccessToken() bool {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.tokens.AccessToken != ""
+}
+
 func (tm *tokenManager) bearerSnapshot() string {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
@@ -390,6 +396,9 @@ func (tm *tokenManager) renewNow(ctx context.Context) error {
 		tm.log(ctx, slog.LevelDebug, "atlas: refresh token refused; logging in again", slog.Int("status", apiErr.StatusCode))
 	}
 	if !creds.known() {
+		if tm.hasAccessToken() {
+			return fmt.Errorf("%w: the access token was refused and the client has neither a refresh token nor credentials to renew it", ErrUnauthorized)
+		}
 		return fmt.Errorf("%w: no credentials or tokens: use WithCredentials, WithTokens or WithTokenStore", ErrUnauthorized)
 	}
 	_, err := tm.login(ctx, creds, false, nil)

@@ -433,3 +433,14 @@ func TestAtlastestReusedRefreshToken(t *testing.T) {
 		assert.NotContains(t, err.Error(), stale.RefreshToken)
 	})
 }
+
+func TestRefusedAccessTokenWithNothingToRenewItIsUnauthorized(t *testing.T) {
+	f := newFakeAtlas(t)
+	c := newClientFor(t, f.URL(), WithTokens("access-secret-unknown", ""))
+	_, err := c.Auth.Me(context.Background())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrUnauthorized)
+	assert.Contains(t, err.Error(), "neither a refresh token nor credentials")
+	assert.NotContains(t, err.Error(), "access-secret")
+	assert.Len(t, f.requests(http.MethodGet, "/auth/me"), 1, "nothing to replay with")
+}

@@ -296,7 +296,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		retry:   s.retry,
 		logger:  s.logger,
 		clock:   s.clock,
-		pacer:   newPacer(s.clock, s.tier),
+		pacer:   newPacer(s.clock, s.tier, s.logger),
 	}
 	ua := "atlas-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
 	if s.userAgent != "" {

@@ -610,7 +610,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 
 	require.NotEmpty(t, errs)
 	out := logs.String()
-	for _, want := range []string{"atlas: request", "atlas: retrying", "atlas: logged in", "atlas: access token refreshed", "atlas: access token refused"} {
+	for _, want := range []string{"atlas: request", "atlas: retrying", "atlas: waiting", "atlas: logged in", "atlas: access token refreshed", "atlas: access token refused"} {
 		assert.Contains(t, out, want, "the Debug log covers the path")
 	}
 	secrets := []string{fakePassword, "access-secret", "refresh-secret", "Bearer", "Authorization"}

@@ -3,6 +3,7 @@ package atlas
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -56,6 +57,7 @@ func (t Tier) limits() (perMinute, burst int, ok bool) {
 type pacer struct {
 	clock  clock.Clock
 	bucket *rate.Limiter // nil without WithTier
+	logger *slog.Logger  // nil: no logging
 
 	mu        sync.Mutex
 	last      RateLimit
@@ -65,8 +67,8 @@ type pacer struct {
 	blocked   time.Time // no request before this (from a 429)
 }
 
-func newPacer(clk clock.Clock, tier Tier) *pacer {
-	p := &pacer{clock: clk}
+func newPacer(clk clock.Clock, tier Tier, logger *slog.Logger) *pacer {
+	p := &pacer{clock: clk, logger: logger}
 	if perMinute, burst, ok := tier.limits(); ok {
 		p.bucket = rate.NewLimiter(rate.Limit(float64(perMinute)/60), burst)
 	}
@@ -211,6 +213,13 @@ func (p *pacer) sleep(ctx context.Context, d time.Duration, what string, rateLim
 	}
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 		return &waitError{what: what, wait: d, overDeadline: true, rateLimited: rateLimited}
+	}
+	if p.logger != nil && p.logger.Enabled(ctx, slog.LevelDebug) {
+		attrs := []slog.Attr{slog.String("for", what), slog.Duration("wait", d)}
+		if st := stateOf(ctx); st != nil {
+			attrs = append(attrs, slog.String("method", st.method), slog.String("path", st.path))
+		}
+		p.logger.LogAttrs(ctx, slog.LevelDebug, "atlas: waiting", attrs...)
 	}
 	t := p.clock.NewTimer(d)
 	defer t.Stop()

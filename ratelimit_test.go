@@ -27,7 +27,7 @@ func rlHeader(limit, remaining int, reset time.Time) http.Header {
 
 func TestPacerFollowsTheWindow(t *testing.T) {
 	now := time.Unix(1768473000, 0)
-	p := newPacer(clock.NewFake(now), "")
+	p := newPacer(clock.NewFake(now), "", nil)
 	reset := now.Add(60 * time.Second)
 
 	assert.Zero(t, p.admit(now), "nothing known: go")
@@ -51,14 +51,14 @@ func TestPacerFollowsTheWindow(t *testing.T) {
 
 func TestPacerWaitsAtMostAWindowForAReset(t *testing.T) {
 	now := time.Unix(1768473000, 0)
-	p := newPacer(clock.NewFake(now), "")
+	p := newPacer(clock.NewFake(now), "", nil)
 	p.observe(rlHeader(60, 0, now.Add(2*time.Hour)), 200, now) // the server's clock is hours ahead
 	assert.Equal(t, time.Minute, p.delay(now))
 }
 
 func TestPacerIgnoresMissingOrBrokenHeaders(t *testing.T) {
 	now := time.Unix(1768473000, 0)
-	p := newPacer(clock.NewFake(now), "")
+	p := newPacer(clock.NewFake(now), "", nil)
 	h := http.Header{}
 	h.Set("X-RateLimit-Remaining", "-1")
 	h.Set("X-RateLimit-Reset", "soon")
@@ -81,7 +81,7 @@ func TestPacerBlocksAfter429(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPacer(clock.NewFake(now), "")
+			p := newPacer(clock.NewFake(now), "", nil)
 			p.observe(tc.h, http.StatusTooManyRequests, now)
 			assert.Equal(t, tc.want, p.delay(now))
 		})

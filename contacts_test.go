@@ -120,13 +120,24 @@ func TestVendorsEndToEnd(t *testing.T) {
 	}
 }
 
-// TestPatchPutsOnlyTheSetFieldsOnTheWire watches the bytes that leave the
-// client's transport for a PATCH against the fake server.
+// lastRequest returns the last request with method and path in the server's
+// request log.
+func lastRequest(t *testing.T, srv *atlastest.Server, method, path string) atlastest.RecordedRequest {
+	t.Helper()
+	reqs := srv.Requests()
+	for i := len(reqs) - 1; i >= 0; i-- {
+		if reqs[i].Method == method && reqs[i].Path == path {
+			return reqs[i]
+		}
+	}
+	t.Fatalf("the server got no %s %s", method, path)
+	return atlastest.RecordedRequest{}
+}
+
+// TestPatchPutsOnlyTheSetFieldsOnTheWire reads what the server received for a
+// PATCH from its request log.
 func TestPatchPutsOnlyTheSetFieldsOnTheWire(t *testing.T) {
-	srv := atlastest.NewServer()
-	t.Cleanup(srv.Close)
-	log := &wireLog{next: srv.Client().Transport}
-	c := clientOn(t, srv, &http.Client{Transport: log})
+	c, srv := newTestClient(t)
 	ctx := context.Background()
 	id := srv.CustomerIDs()[0]
 	before, err := c.Customers.Get(ctx, id)
@@ -134,8 +145,9 @@ func TestPatchPutsOnlyTheSetFieldsOnTheWire(t *testing.T) {
 
 	after, err := c.Customers.Update(ctx, id, &atlas.CustomerUpdateParams{Notes: atlas.Ptr(""), IsActive: atlas.Ptr(false)})
 	require.NoError(t, err)
-	sent := log.last(t, http.MethodPatch, "/contacts/customers/"+id)
+	sent := lastRequest(t, srv, http.MethodPatch, "/contacts/customers/"+id)
 	assert.JSONEq(t, `{"notes":"","is_active":false}`, string(sent.Body))
+	assert.Equal(t, http.StatusOK, sent.Status)
 
 	assert.False(t, after.IsActive)
 	require.NotNil(t, after.Notes)
@@ -144,6 +156,11 @@ func TestPatchPutsOnlyTheSetFieldsOnTheWire(t *testing.T) {
 	assert.Equal(t, before.Email, after.Email)
 	assert.Equal(t, before.BillingAddress, after.BillingAddress)
 	assert.True(t, before.CreditLimit.Equal(after.CreditLimit))
+
+	_, err = c.Vendors.Update(ctx, srv.VendorIDs()[0], &atlas.VendorUpdateParams{DisplayName: atlas.Ptr("Renamed Supplies")})
+	require.NoError(t, err)
+	sent = lastRequest(t, srv, http.MethodPatch, "/contacts/vendors/"+srv.VendorIDs()[0])
+	assert.JSONEq(t, `{"display_name":"Renamed Supplies"}`, string(sent.Body))
 }
 
 func TestContactsOfAnotherCompanyAreNotFound(t *testing.T) {

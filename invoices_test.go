@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,8 @@ func TestInvoiceLifecycle(t *testing.T) {
 	due := today.AddDays(45)
 	edited, err := c.Invoices.Update(ctx, inv.ID, &atlas.InvoiceUpdateParams{DueDate: &due, Notes: atlas.Ptr("")})
 	require.NoError(t, err)
+	patch := lastRequest(t, srv, http.MethodPatch, "/invoices/"+inv.ID)
+	assert.JSONEq(t, `{"due_date":"`+due.String()+`","notes":""}`, string(patch.Body))
 	assert.Equal(t, due, edited.DueDate)
 	require.NotNil(t, edited.Notes)
 	assert.Empty(t, *edited.Notes)

@@ -1,7 +1,6 @@
 package atlas_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -642,42 +641,4 @@ func apiError(t *testing.T, err error) *atlas.Error {
 	var e *atlas.Error
 	require.ErrorAs(t, err, &e)
 	return e
-}
-
-// wireLog records the bodies of the requests a client sends, as they leave
-// the transport.
-type wireLog struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	reqs []stubRequest
-}
-
-func (w *wireLog) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		var err error
-		if body, err = io.ReadAll(r.Body); err != nil {
-			return nil, err
-		}
-		_ = r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	w.mu.Lock()
-	w.reqs = append(w.reqs, stubRequest{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/api/v1"), Query: r.URL.Query(), Body: body})
-	w.mu.Unlock()
-	return w.next.RoundTrip(r)
-}
-
-// last returns the last request with method and path.
-func (w *wireLog) last(t *testing.T, method, path string) stubRequest {
-	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for i := len(w.reqs) - 1; i >= 0; i-- {
-		if w.reqs[i].Method == method && w.reqs[i].Path == path {
-			return w.reqs[i]
-		}
-	}
-	t.Fatalf("no %s %s on the wire", method, path)
-	return stubRequest{}
 }

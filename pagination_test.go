@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,14 +132,24 @@ func TestAllBreakEarlyLeavesNoGoroutine(t *testing.T) {
 	assertNoIteratorGoroutine(t)
 }
 
-// assertNoIteratorGoroutine checks, at once and without retrying, that no
-// goroutine is running the page iterator's code: the iterator must have
-// waited for its fetches before returning.
+// assertNoIteratorGoroutine checks that no goroutine is left running the page
+// iterator's code once the loop is over. A fetch that has finished may still
+// be on its way out (past wg.Done), so the check allows it a moment; a fetch
+// still blocked on the hanging server would stay and fail it.
 func assertNoIteratorGoroutine(t *testing.T) {
 	t.Helper()
 	buf := make([]byte, 1<<22)
-	stacks := string(buf[:runtime.Stack(buf, true)])
-	assert.NotContains(t, stacks, "listAll[", "a page fetch outlived the loop")
+	deadline := time.Now().Add(time.Second)
+	for {
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "listAll[") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a page fetch outlived the loop:\n%s", stacks)
+		}
+		runtime.Gosched()
+	}
 }
 
 func TestAllStopsWhenContextEnds(t *testing.T) {

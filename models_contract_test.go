@@ -2,7 +2,10 @@ package atlas_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"reflect"
 	"slices"
 	"sort"
@@ -17,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	atlas "github.com/atlas-accounting/atlas-go"
+	"github.com/atlas-accounting/atlas-go/atlastest"
 )
 
 var (
@@ -362,4 +366,147 @@ func TestRequestExamplesRoundTrip(t *testing.T) {
 		}
 	}
 	assert.Len(t, seen, len(params))
+}
+
+// strictTransport decodes the body of every 2xx answer from the resource
+// routes into the SDK's model for the route, refusing unknown fields, so that
+// a field atlastest sends and the SDK would drop fails the test.
+type strictTransport struct {
+	t    *testing.T
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen map[string]bool // "METHOD /pattern"
+}
+
+// strictDecoders map a route pattern to the decoder of its 2xx body.
+var strictDecoders = map[string]func([]byte) (any, error){
+	"GET /contacts/customers":         decodeAs[atlas.Page[atlas.Customer]],
+	"POST /contacts/customers":        decodeAs[atlas.Customer],
+	"GET /contacts/customers/{id}":    decodeAs[atlas.Customer],
+	"PATCH /contacts/customers/{id}":  decodeAs[atlas.Customer],
+	"GET /contacts/vendors":           decodeAs[atlas.Page[atlas.Vendor]],
+	"POST /contacts/vendors":          decodeAs[atlas.Vendor],
+	"GET /contacts/vendors/{id}":      decodeAs[atlas.Vendor],
+	"PATCH /contacts/vendors/{id}":    decodeAs[atlas.Vendor],
+	"GET /chart-of-accounts":          decodeAs[atlas.Page[atlas.Account]],
+	"GET /chart-of-accounts/{id}":     decodeAs[atlas.Account],
+	"GET /invoices":                   decodeAs[atlas.Page[atlas.Invoice]],
+	"POST /invoices":                  decodeAs[atlas.Invoice],
+	"GET /invoices/{id}":              decodeAs[atlas.Invoice],
+	"PATCH /invoices/{id}":            decodeAs[atlas.Invoice],
+	"POST /invoices/{id}/send":        decodeAs[atlas.Invoice],
+	"POST /invoices/{id}/void":        decodeAs[atlas.Invoice],
+	"GET /bills":                      decodeAs[atlas.Page[atlas.Bill]],
+	"POST /bills":                     decodeAs[atlas.Bill],
+	"GET /bills/{id}":                 decodeAs[atlas.Bill],
+	"POST /bills/{id}/approve":        decodeAs[atlas.Bill],
+	"POST /bills/{id}/void":           decodeAs[atlas.Bill],
+	"GET /journal-entries":            decodeAs[atlas.Page[atlas.JournalEntry]],
+	"POST /journal-entries":           decodeAs[atlas.JournalEntry],
+	"GET /journal-entries/{id}":       decodeAs[atlas.JournalEntry],
+	"POST /journal-entries/{id}/post": decodeAs[atlas.JournalEntry],
+	"POST /journal-entries/{id}/void": decodeAs[atlas.JournalEntry],
+	"GET /payments":                   decodeAs[atlas.Page[atlas.Payment]],
+	"POST /payments":                  decodeAs[atlas.Payment],
+	"GET /payments/{id}":              decodeAs[atlas.Payment],
+	"GET /periods":                    decodeAs[atlas.Page[atlas.Period]],
+	"POST /periods/{id}/close":        decodeAs[atlas.Period],
+	"GET /reports/profit-loss":        decodeAs[atlas.ProfitLossReport],
+	"GET /reports/balance-sheet":      decodeAs[atlas.BalanceSheetReport],
+}
+
+func (s *strictTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(r)
+	if err != nil || resp.StatusCode >= 300 {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/api/v1"), "/")
+	if len(parts) > 2 && parts[1] != "contacts" && parts[1] != "reports" {
+		parts[2] = "{id}"
+	} else if len(parts) > 3 && parts[1] == "contacts" {
+		parts[3] = "{id}"
+	}
+	route := r.Method + " " + strings.Join(parts, "/")
+	if decode, ok := strictDecoders[route]; ok {
+		if _, err := decode(body); err != nil {
+			s.t.Errorf("%s: the SDK's model does not take atlastest's answer: %v\n%s", route, err, body)
+		}
+		s.mu.Lock()
+		s.seen[route] = true
+		s.mu.Unlock()
+	}
+	return resp, nil
+}
+
+// TestAtlastestAnswersDecodeStrictly calls every resource route of the
+// contract on atlastest and decodes each answer into the SDK's models with
+// unknown fields refused: the two independent implementations must agree on
+// every field name.
+func TestAtlastestAnswersDecodeStrictly(t *testing.T) {
+	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(storyDay)), atlastest.WithInvoices(20))
+	t.Cleanup(srv.Close)
+	st := &strictTransport{t: t, next: srv.Client().Transport, seen: map[string]bool{}}
+	c := clientOn(t, srv, &http.Client{Transport: st})
+	ctx := context.Background()
+	must := func(_ any, err error) {
+		t.Helper()
+		require.NoError(t, err)
+	}
+
+	cu, err := c.Customers.Create(ctx, &atlas.CustomerCreateParams{DisplayName: "Strict Co", BillingAddress: &atlas.AddressParams{City: "Springfield"}})
+	require.NoError(t, err)
+	must(c.Customers.Get(ctx, cu.ID))
+	must(c.Customers.Update(ctx, cu.ID, &atlas.CustomerUpdateParams{Notes: atlas.Ptr("n")}))
+	must(c.Customers.List(ctx, nil))
+	v, err := c.Vendors.Create(ctx, &atlas.VendorCreateParams{DisplayName: "Strict Supplies"})
+	require.NoError(t, err)
+	must(c.Vendors.Get(ctx, v.ID))
+	must(c.Vendors.Update(ctx, v.ID, &atlas.VendorUpdateParams{Notes: atlas.Ptr("n")}))
+	must(c.Vendors.List(ctx, nil))
+	must(c.Accounts.List(ctx, nil))
+	must(c.Accounts.Get(ctx, srv.AccountID("1000")))
+
+	inv := sentInvoice(t, c, srv, cu.ID, "100.00")
+	must(c.Invoices.Get(ctx, inv.ID))
+	must(c.Invoices.List(ctx, nil))
+	draft, err := c.Invoices.Create(ctx, &atlas.InvoiceCreateParams{CustomerID: cu.ID, InvoiceDate: mar10,
+		Lines: []atlas.InvoiceLineParams{{Description: "d", UnitPrice: money("1"), RevenueAccountID: srv.AccountID("4000")}}})
+	require.NoError(t, err)
+	must(c.Invoices.Update(ctx, draft.ID, &atlas.InvoiceUpdateParams{Notes: atlas.Ptr("x")}))
+	must(c.Invoices.Void(ctx, draft.ID, &atlas.VoidParams{Reason: "r"}))
+	p, err := c.Payments.Create(ctx, &atlas.PaymentCreateParams{CustomerID: cu.ID, PaymentDate: mar10, Amount: money("50"),
+		PaymentMethod: atlas.PaymentMethodWire, DepositAccountID: srv.AccountID("1000"),
+		Applications: []atlas.PaymentApplication{{InvoiceID: inv.ID, AmountApplied: money("50")}}})
+	require.NoError(t, err)
+	must(c.Payments.Get(ctx, p.ID))
+	must(c.Payments.List(ctx, nil))
+
+	b, err := c.Bills.Create(ctx, &atlas.BillCreateParams{VendorID: v.ID, BillDate: mar10,
+		Lines: []atlas.BillLineParams{{Description: "d", UnitPrice: money("1"), ExpenseAccountID: srv.AccountID("6100")}}})
+	require.NoError(t, err)
+	must(c.Bills.Approve(ctx, b.ID))
+	must(c.Bills.Get(ctx, b.ID))
+	must(c.Bills.List(ctx, nil))
+	must(c.Bills.Void(ctx, b.ID, &atlas.VoidParams{Reason: "r"}))
+
+	je, err := c.JournalEntries.Create(ctx, rentAccrual(t, c, mar10, "1", "1"))
+	require.NoError(t, err)
+	must(c.JournalEntries.Post(ctx, je.ID))
+	must(c.JournalEntries.Get(ctx, je.ID))
+	must(c.JournalEntries.List(ctx, nil))
+	must(c.JournalEntries.Void(ctx, je.ID, &atlas.VoidParams{Reason: "r"}))
+
+	periods, err := c.Periods.List(ctx, nil)
+	require.NoError(t, err)
+	must(c.Periods.Close(ctx, periods.Items[0].ID))
+	must(c.Reports.ProfitLoss(ctx, &atlas.ProfitLossParams{PeriodStart: mar1, PeriodEnd: mar31}))
+	must(c.Reports.BalanceSheet(ctx, &atlas.BalanceSheetParams{AsOfDate: mar31}))
+
+	assert.Equal(t, keys(strictDecoders), keys(st.seen), "every resource route was called")
 }

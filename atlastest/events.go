@@ -15,9 +15,8 @@ const eventPeriodClosed = "period.closed"
 // happened (payment.received before the invoice.paid it caused), once the change is
 // final (never for a request that fails).
 //
-// Until webhook delivery exists it does nothing. Delivery replaces this body: it must not
-// block the handler (queue the event, give it an id and the server clock's timestamp, and
-// deliver from a goroutine stopped through onClose).
+// It does not block: the event is queued for every subscriber (webhooks.go) and delivered
+// from their goroutines.
 func (s *Server) emit(eventType string, data map[string]any) {
-	_, _ = eventType, data
+	s.hooks.publish(eventType, data)
 }

@@ -18,6 +18,7 @@ type config struct {
 	logger          *slog.Logger
 	rate            *rateConfig // nil: no limit enforced
 	requestLog      int         // requests kept; 0 for none
+	webhooks        webhookConfig
 }
 
 func defaultConfig() config {
@@ -26,6 +27,7 @@ func defaultConfig() config {
 		tokenLifetime:   time.Hour,
 		refreshLifetime: 30 * 24 * time.Hour,
 		requestLog:      defaultRequestLog,
+		webhooks:        webhookConfig{maxAttempts: 5, baseDelay: 10 * time.Millisecond},
 	}
 }
 

@@ -40,6 +40,7 @@ type Server struct {
 	faults faults       // fault injection (faults.go)
 	idem   *idempotency // Idempotency-Key replay (idempotency.go)
 	reqLog *requestLog  // the last requests (requestlog.go)
+	hooks  *webhooks    // webhook subscriptions and deliveries (webhooks.go)
 
 	// closing is closed when Close starts, before the HTTP server waits for the requests
 	// in flight, so that waits inside handlers (injected latency) end at once.
@@ -79,6 +80,7 @@ func NewServer(opts ...Option) *Server {
 		closing:     make(chan struct{}),
 	}
 	s.seedData()
+	s.hooks = newWebhooks(cfg.webhooks, s.seed.webhookSecret, s.clock.now)
 
 	s.hs = httptest.NewUnstartedServer(s.handler())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -89,6 +91,7 @@ func NewServer(opts ...Option) *Server {
 	s.hs.Listener = ln
 	s.hs.Start()
 	s.onClose(s.hs.Close)
+	s.onClose(s.hooks.close)
 	s.URL = s.hs.URL + basePath
 	return s
 }

@@ -2,6 +2,7 @@ package atlas_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/http"
@@ -256,4 +257,24 @@ func ExampleInvoicesService_All() {
 	}
 	fmt.Println(n > 0, due.IsPositive())
 	// Output: true true
+}
+
+// BenchmarkDecodeInvoicePage decodes a full page (100) of the contract's
+// example invoice, the SDK's heaviest model: decimals, dates and lines.
+func BenchmarkDecodeInvoicePage(b *testing.B) {
+	item := `{"id":"4c5d6e7f-8091-4a2b-bc3d-4e5f60718293","invoice_number":"INV-2026-0001","customer_id":"9a8b7c6d-5e4f-4321-8fed-cba987654321",
+	"invoice_date":"2026-01-15","due_date":"2026-02-14","currency":"USD","status":"sent","subtotal":"1500.00","tax_amount":"123.75",
+	"total_amount":"1623.75","amount_paid":"0.00","amount_due":"1623.75","notes":"Thank you.","sent_at":"2026-01-15T10:30:00Z",
+	"lines":[{"id":"5d6e7f80-91a2-4b3c-8d4e-5f6071829304","line_number":1,"description":"Consulting","quantity":"10","unit_price":"150.00",
+	"amount":"1500.00","revenue_account_id":"2b3c4d5e-6f70-4812-93a4-b5c6d7e8f901","tax_rate":"8.25","tax_amount":"123.75"}],
+	"created_at":"2026-01-15T09:12:00Z","updated_at":"2026-01-15T10:30:00Z"}`
+	page := []byte(`{"items":[` + strings.TrimSuffix(strings.Repeat(item+",", 100), ",") + `],"total":100,"page":1,"page_size":100,"has_next":false}`)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for range b.N {
+		var p atlas.Page[atlas.Invoice]
+		if err := json.Unmarshal(page, &p); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

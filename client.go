@@ -631,7 +631,14 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 		st.retries, st.notBefore = 0, time.Time{}
 		c.core.debug(st, "atlas: access token refused; renewing and replaying")
 	}
-	defer drain(resp.Body)
+	consumed := false // the body was read to its end: no need to drain it
+	defer func() {
+		if consumed {
+			_ = resp.Body.Close()
+		} else {
+			drain(resp.Body)
+		}
+	}()
 
 	rl := rateLimitOf(resp)
 	if cfg.response != nil {
@@ -648,6 +655,7 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 		return newError(resp, buf.Bytes(), truncated || err != nil, rl, c.core.clock.Now(), req.method, req.path)
 	}
 	truncated, err := readCapped(buf, resp.Body, maxResponseBody)
+	consumed = err == nil && !truncated
 	if err != nil {
 		return &opError{method: req.method, path: req.path, err: fmt.Errorf("read response: %w", err)}
 	}

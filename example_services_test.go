@@ -353,3 +353,54 @@ func ExampleBillsService_Approve() {
 	// BILL-2026-0001 draft 259.60 due 2026-05-07
 	// BILL-2026-0001 approved 259.60
 }
+
+func ExampleJournalEntriesService_Create() {
+	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(time.Date(2026, time.May, 31, 17, 0, 0, 0, time.UTC))))
+	defer srv.Close()
+	c, err := atlas.NewClient(
+		atlas.WithBaseURL(srv.URL),
+		atlas.WithCredentials(srv.Email(), srv.Password()),
+		atlas.WithCompany(srv.CompanyID()),
+		atlas.WithHTTPClient(srv.Client()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	rent := decimal.RequireFromString("2400.00")
+
+	// May's rent, paid from the operating account: debits equal credits.
+	je, err := c.JournalEntries.Create(ctx, &atlas.JournalEntryCreateParams{
+		EntryDate:   atlas.NewDate(2026, time.May, 31),
+		Description: "Office rent, May",
+		Lines: []atlas.JournalEntryLineParams{
+			{AccountID: srv.AccountID("6000"), EntryType: atlas.EntryTypeDebit, Amount: rent},
+			{AccountID: srv.AccountID("1000"), EntryType: atlas.EntryTypeCredit, Amount: rent},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A draft changes no balance until it is posted.
+	if je, err = c.JournalEntries.Post(ctx, je.ID); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(je.EntryNumber, je.Status, je.TotalAmount.StringFixed(2))
+
+	// An entry that does not balance is refused, naming the field.
+	_, err = c.JournalEntries.Create(ctx, &atlas.JournalEntryCreateParams{
+		EntryDate:   atlas.NewDate(2026, time.May, 31),
+		Description: "Typo",
+		Lines: []atlas.JournalEntryLineParams{
+			{AccountID: srv.AccountID("6000"), EntryType: atlas.EntryTypeDebit, Amount: rent},
+			{AccountID: srv.AccountID("1000"), EntryType: atlas.EntryTypeCredit, Amount: decimal.RequireFromString("240.00")},
+		},
+	})
+	var apiErr *atlas.Error
+	if errors.As(err, &apiErr) && errors.Is(err, atlas.ErrValidation) {
+		fmt.Println(apiErr.StatusCode, apiErr.Errors[0].Field)
+	}
+	// Output:
+	// JE-2026-0001 posted 2400.00
+	// 422 lines
+}

@@ -154,3 +154,39 @@ func ExampleError() {
 	// true
 	// atlas: GET /contacts/customers/00000000-0000-4000-8000-000000000000: 404 Not Found: Customer not found.
 }
+
+func ExampleWithIdempotencyKey() {
+	srv := atlastest.NewServer()
+	defer srv.Close()
+	c, err := atlas.NewClient(
+		atlas.WithBaseURL(srv.URL),
+		atlas.WithCredentials(srv.Email(), srv.Password()),
+		atlas.WithCompany(srv.CompanyID()),
+		atlas.WithHTTPClient(srv.Client()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// A job that may run twice for the same order (a retry after a crash, a
+	// queue that redelivers) derives the key from the order: the second run
+	// gets the customer the first one created.
+	params := &atlas.CustomerCreateParams{DisplayName: "Order 4711 buyer"}
+	first, err := c.Customers.Create(ctx, params, atlas.WithIdempotencyKey("customer-for-order-4711"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	again, err := c.Customers.Create(ctx, params, atlas.WithIdempotencyKey("customer-for-order-4711"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(first.ID == again.ID, again.CustomerNumber)
+
+	// The same key with another body is a mistake the server refuses.
+	_, err = c.Customers.Create(ctx, &atlas.CustomerCreateParams{DisplayName: "Someone else"}, atlas.WithIdempotencyKey("customer-for-order-4711"))
+	fmt.Println(errors.Is(err, atlas.ErrConflict))
+	// Output:
+	// true CUST-0004
+	// true
+}

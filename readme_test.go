@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,6 +32,9 @@ import (
 //   - declarations (func, type, var, const);
 //   - statements, compiled as the body of a func(ctx context.Context,
 //     c *atlas.Client, email, password string) error.
+//
+// Declarations that include a func TestXxx go into a _test.go file and are
+// run with go test.
 //
 // The README leaves imports out: the packages a snippet names are imported
 // for it from readmeImports. A fence preceded by a line starting with
@@ -165,6 +169,12 @@ func snippetSource(sn readmeSnippet) (src string, firstLine int, isMain bool, er
 	return src, firstLine, isMain, nil
 }
 
+// isTestSnippet reports whether a snippet declares a test function, which
+// must go into a _test.go file and is run by go test.
+func isTestSnippet(code string) bool {
+	return strings.HasPrefix(code, "func Test") || strings.Contains(code, "\nfunc Test")
+}
+
 // firstWord returns the first word of the first line of code that is not a comment.
 func firstWord(code string) string {
 	for _, line := range strings.Split(code, "\n") {
@@ -187,7 +197,7 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 	snippets := readmeSnippets(t, "README.md")
 	tmp := t.TempDir()
 	overlay := map[string]string{}
-	var pkgs, mainPkgs, mains []string
+	var pkgs, mainPkgs, testPkgs, mains []string
 	type origin struct{ readmeLine, firstLine int }
 	origins := map[string]origin{}
 	compiled := 0
@@ -200,18 +210,26 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 		name := fmt.Sprintf("s%02d", i+1)
 		file := filepath.Join(tmp, name+".go")
 		require.NoError(t, os.WriteFile(file, []byte(src), 0o644))
-		overlay[filepath.Join(root, snippetDir, name, "snippet.go")] = file
-		pkgs = append(pkgs, "./"+snippetDir+"/"+name)
+		pkg := "./" + snippetDir + "/" + name
 		origins[name] = origin{sn.line, first}
-		if isMain {
+		switch {
+		case isTestSnippet(sn.code):
+			overlay[filepath.Join(root, snippetDir, name, "snippet_test.go")] = file
+			testPkgs = append(testPkgs, pkg)
+		case isMain:
 			mains = append(mains, name)
-			mainPkgs = append(mainPkgs, pkgs[len(pkgs)-1])
+			mainPkgs = append(mainPkgs, pkg)
+			fallthrough
+		default:
+			overlay[filepath.Join(root, snippetDir, name, "snippet.go")] = file
+			pkgs = append(pkgs, pkg)
 		}
 		compiled++
 	}
 	// Guards against a parser that silently finds nothing to check.
 	require.GreaterOrEqual(t, compiled, 10, "README.md should have at least 10 compiled Go snippets")
 	require.NotEmpty(t, mains, "README.md should have a runnable program (package main)")
+	require.NotEmpty(t, testPkgs, "README.md should have a test using atlastest")
 
 	raw, err := json.Marshal(map[string]any{"Replace": overlay})
 	require.NoError(t, err)
@@ -221,22 +239,41 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 	require.NoError(t, os.Mkdir(bin, 0o755))
 
 	// Every package is compiled first (go build -o ignores packages that are
-	// not main), then the programs are linked.
+	// not main), then the programs are linked and the tests compiled.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	for _, args := range [][]string{pkgs, append([]string{"-o", bin}, mainPkgs...)} {
-		build := exec.CommandContext(ctx, goCmd, append([]string{"build", "-overlay", overlayFile}, args...)...)
-		if out, err := build.CombinedOutput(); err != nil {
+	for _, args := range [][]string{
+		append([]string{"build"}, pkgs...),
+		append([]string{"build", "-o", bin}, mainPkgs...),
+		// The snippets' directories exist only in the overlay, where neither
+		// vet nor a test binary can chdir: compile the tests, run them below.
+		append([]string{"test", "-c", "-vet=off", "-o", bin}, testPkgs...),
+	} {
+		args = append([]string{args[0], "-overlay", overlayFile}, args[1:]...)
+		if out, err := exec.CommandContext(ctx, goCmd, args...).CombinedOutput(); err != nil {
 			// Point at README lines rather than at the generated files.
-			re := regexp.MustCompile(`\S*(s\d+)(?:\.go|[/\\]snippet\.go):(\d+)`)
+			re := regexp.MustCompile(`\S*(s\d+)(?:\.go|[/\\]snippet(?:_test)?\.go):(\d+)`)
 			msg := re.ReplaceAllStringFunc(string(out), func(m string) string {
 				sub := re.FindStringSubmatch(m)
 				o := origins[sub[1]]
 				n, _ := strconv.Atoi(sub[2])
 				return fmt.Sprintf("README.md:%d", o.readmeLine+n-o.firstLine)
 			})
-			t.Fatalf("README snippets do not compile: %v\n%s", err, msg)
+			t.Fatalf("README snippets fail (go %s): %v\n%s", args[0], err, msg)
 		}
+	}
+
+	for _, pkg := range testPkgs {
+		name := path.Base(pkg)
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, filepath.Join(bin, name+".test"), "-test.v")
+			cmd.Dir = tmp
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "README.md:%d: the test failed:\n%s", origins[name].readmeLine, out)
+			assert.Contains(t, string(out), "--- PASS: Test", "README.md:%d: no test ran", origins[name].readmeLine)
+		})
 	}
 
 	// Run the programs on a fake Atlas, as a user would on their account.

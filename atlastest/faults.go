@@ -110,6 +110,7 @@ type faults struct {
 	mu      sync.Mutex
 	next    []*faultRule // FailNext, DropNext, DelayNext, in the order given
 	latency []*faultRule // SetLatency, one per pattern
+	chaos   *chaos       // WithChaos, SetChaos; nil: none
 }
 
 // FailNext makes the next n requests answer status (an error status, 400 to 599) with the
@@ -200,7 +201,8 @@ type plan struct {
 	fault         *faultRule // nil: none
 }
 
-// planFor picks the faults of a request, consuming a Next rule if one matches.
+// planFor picks the faults of a request, consuming a Next rule if one matches, or else
+// drawing its fate from the chaos.
 func (fs *faults) planFor(r *http.Request) plan {
 	var p plan
 	fs.mu.Lock()
@@ -225,6 +227,9 @@ func (fs *faults) planFor(r *http.Request) plan {
 		}
 		p.fault = f
 		break
+	}
+	if p.fault == nil && fs.chaos != nil {
+		p.fault = fs.chaos.fate(r)
 	}
 	return p
 }

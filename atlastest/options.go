@@ -19,6 +19,7 @@ type config struct {
 	rate            *rateConfig // nil: no limit enforced
 	requestLog      int         // requests kept; 0 for none
 	webhooks        webhookConfig
+	chaos           *chaos // nil: none
 }
 
 func defaultConfig() config {

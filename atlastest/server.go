@@ -79,6 +79,7 @@ func NewServer(opts ...Option) *Server {
 		reqLog:      newRequestLog(cfg.requestLog),
 		closing:     make(chan struct{}),
 	}
+	s.faults.chaos = cfg.chaos
 	s.seedData()
 	s.hooks = newWebhooks(cfg.webhooks, s.seed.webhookSecret, s.clock.now)
 

@@ -60,6 +60,32 @@
 //   - the balance sheet shows the fiscal year's net income as 3900 Current Year Earnings
 //     and earlier years' in 3100 Retained Earnings, so it always balances.
 //
+// # Rate limits, idempotency, faults, the request log and webhooks
+//
+// Rate limits: every answer carries X-RateLimit-Limit, X-RateLimit-Remaining and
+// X-RateLimit-Reset (and X-RateLimit-Reset-After, the same in seconds from now). Without
+// an option nothing is limited; WithRateLimit(tier, window) enforces a tier per user with
+// windows as short as a test needs, and WithCustomRateLimit any limit and burst. A refused
+// request gets 429 with Retry-After (and Retry-After-Ms). The windows follow the server's
+// clock, so Advance moves into the next one.
+//
+// Idempotency: a POST with an Idempotency-Key runs once per user and key; a repeat with the
+// same request gets the stored answer (Idempotent-Replayed: true) for 24 hours of the
+// server's clock, another request with the key gets 409.
+//
+// Faults: FailNext, DropNext, DelayNext and SetLatency inject failures, dropped connections
+// and latency into the next requests (Matching narrows them down), before the handler or,
+// with AfterHandler, after it: the change is made and the answer lost, which only an
+// idempotent retry survives. WithChaos and SetChaos inject them at random, deterministic
+// given a seed.
+//
+// Requests lists what the server received (headers and bodies with credentials redacted),
+// what it answered, the fault it injected and whether the handler ran.
+//
+// Webhooks: Subscribe registers a URL; every event is POSTed to it signed with
+// X-Atlas-Signature, in order, retried with backoff until acknowledged (WithWebhookRetry).
+// Deliveries lists the attempts; WaitWebhooks and WaitDeliveries wait for them.
+//
 // # Extending the server
 //
 // The server is built from small parts meant to be extended in their own files:

@@ -119,3 +119,64 @@ func requireFields(t *testing.T, r response, fields ...string) {
 	e := r.requireError(t, http.StatusUnprocessableEntity)
 	assert.ElementsMatch(t, fields, e.fields(), "errors: %+v", e.Errors)
 }
+
+// TestDomainEvents checks that every domain event reaches a subscriber once, in the order
+// things happened, with the contract's payload, and that nothing else (failed requests,
+// edits, voids, journal entries) emits one.
+func TestDomainEvents(t *testing.T) {
+	srv := domainServer(t)
+	rcv := newReceiver(t)
+	srv.Subscribe(rcv.URL)
+	c := admin(t, srv)
+	customer := srv.CustomerIDs()[0]
+
+	inv := c.create(inCompany(srv, "/invoices"), invoiceBody(srv, "2026-03-02"))
+	id := inv["id"].(string)
+	c.do(http.MethodPatch, "/invoices/"+id, map[string]any{"notes": "Edited."})
+	c.action("/invoices/"+id+"/send", nil)
+	c.do(http.MethodPost, inCompany(srv, "/payments"), paymentBody(srv, "2026-03-05", "100.00", id, "2000.00")).
+		requireError(t, http.StatusUnprocessableEntity)
+	part := c.create(inCompany(srv, "/payments"), paymentBody(srv, "2026-03-05", "500.00", id, "500.00"))
+	rest := c.create(inCompany(srv, "/payments"), paymentBody(srv, "2026-03-06", "1200.00", id, "1000.00"))
+	credit := c.create(inCompany(srv, "/payments"), paymentBody(srv, "2026-03-07", "50.00"))
+	bill := c.create(inCompany(srv, "/bills"), billBody(srv, "2026-03-08"))
+	c.action("/bills/"+bill["id"].(string)+"/approve", nil)
+	c.action("/bills/"+bill["id"].(string)+"/void", map[string]any{"reason": "x"})
+	je := c.create(inCompany(srv, "/journal-entries"), rentAccrual(srv, "2026-03-31", "10.00"))
+	c.action("/journal-entries/"+je["id"].(string)+"/post", nil)
+	c.action("/journal-entries/"+je["id"].(string)+"/void", map[string]any{"reason": "x"})
+	c.action("/invoices/"+c.create(inCompany(srv, "/invoices"), invoiceBody(srv, "2026-03-09"))["id"].(string)+"/void", map[string]any{"reason": "x"})
+	waitWebhooks(t, srv)
+
+	invoiceData := func(status string) map[string]any {
+		return map[string]any{"id": id, "invoice_number": "INV-2026-0001", "amount": 1500.0, "currency": "USD", "customer_id": customer, "status": status}
+	}
+	paymentData := func(p map[string]any, amount float64, invoices ...any) map[string]any {
+		return map[string]any{"id": p["id"], "payment_number": p["payment_number"], "amount": amount, "currency": "USD",
+			"customer_id": customer, "invoice_ids": append([]any{}, invoices...)}
+	}
+	want := []struct {
+		event, schema string
+		data          map[string]any
+	}{
+		{"invoice.created", "InvoiceCreatedEvent", invoiceData("draft")},
+		{"invoice.sent", "InvoiceSentEvent", invoiceData("sent")},
+		{"payment.received", "PaymentReceivedEvent", paymentData(part, 500, id)},
+		{"payment.received", "PaymentReceivedEvent", paymentData(rest, 1200, id)},
+		{"invoice.paid", "InvoicePaidEvent", invoiceData("paid")},
+		{"payment.received", "PaymentReceivedEvent", paymentData(credit, 50)},
+		{"bill.approved", "BillApprovedEvent", map[string]any{"id": bill["id"], "bill_number": "BILL-2026-0001", "amount": 420.0,
+			"currency": "USD", "vendor_id": srv.VendorIDs()[0]}},
+		{"invoice.created", "InvoiceCreatedEvent", nil},
+	}
+	got := rcv.received()
+	require.Len(t, got, len(want))
+	for i, w := range want {
+		ev := got[i].event(t)
+		assert.Equal(t, w.event, ev.Event, "event %d", i)
+		validateEvent(t, w.schema, got[i].body)
+		if w.data != nil {
+			assert.Equal(t, w.data, ev.Data, "event %d", i)
+		}
+	}
+}

@@ -44,8 +44,8 @@ func create[T, P any](ctx context.Context, c *Client, path string, params *P, op
 
 // getItem fetches the item id of the collection at path.
 func getItem[T any](ctx context.Context, c *Client, path, id string, opts []RequestOption) (*T, error) {
-	if id == "" {
-		return nil, invalidParams(http.MethodGet+" "+path+"/{id}", "empty id")
+	if err := checkID(http.MethodGet+" "+path+"/{id}", id); err != nil {
+		return nil, err
 	}
 	return call[T](ctx, c, request{method: http.MethodGet, path: path + "/" + url.PathEscape(id), company: companyOptional}, opts)
 }
@@ -54,8 +54,8 @@ func getItem[T any](ctx context.Context, c *Client, path, id string, opts []Requ
 // unset (nil) fields stay off the wire.
 func update[T, P any](ctx context.Context, c *Client, path, id string, params *P, opts []RequestOption) (*T, error) {
 	op := http.MethodPatch + " " + path + "/{id}"
-	if id == "" {
-		return nil, invalidParams(op, "empty id")
+	if err := checkID(op, id); err != nil {
+		return nil, err
 	}
 	if err := checkParams(op, params); err != nil {
 		return nil, err
@@ -65,8 +65,8 @@ func update[T, P any](ctx context.Context, c *Client, path, id string, params *P
 
 // action POSTs to the action route path/{id}/verb, which takes no body.
 func action[T any](ctx context.Context, c *Client, path, id, verb string, opts []RequestOption) (*T, error) {
-	if id == "" {
-		return nil, invalidParams(http.MethodPost+" "+path+"/{id}/"+verb, "empty id")
+	if err := checkID(http.MethodPost+" "+path+"/{id}/"+verb, id); err != nil {
+		return nil, err
 	}
 	return call[T](ctx, c, request{method: http.MethodPost, path: path + "/" + url.PathEscape(id) + "/" + verb, company: companyOptional}, opts)
 }
@@ -74,8 +74,8 @@ func action[T any](ctx context.Context, c *Client, path, id, verb string, opts [
 // actionWith POSTs params to the action route path/{id}/verb.
 func actionWith[T, P any](ctx context.Context, c *Client, path, id, verb string, params *P, opts []RequestOption) (*T, error) {
 	op := http.MethodPost + " " + path + "/{id}/" + verb
-	if id == "" {
-		return nil, invalidParams(op, "empty id")
+	if err := checkID(op, id); err != nil {
+		return nil, err
 	}
 	if err := checkParams(op, params); err != nil {
 		return nil, err
@@ -90,6 +90,18 @@ func report[T, P any](ctx context.Context, c *Client, path string, params *P, op
 	}
 	_, q := queryOf(params)
 	return call[T](ctx, c, request{method: http.MethodGet, path: path, query: q, company: companyRequired}, opts)
+}
+
+// checkID refuses an id that cannot name an item: empty, or a dot segment
+// that would make the path name another route.
+func checkID(op, id string) error {
+	switch id {
+	case "":
+		return invalidParams(op, "empty id")
+	case ".", "..":
+		return invalidParams(op, "invalid id %q", id)
+	}
+	return nil
 }
 
 // checkParams refuses nil params and runs their check, if they have one.

@@ -383,6 +383,8 @@ func TestClientSideChecksRefuseBeforeAnyRequest(t *testing.T) {
 			_, err := c.Customers.Update(ctx, "c1", nil)
 			return err
 		},
+		"Customers.Get dot-dot id":    func(ctx context.Context, c *atlas.Client) error { _, err := c.Customers.Get(ctx, ".."); return err },
+		"Invoices.Send dot id":        func(ctx context.Context, c *atlas.Client) error { _, err := c.Invoices.Send(ctx, "."); return err },
 		"Customers.Create nil params": func(ctx context.Context, c *atlas.Client) error { _, err := c.Customers.Create(ctx, nil); return err },
 		"Vendors.Get empty id":        func(ctx context.Context, c *atlas.Client) error { _, err := c.Vendors.Get(ctx, ""); return err },
 		"Vendors.Update empty id": func(ctx context.Context, c *atlas.Client) error {

@@ -70,8 +70,9 @@ type core struct {
 	tokens    *tokenManager
 	pacer     *pacer
 	retry     RetryPolicy
-	logger    *slog.Logger // nil: no logging
-	userAgent []string     // User-Agent header value; never modified
+	attempt   time.Duration // per-attempt timeout; 0 for none
+	logger    *slog.Logger  // nil: no logging
+	userAgent []string      // User-Agent header value; never modified
 	clock     clock.Clock
 }
 
@@ -116,7 +117,9 @@ type settings struct {
 	tokens    *Tokens
 	store     TokenStore
 	tier      Tier
+	custom    *customRate // WithRateLimit; nil for none
 	hc        *http.Client
+	attempt   time.Duration // WithAttemptTimeout; 0 for none
 	retry     RetryPolicy
 	logger    *slog.Logger
 	userAgent string
@@ -199,9 +202,31 @@ func WithTier(t Tier) Option {
 		if _, _, ok := t.limits(); !ok {
 			return fmt.Errorf("atlas: WithTier: unknown tier %q", string(t))
 		}
-		s.tier = t
+		s.tier, s.custom = t, nil
 		return nil
 	}
+}
+
+// WithRateLimit paces the client to limit requests per window with bursts of
+// up to burst, for a plan whose limits are not one of the Tiers (a negotiated
+// contract, or a test server with short windows); like WithTier it runs a
+// token bucket on top of following the X-RateLimit-* headers. WithTier(t) is
+// WithRateLimit with t's requests per minute and burst. The last of the two
+// given wins. limit, burst and window must be positive.
+func WithRateLimit(limit, burst int, window time.Duration) Option {
+	return func(s *settings) error {
+		if limit <= 0 || burst <= 0 || window <= 0 {
+			return fmt.Errorf("atlas: WithRateLimit: limit %d, burst %d and window %s must be positive", limit, burst, window)
+		}
+		s.tier, s.custom = "", &customRate{limit: limit, burst: burst, window: window}
+		return nil
+	}
+}
+
+// customRate is what WithRateLimit set.
+type customRate struct {
+	limit, burst int
+	window       time.Duration
 }
 
 // WithHTTPClient sets the HTTP client whose transport, timeout, cookie jar and
@@ -214,6 +239,25 @@ func WithHTTPClient(hc *http.Client) Option {
 			return errors.New("atlas: WithHTTPClient: nil client")
 		}
 		s.hc = hc
+		return nil
+	}
+}
+
+// WithAttemptTimeout bounds every attempt of a call, from sending the request
+// to the end of the answer's body, to d. An attempt that runs out is retried
+// like a dropped connection, within the RetryPolicy (a POST keeps its
+// Idempotency-Key, so a create whose answer was merely slow is not made
+// twice); when retries run out the error names the timeout and matches
+// context.DeadlineExceeded. Waits for the rate limit, for a backoff and for
+// a token renewal are not part of an attempt. Zero (the default) sets no
+// bound beyond ctx and the HTTP client's own Timeout, which, unlike this one,
+// counts those waits too.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d < 0 {
+			return errors.New("atlas: WithAttemptTimeout: negative timeout")
+		}
+		s.attempt = d
 		return nil
 	}
 }
@@ -294,9 +338,13 @@ func NewClient(opts ...Option) (*Client, error) {
 		base:    base,
 		baseStr: strings.TrimRight(base.String(), "/"),
 		retry:   s.retry,
+		attempt: s.attempt,
 		logger:  s.logger,
 		clock:   s.clock,
 		pacer:   newPacer(s.clock, s.tier, s.logger),
+	}
+	if s.custom != nil {
+		co.pacer.limitTo(s.custom.limit, s.custom.burst, s.custom.window)
 	}
 	ua := "atlas-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
 	if s.userAgent != "" {
@@ -810,7 +858,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if logging {
 		start = time.Now()
 	}
-	resp, err := t.base.RoundTrip(out)
+	resp, err := t.send(st, out)
 	if err != nil {
 		if logging {
 			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request failed",
@@ -829,6 +877,61 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// send hands the request to the base transport, bounded by the attempt
+// timeout when there is one.
+func (t *transport) send(st *callState, r *http.Request) (*http.Response, error) {
+	d := t.core.attempt
+	if d <= 0 {
+		return t.base.RoundTrip(r)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d)
+	resp, err := t.base.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if ctx.Err() == context.DeadlineExceeded && st.Err() == nil {
+			return nil, &attemptTimeoutError{timeout: d}
+		}
+		return nil, err
+	}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, ctx: ctx, caller: st, cancel: cancel, timeout: d}
+	return resp, nil
+}
+
+// attemptBody ends an attempt's timeout when its body is closed, and names
+// the timeout when it cuts the body short.
+type attemptBody struct {
+	io.ReadCloser
+	ctx, caller context.Context
+	cancel      context.CancelFunc
+	timeout     time.Duration
+}
+
+func (b *attemptBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.ctx.Err() == context.DeadlineExceeded && b.caller.Err() == nil {
+		err = &attemptTimeoutError{timeout: b.timeout}
+	}
+	return n, err
+}
+
+func (b *attemptBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// attemptTimeoutError is an attempt that ran out of its WithAttemptTimeout;
+// it is retried.
+type attemptTimeoutError struct{ timeout time.Duration }
+
+func (e *attemptTimeoutError) Error() string {
+	return "no complete answer within the attempt timeout of " + e.timeout.String()
+}
+
+// Unwrap lets errors.Is match context.DeadlineExceeded, as the HTTP client's
+// own timeout does.
+func (e *attemptTimeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 func closeBody(r *http.Request) {
 	if r.Body != nil {
@@ -928,10 +1031,13 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 }
 
 // retryableError reports whether a transport error may be retried: a broken
-// or refused connection or a timeout, but not the caller's cancellation, the
-// client's own waits and auth failures, or a certificate problem.
+// or refused connection or a timeout, but not a cancellation, the client's
+// own waits and auth failures, or a certificate problem. checkRetry has made
+// sure that the caller's ctx is still alive, so a deadline here is the
+// attempt's own (WithAttemptTimeout, or the HTTP client's Timeout), which
+// another attempt may beat.
 func retryableError(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return false
 	}
 	var (

@@ -70,9 +70,15 @@ type pacer struct {
 func newPacer(clk clock.Clock, tier Tier, logger *slog.Logger) *pacer {
 	p := &pacer{clock: clk, logger: logger}
 	if perMinute, burst, ok := tier.limits(); ok {
-		p.bucket = rate.NewLimiter(rate.Limit(float64(perMinute)/60), burst)
+		p.limitTo(perMinute, burst, time.Minute)
 	}
 	return p
+}
+
+// limitTo makes the pacer run a token bucket of burst tokens refilled at
+// limit per window, the plan's rule (WithTier, WithRateLimit).
+func (p *pacer) limitTo(limit, burst int, window time.Duration) {
+	p.bucket = rate.NewLimiter(rate.Limit(float64(limit)/window.Seconds()), burst)
 }
 
 // snapshot returns the last rate-limit state seen.

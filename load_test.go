@@ -1,0 +1,77 @@
+package atlas
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/atlas-accounting/atlas-go/internal/clock"
+)
+
+func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		limit, burst int
+		window       time.Duration
+	}{
+		{"zero limit", 0, 1, time.Second},
+		{"negative burst", 10, -1, time.Second},
+		{"zero burst", 10, 0, time.Second},
+		{"zero window", 10, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewClient(WithRateLimit(tc.limit, tc.burst, tc.window))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "atlas: WithRateLimit:")
+		})
+	}
+}
+
+// WithRateLimit runs the plan's bucket at limit per window: a burst goes at
+// once, then one request every window/limit.
+func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	fc := clock.NewFake(time.Unix(1768473000, 0))
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRateLimit(40, 4, 2*time.Second))
+	for range 4 {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		require.NoError(t, err, "the burst of 4 goes at once")
+	}
+	assert.Empty(t, fc.Pending())
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	assert.Equal(t, []time.Duration{50 * time.Millisecond}, fc.Pending(), "40 per 2s: one every 50ms after the burst")
+	fc.Advance(50 * time.Millisecond)
+	require.NoError(t, recv(t, done))
+	assert.EqualValues(t, 5, n.Load())
+}
+
+// The last of WithTier and WithRateLimit wins.
+func TestWithRateLimitAndWithTierLastWins(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1768473000, 0))
+	c, err := NewClient(WithTier(TierEnterprise), WithRateLimit(6, 2, time.Minute), withClock(fc))
+	require.NoError(t, err)
+	assert.Equal(t, 2, c.core.pacer.bucket.Burst())
+	assert.InDelta(t, 0.1, float64(c.core.pacer.bucket.Limit()), 1e-9)
+
+	c, err = NewClient(WithRateLimit(6, 2, time.Minute), WithTier(TierEnterprise), withClock(fc))
+	require.NoError(t, err)
+	assert.Equal(t, 100, c.core.pacer.bucket.Burst())
+	assert.InDelta(t, 1000.0/60, float64(c.core.pacer.bucket.Limit()), 1e-9)
+}

@@ -223,6 +223,10 @@ type tokenManager struct {
 	flight    *flight
 }
 
+// errRenewAborted is what the callers waiting for a login or refresh get
+// when it ended without a result (it panicked).
+var errRenewAborted = errors.New("atlas: token renewal aborted")
+
 // flight is one login or refresh in progress.
 type flight struct {
 	done chan struct{}
@@ -347,14 +351,18 @@ func (tm *tokenManager) renew(ctx context.Context, seen string) error {
 		}
 		f := tm.flight
 		if f == nil {
-			f = &flight{done: make(chan struct{})}
+			f = &flight{done: make(chan struct{}), err: errRenewAborted}
 			tm.flight = f
 			tm.mu.Unlock()
+			// Deferred, so that the callers waiting for this flight are
+			// released even if a TokenStore panics.
+			defer func() {
+				tm.mu.Lock()
+				tm.flight = nil
+				tm.mu.Unlock()
+				close(f.done)
+			}()
 			f.err = tm.renewNow(ctx)
-			tm.mu.Lock()
-			tm.flight = nil
-			tm.mu.Unlock()
-			close(f.done)
 			return f.err
 		}
 		tm.mu.Unlock()

@@ -632,29 +632,51 @@ func TestErrorsNameTheOperation(t *testing.T) {
 	assert.True(t, errors.Is(err, ErrNotFound))
 }
 
-// End to end: a create whose first attempt fails (a 503 before the server
-// acts, or a dropped connection) is retried and leaves exactly one customer.
+// End to end: a create whose first attempt fails is retried with the same
+// Idempotency-Key and leaves exactly one customer, whether the failure came
+// before the server acted (a 503, a dropped connection) or after it had
+// created the customer and the answer was lost: then the server replays it.
 func TestAtlastestCreateRetriedAfterAFailureMakesOneCustomer(t *testing.T) {
-	for _, fault := range []string{"503", "drop"} {
-		t.Run(fault, func(t *testing.T) {
+	route := atlastest.Matching("POST /contacts/customers")
+	cases := []struct {
+		name   string
+		inject func(srv *atlastest.Server)
+	}{
+		{"503 before acting", func(srv *atlastest.Server) { srv.FailNext(1, http.StatusServiceUnavailable, route) }},
+		{"dropped before acting", func(srv *atlastest.Server) { srv.DropNext(1, route) }},
+		{"503 after acting", func(srv *atlastest.Server) {
+			srv.FailNext(1, http.StatusServiceUnavailable, route, atlastest.AfterHandler())
+		}},
+		{"answer lost after acting", func(srv *atlastest.Server) { srv.DropNext(1, route, atlastest.AfterHandler()) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			c, srv := newTestClient(t)
 			ctx := context.Background()
 			before, err := c.Customers.List(ctx, nil)
 			require.NoError(t, err)
-			if fault == "503" {
-				srv.FailNext(1, http.StatusServiceUnavailable, atlastest.Matching("POST /contacts/customers"))
-			} else {
-				srv.DropNext(1, atlastest.Matching("POST /contacts/customers"))
-			}
-			created, err := c.Customers.Create(ctx, &CustomerCreateParams{DisplayName: "Initech " + fault})
+			tc.inject(srv)
+			srv.ResetRequests()
+			created, err := c.Customers.Create(ctx, &CustomerCreateParams{DisplayName: "Initech"})
 			require.NoError(t, err)
+
+			var keys []string
+			for _, r := range srv.Requests() {
+				if r.Method == http.MethodPost && r.Path == "/contacts/customers" {
+					keys = append(keys, r.IdempotencyKey)
+				}
+			}
+			require.GreaterOrEqual(t, len(keys), 2, "the first attempt failed, so it was retried")
+			for _, k := range keys {
+				assert.Equal(t, keys[0], k, "one Idempotency-Key for every attempt")
+			}
 
 			after, err := c.Customers.List(ctx, nil)
 			require.NoError(t, err)
 			assert.Equal(t, before.Total+1, after.Total, "exactly one new customer")
 			n := 0
 			for _, cu := range after.Items {
-				if cu.DisplayName == "Initech "+fault {
+				if cu.DisplayName == "Initech" {
 					n++
 					assert.Equal(t, created.ID, cu.ID)
 				}

@@ -610,7 +610,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 
 	require.NotEmpty(t, errs)
 	out := logs.String()
-	for _, want := range []string{"atlas: request", "atlas: retrying", "atlas: waiting", "atlas: logged in", "atlas: access token refreshed", "atlas: access token refused"} {
+	for _, want := range []string{"atlas: request", "atlas: retrying", "atlas: logged in", "atlas: access token refreshed", "atlas: access token refused"} {
 		assert.Contains(t, out, want, "the Debug log covers the path")
 	}
 	secrets := []string{fakePassword, "access-secret", "refresh-secret", "Bearer", "Authorization"}
@@ -620,6 +620,22 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 			assert.NotContains(t, err.Error(), s)
 		}
 	}
+}
+
+func TestWaitsAreLogged(t *testing.T) {
+	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
+	fc := clock.NewFake(time.Now())
+	logger, logs := captureLogs()
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithLogger(logger))
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Companies.Get(context.Background(), "c-1")
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	assert.Contains(t, logs.String(), `"msg":"atlas: waiting","for":"rate limit","wait":7000000000,"method":"GET","path":"/companies/c-1"`)
+	fc.Advance(7 * time.Second)
+	require.NoError(t, recv(t, done))
 }
 
 func TestErrorsNameTheOperation(t *testing.T) {

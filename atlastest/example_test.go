@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http/httptest"
+	"sync"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	atlas "github.com/atlas-accounting/atlas-go"
 	"github.com/atlas-accounting/atlas-go/atlastest"
@@ -101,4 +105,52 @@ func ExampleServer_Advance() {
 	// Output:
 	// Alex Admin
 	// true
+}
+
+// Subscribe sends the events a test's actions cause to a receiver, signed as
+// Atlas signs them, so a test can check a webhook handler end to end.
+func ExampleServer_Subscribe() {
+	srv := atlastest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+
+	var mu sync.Mutex
+	var got []string
+	receiver := httptest.NewServer(atlas.NewWebhookHandler(srv.WebhookSecret(), func(ctx context.Context, ev *atlas.WebhookEvent) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, string(ev.Type))
+		return nil
+	}))
+	defer receiver.Close()
+	srv.Subscribe(receiver.URL, "invoice.created", "invoice.sent")
+
+	c, err := atlas.NewClient(
+		atlas.WithBaseURL(srv.URL),
+		atlas.WithCredentials(srv.Email(), srv.Password()),
+		atlas.WithCompany(srv.CompanyID()),
+		atlas.WithHTTPClient(srv.Client()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	inv, err := c.Invoices.Create(ctx, &atlas.InvoiceCreateParams{
+		CustomerID:  srv.CustomerIDs()[0],
+		InvoiceDate: atlas.DateOf(srv.Now()),
+		Lines:       []atlas.InvoiceLineParams{{Description: "Audit", UnitPrice: decimal.RequireFromString("900.00"), RevenueAccountID: srv.AccountID("4100")}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Invoices.Send(ctx, inv.ID); err != nil {
+		log.Fatal(err)
+	}
+
+	if err := srv.WaitWebhooks(ctx); err != nil { // every event delivered
+		log.Fatal(err)
+	}
+	mu.Lock()
+	fmt.Println(got)
+	mu.Unlock()
+	// Output: [invoice.created invoice.sent]
 }

@@ -130,6 +130,15 @@ func TestExamples(t *testing.T) {
 				assert.Contains(t, r.stdout, "All: 3000 invoices in 30 pages")
 			},
 		},
+		"webhooks": {
+			check: func(t *testing.T, _ string, r result) {
+				for _, ev := range []string{"invoice.created", "invoice.sent", "invoice.paid", "bill.approved", "payment.received", "period.closed"} {
+					assert.Contains(t, r.stdout, "  "+ev+" ")
+				}
+				assert.Contains(t, r.stdout, "answered 500", "the callback's failure")
+				assert.Contains(t, r.stdout, "7 deliveries for 6 events", "the failed event is delivered again")
+			},
+		},
 		"sync": {
 			args: []string{"-out", "invoices.jsonl", "-demo-invoices", "700"},
 			check: func(t *testing.T, dir string, r result) {

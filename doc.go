@@ -63,11 +63,13 @@
 //
 // The client follows the X-RateLimit-* headers of every response with one
 // budget shared by all copies of a Client, waits for Retry-After on a 429, and
-// with WithTier paces itself to the plan so that it provokes none. It retries
+// with WithTier (or WithRateLimit for a plan of its own) paces itself to the
+// plan so that it provokes none. It retries
 // connection errors, 429, 502, 503 and 504 (and 500 except for PATCH) with
-// exponential backoff and jitter, as RetryPolicy and WithRetry configure. Every
-// POST carries an Idempotency-Key that stays the same across its retries, so a
-// retried create never makes a duplicate. Every wait honours ctx.
+// exponential backoff and jitter, as RetryPolicy and WithRetry configure;
+// WithAttemptTimeout bounds each attempt. Every POST carries an
+// Idempotency-Key that stays the same across its retries, so a retried create
+// never makes a duplicate. Every wait honours ctx.
 //
 // # Values
 //

@@ -834,14 +834,17 @@ type transport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	st := stateOf(r.Context())
+	// r's context is the call's state, or one derived from it (with the
+	// deadline of http.Client.Timeout, say): waits must honour that one.
+	ctx := r.Context()
+	st := stateOf(ctx)
 	if st == nil {
 		return t.base.RoundTrip(r)
 	}
 	co := t.core
 	out := r
 	if st.auth && sameOrigin(r.URL, co.base) {
-		header, err := co.tokens.authorization(st)
+		header, err := co.tokens.authorization(ctx)
 		if err != nil {
 			closeBody(r)
 			return nil, &authError{err: err}
@@ -849,7 +852,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		st.bearer = header[0]
 		out = st.withAuthorization(r, header)
 	}
-	if err := co.pacer.wait(st, st.notBefore); err != nil {
+	if err := co.pacer.wait(ctx, st.notBefore); err != nil {
 		closeBody(r)
 		return nil, err
 	}

@@ -393,3 +393,29 @@ func TestAtlastestTierNeverProvokesA429(t *testing.T) {
 	}
 	assert.Equal(t, 12, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
 }
+
+// http.Client.Timeout bounds each attempt, waits included: a rate-limit wait
+// longer than it fails at once rather than sending a request that has
+// already timed out.
+func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
+	fc := clock.NewFake(time.Unix(1768473000, 0))
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		for k, v := range rlHeader(60, 0, fc.Now().Add(30*time.Second)) {
+			w.Header()[k] = v
+		}
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
+		WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second}))
+	_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+	require.NoError(t, err)
+	_, err = call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+	assert.ErrorIs(t, err, ErrRateLimited)
+	assert.EqualValues(t, 1, n.Load())
+	assert.Empty(t, fc.Pending())
+}

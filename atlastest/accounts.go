@@ -1,9 +1,6 @@
 package atlastest
 
-import (
-	"net/http"
-	"time"
-)
+import "time"
 
 type accountJSON struct {
 	ID             string  `json:"id"`
@@ -20,7 +17,8 @@ type accountJSON struct {
 	UpdatedAt      string  `json:"updated_at"`
 }
 
-func renderAccount(a *account) accountJSON {
+// renderAccount is the account as a client sees it (on any day).
+func renderAccount(a *account, _ string) accountJSON {
 	return accountJSON{
 		ID:             a.id,
 		AccountNumber:  a.number,
@@ -43,38 +41,18 @@ var accountSorts = []sortKey[account]{
 	byString("name", func(a *account) string { return a.name }),
 }
 
-// listAccounts is GET /chart-of-accounts, filtered by account_type.
-func (s *Server) listAccounts(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	p, key := readList(q, accountSorts)
-	accountType, hasType := q.str("account_type", oneOf(accountTypes...))
-	if err := q.err(); err != nil {
-		return 0, nil, err
-	}
-	if err := s.access(u, companyID); err != nil {
-		return 0, nil, err
-	}
-	var match func(*account) bool
-	if hasType {
-		match = func(a *account) bool { return a.accountType == accountType }
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return http.StatusOK, paginate(s.st.accounts.sortedBy(companyID, key), p, match, renderAccount), nil
+var accountKind = &kind[account, accountJSON]{
+	name:   "Account",
+	table:  func(st *store) *table[account] { return &st.accounts },
+	sorts:  accountSorts,
+	render: renderAccount,
 }
 
-// getAccount is GET /chart-of-accounts/{id}.
-func (s *Server) getAccount(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+// accountFilter is the filter of GET /chart-of-accounts: account_type.
+func accountFilter(q *query, _ string) func(*account) bool {
+	accountType, hasType := q.str("account_type", oneOf(accountTypes...))
+	if !hasType {
+		return nil
 	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	a, ok := findItem(&s.st.accounts, u, ref)
-	if !ok {
-		return 0, nil, errNotFound("Account")
-	}
-	return http.StatusOK, renderAccount(a), nil
+	return func(a *account) bool { return a.accountType == accountType }
 }

@@ -60,7 +60,8 @@ type billJSON struct {
 	UpdatedAt        string         `json:"updated_at"`
 }
 
-func renderBill(b *bill) billJSON {
+// renderBill is the bill as a client sees it (on any day).
+func renderBill(b *bill, _ string) billJSON {
 	out := billJSON{
 		ID:               b.id,
 		BillNumber:       b.number,
@@ -117,44 +118,24 @@ func (st *store) billPosting(b *bill) *ledgerEntry {
 	return p.e
 }
 
-// listBills is GET /bills, filtered by status and vendor_id.
-func (s *Server) listBills(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	p, key := readList(q, billSorts)
-	status, hasStatus := q.str("status", oneOf(billStatus...))
-	vendorID, hasVendor := q.str("vendor_id", isUUIDStr)
-	if err := q.err(); err != nil {
-		return 0, nil, err
-	}
-	if err := s.access(u, companyID); err != nil {
-		return 0, nil, err
-	}
-	vendorID = normalizeUUID(vendorID)
-	var match func(*bill) bool
-	if hasStatus || hasVendor {
-		match = func(b *bill) bool {
-			return (!hasStatus || b.status == status) && (!hasVendor || b.vendorID == vendorID)
-		}
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return http.StatusOK, paginate(s.st.bills.sortedBy(companyID, key), p, match, renderBill), nil
+var billKind = &kind[bill, billJSON]{
+	name:   "Bill",
+	table:  func(st *store) *table[bill] { return &st.bills },
+	sorts:  billSorts,
+	render: renderBill,
 }
 
-// getBill is GET /bills/{id}.
-func (s *Server) getBill(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+// billFilter is the filters of GET /bills: status and vendor_id.
+func billFilter(q *query, _ string) func(*bill) bool {
+	status, hasStatus := q.str("status", oneOf(billStatus...))
+	vendorID, hasVendor := q.str("vendor_id", isUUIDStr)
+	if !hasStatus && !hasVendor {
+		return nil
 	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	b, ok := findItem(&s.st.bills, u, ref)
-	if !ok {
-		return 0, nil, errNotFound("Bill")
+	vendorID = normalizeUUID(vendorID)
+	return func(b *bill) bool {
+		return (!hasStatus || b.status == status) && (!hasVendor || b.vendorID == vendorID)
 	}
-	return http.StatusOK, renderBill(b), nil
 }
 
 // createBill is POST /bills: a draft with server-computed amounts, due by the vendor's
@@ -212,7 +193,7 @@ func (s *Server) createBill(r *http.Request, u *user) (int, any, error) {
 		b.amountDue = b.total
 		b.number = docNumber("BILL", now, &st.numbersOf(companyID).bill)
 		st.bills.insert(b)
-		out = renderBill(b)
+		out = renderBill(b, "")
 		return nil
 	})
 	if err != nil {
@@ -249,7 +230,7 @@ func (s *Server) approveBill(r *http.Request, u *user) (int, any, error) {
 		st.post(st.billPosting(b), now)
 		moveBalance(&st.vendors, b.vendorID, b.total, now)
 		st.bills.changed(b.companyID)
-		out = renderBill(b)
+		out = renderBill(b, "")
 		event = map[string]any{
 			"id":          b.id,
 			"bill_number": b.number,
@@ -305,7 +286,7 @@ func (s *Server) voidBill(r *http.Request, u *user) (int, any, error) {
 		}
 		b.status, b.updatedAt = "void", now
 		st.bills.changed(b.companyID)
-		out = renderBill(b)
+		out = renderBill(b, "")
 		return nil
 	})
 	if err != nil {

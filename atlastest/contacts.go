@@ -57,7 +57,7 @@ func renderAddress(a address) addressJSON {
 	return addressJSON{Line1: a.line1, Line2: a.line2, City: a.city, State: a.state, PostalCode: a.postalCode, Country: a.country}
 }
 
-func renderCustomer(c *contact) any {
+func renderCustomer(c *contact, _ string) any {
 	return customerJSON{
 		ID:             c.id,
 		CustomerNumber: c.number,
@@ -76,7 +76,7 @@ func renderCustomer(c *contact) any {
 	}
 }
 
-func renderVendor(c *contact) any {
+func renderVendor(c *contact, _ string) any {
 	return vendorJSON{
 		ID:                      c.id,
 		VendorNumber:            c.number,
@@ -95,34 +95,36 @@ func renderVendor(c *contact) any {
 	}
 }
 
-// contactKind is what differs between customers and vendors.
+// contactKind is what differs between customers and vendors: the kind of record each is,
+// the prefix and sequence of its numbers, and whether it is the vendor.
 type contactKind struct {
-	name   string // "Customer", for messages
+	kind[contact, any]
 	prefix string // of the server-assigned number: CUST-0001
 	vendor bool
-	table  func(*store) *table[contact]
 	next   func(*numbers) *int
-	render func(*contact) any
-	sorts  []sortKey[contact]
 }
 
 var (
 	customerKind = &contactKind{
-		name:   "Customer",
+		kind: kind[contact, any]{
+			name:   "Customer",
+			table:  func(st *store) *table[contact] { return &st.customers },
+			sorts:  contactSorts("customer_number"),
+			render: renderCustomer,
+		},
 		prefix: "CUST",
-		table:  func(st *store) *table[contact] { return &st.customers },
 		next:   func(n *numbers) *int { return &n.customer },
-		render: renderCustomer,
-		sorts:  contactSorts("customer_number"),
 	}
 	vendorKind = &contactKind{
-		name:   "Vendor",
+		kind: kind[contact, any]{
+			name:   "Vendor",
+			table:  func(st *store) *table[contact] { return &st.vendors },
+			sorts:  contactSorts("vendor_number"),
+			render: renderVendor,
+		},
 		prefix: "VEND",
 		vendor: true,
-		table:  func(st *store) *table[contact] { return &st.vendors },
 		next:   func(n *numbers) *int { return &n.vendor },
-		render: renderVendor,
-		sorts:  contactSorts("vendor_number"),
 	}
 )
 
@@ -134,36 +136,22 @@ func contactSorts(numberField string) []sortKey[contact] {
 	}
 }
 
-// listContacts serves GET /contacts/customers and /contacts/vendors. search matches a
-// case-insensitive substring of the display name, email or number.
-func (s *Server) listContacts(k *contactKind) userEndpoint {
-	return func(r *http.Request, u *user) (int, any, error) {
-		q := newQuery(r)
-		companyID := companyParam(q)
-		p, key := readList(q, k.sorts)
-		search, hasSearch := q.str("search")
-		active, hasActive := q.boolean("is_active")
-		if err := q.err(); err != nil {
-			return 0, nil, err
+// contactFilter is the filters of GET /contacts/customers and /contacts/vendors: search
+// matches a case-insensitive substring of the display name, email or number; is_active.
+func contactFilter(q *query, _ string) func(*contact) bool {
+	search, hasSearch := q.str("search")
+	active, hasActive := q.boolean("is_active")
+	if !hasSearch && !hasActive {
+		return nil
+	}
+	search = strings.ToLower(search)
+	return func(c *contact) bool {
+		if hasActive && c.isActive != active {
+			return false
 		}
-		if err := s.access(u, companyID); err != nil {
-			return 0, nil, err
-		}
-		var match func(*contact) bool
-		if hasSearch || hasActive {
-			search = strings.ToLower(search)
-			match = func(c *contact) bool {
-				if hasActive && c.isActive != active {
-					return false
-				}
-				return !hasSearch || strings.Contains(strings.ToLower(c.displayName), search) ||
-					strings.Contains(strings.ToLower(c.number), search) ||
-					(c.email != nil && strings.Contains(strings.ToLower(*c.email), search))
-			}
-		}
-		s.st.mu.Lock()
-		defer s.st.mu.Unlock()
-		return http.StatusOK, paginate(k.table(s.st).sortedBy(companyID, key), p, match, k.render), nil
+		return !hasSearch || strings.Contains(strings.ToLower(c.displayName), search) ||
+			strings.Contains(strings.ToLower(c.number), search) ||
+			(c.email != nil && strings.Contains(strings.ToLower(*c.email), search))
 	}
 }
 
@@ -205,24 +193,7 @@ func (s *Server) createContact(k *contactKind) userEndpoint {
 		*n++
 		c.number = fmt.Sprintf("%s-%04d", k.prefix, *n)
 		k.table(s.st).insert(c)
-		return http.StatusCreated, k.render(c), nil
-	}
-}
-
-// getContact serves GET /contacts/customers/{id} and /contacts/vendors/{id}.
-func (s *Server) getContact(k *contactKind) userEndpoint {
-	return func(r *http.Request, u *user) (int, any, error) {
-		ref, err := s.itemParams(r, u)
-		if err != nil {
-			return 0, nil, err
-		}
-		s.st.mu.Lock()
-		defer s.st.mu.Unlock()
-		c, ok := findItem(k.table(s.st), u, ref)
-		if !ok {
-			return 0, nil, errNotFound(k.name)
-		}
-		return http.StatusOK, k.render(c), nil
+		return http.StatusCreated, k.render(c, ""), nil
 	}
 }
 
@@ -255,7 +226,7 @@ func (s *Server) updateContact(k *contactKind) userEndpoint {
 		upd.updatedAt = s.clock.now()
 		*c = upd
 		k.table(s.st).changed(c.companyID)
-		return http.StatusOK, k.render(c), nil
+		return http.StatusOK, k.render(c, ""), nil
 	}
 }
 

@@ -45,44 +45,42 @@ type invoiceJSON struct {
 	UpdatedAt     string            `json:"updated_at"`
 }
 
-// invoiceRenderer renders invoices as a client sees them on the day today (YYYY-MM-DD),
-// which decides whether an unpaid invoice shows as overdue.
-func invoiceRenderer(today string) func(*invoice) invoiceJSON {
-	return func(inv *invoice) invoiceJSON {
-		out := invoiceJSON{
-			ID:            inv.id,
-			InvoiceNumber: inv.number,
-			CustomerID:    inv.customerID,
-			InvoiceDate:   inv.invoiceDate,
-			DueDate:       inv.dueDate,
-			Currency:      inv.currency,
-			Status:        inv.statusOn(today),
-			Subtotal:      money(inv.subtotal),
-			TaxAmount:     money(inv.taxAmount),
-			TotalAmount:   money(inv.total),
-			AmountPaid:    money(inv.amountPaid),
-			AmountDue:     money(inv.amountDue),
-			Notes:         inv.notes,
-			SentAt:        timestampOrNil(inv.sentAt),
-			Lines:         make([]invoiceLineJSON, len(inv.lines)),
-			CreatedAt:     timestamp(inv.createdAt),
-			UpdatedAt:     timestamp(inv.updatedAt),
-		}
-		for i, l := range inv.lines {
-			out.Lines[i] = invoiceLineJSON{
-				ID:               l.id,
-				LineNumber:       l.lineNumber,
-				Description:      l.description,
-				Quantity:         plain(l.quantity),
-				UnitPrice:        money(l.unitPrice),
-				Amount:           money(l.amount),
-				RevenueAccountID: l.accountID,
-				TaxRate:          plain(l.taxRate),
-				TaxAmount:        money(l.taxAmount),
-			}
-		}
-		return out
+// renderInvoice is the invoice as a client sees it on today (YYYY-MM-DD), which decides
+// whether an unpaid invoice shows as overdue.
+func renderInvoice(inv *invoice, today string) invoiceJSON {
+	out := invoiceJSON{
+		ID:            inv.id,
+		InvoiceNumber: inv.number,
+		CustomerID:    inv.customerID,
+		InvoiceDate:   inv.invoiceDate,
+		DueDate:       inv.dueDate,
+		Currency:      inv.currency,
+		Status:        inv.statusOn(today),
+		Subtotal:      money(inv.subtotal),
+		TaxAmount:     money(inv.taxAmount),
+		TotalAmount:   money(inv.total),
+		AmountPaid:    money(inv.amountPaid),
+		AmountDue:     money(inv.amountDue),
+		Notes:         inv.notes,
+		SentAt:        timestampOrNil(inv.sentAt),
+		Lines:         make([]invoiceLineJSON, len(inv.lines)),
+		CreatedAt:     timestamp(inv.createdAt),
+		UpdatedAt:     timestamp(inv.updatedAt),
 	}
+	for i, l := range inv.lines {
+		out.Lines[i] = invoiceLineJSON{
+			ID:               l.id,
+			LineNumber:       l.lineNumber,
+			Description:      l.description,
+			Quantity:         plain(l.quantity),
+			UnitPrice:        money(l.unitPrice),
+			Amount:           money(l.amount),
+			RevenueAccountID: l.accountID,
+			TaxRate:          plain(l.taxRate),
+			TaxAmount:        money(l.taxAmount),
+		}
+	}
+	return out
 }
 
 var invoiceSorts = []sortKey[invoice]{
@@ -93,52 +91,30 @@ var invoiceSorts = []sortKey[invoice]{
 	byString("invoice_number", func(i *invoice) string { return i.number }),
 }
 
-// listInvoices is GET /invoices, filtered by status (overdue included, as derived on the
-// server's today), customer_id and an invoice_date range.
-func (s *Server) listInvoices(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	p, key := readList(q, invoiceSorts)
+var invoiceKind = &kind[invoice, invoiceJSON]{
+	name:   "Invoice",
+	table:  func(st *store) *table[invoice] { return &st.invoices },
+	sorts:  invoiceSorts,
+	render: renderInvoice,
+}
+
+// invoiceFilter is the filters of GET /invoices: status (overdue included, as the
+// invoice shows on today), customer_id and an invoice_date range.
+func invoiceFilter(q *query, today string) func(*invoice) bool {
 	status, hasStatus := q.str("status", oneOf(invoiceStatus...))
 	customerID, hasCustomer := q.str("customer_id", isUUIDStr)
 	from, hasFrom := q.str("date_from", isDate)
 	to, hasTo := q.str("date_to", isDate)
-	if err := q.err(); err != nil {
-		return 0, nil, err
+	if !hasStatus && !hasCustomer && !hasFrom && !hasTo {
+		return nil
 	}
-	if err := s.access(u, companyID); err != nil {
-		return 0, nil, err
-	}
-	today := dateOf(s.clock.now())
 	customerID = normalizeUUID(customerID)
-	var match func(*invoice) bool
-	if hasStatus || hasCustomer || hasFrom || hasTo {
-		match = func(inv *invoice) bool {
-			return (!hasStatus || inv.statusOn(today) == status) &&
-				(!hasCustomer || inv.customerID == customerID) &&
-				(!hasFrom || inv.invoiceDate >= from) &&
-				(!hasTo || inv.invoiceDate <= to)
-		}
+	return func(inv *invoice) bool {
+		return (!hasStatus || inv.statusOn(today) == status) &&
+			(!hasCustomer || inv.customerID == customerID) &&
+			(!hasFrom || inv.invoiceDate >= from) &&
+			(!hasTo || inv.invoiceDate <= to)
 	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return http.StatusOK, paginate(s.st.invoices.sortedBy(companyID, key), p, match, invoiceRenderer(today)), nil
-}
-
-// getInvoice is GET /invoices/{id}.
-func (s *Server) getInvoice(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
-	}
-	today := dateOf(s.clock.now())
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	inv, ok := findItem(&s.st.invoices, u, ref)
-	if !ok {
-		return 0, nil, errNotFound("Invoice")
-	}
-	return http.StatusOK, invoiceRenderer(today)(inv), nil
 }
 
 // setLines gives the invoice its lines and the totals they add up to.
@@ -235,7 +211,7 @@ func (s *Server) createInvoice(r *http.Request, u *user) (int, any, error) {
 		inv.setLines(lines)
 		inv.number = docNumber("INV", now, &st.numbersOf(companyID).invoice)
 		st.invoices.insert(inv)
-		out, event = invoiceRenderer(today)(inv), invoiceEvent(inv, today)
+		out, event = renderInvoice(inv, today), invoiceEvent(inv, today)
 		return nil
 	})
 	if err != nil {
@@ -298,7 +274,7 @@ func (s *Server) updateInvoice(r *http.Request, u *user) (int, any, error) {
 		upd.updatedAt = now
 		*inv = upd
 		st.invoices.changed(inv.companyID)
-		out = invoiceRenderer(dateOf(now))(inv)
+		out = renderInvoice(inv, dateOf(now))
 		return nil
 	})
 	if err != nil {
@@ -337,7 +313,7 @@ func (s *Server) sendInvoice(r *http.Request, u *user) (int, any, error) {
 		st.post(st.invoicePosting(inv), now)
 		moveBalance(&st.customers, inv.customerID, inv.total, now)
 		st.invoices.changed(inv.companyID)
-		out, event = invoiceRenderer(today)(inv), invoiceEvent(inv, today)
+		out, event = renderInvoice(inv, today), invoiceEvent(inv, today)
 		return nil
 	})
 	if err != nil {
@@ -387,7 +363,7 @@ func (s *Server) voidInvoice(r *http.Request, u *user) (int, any, error) {
 		}
 		inv.status, inv.updatedAt = "void", now
 		st.invoices.changed(inv.companyID)
-		out = invoiceRenderer(dateOf(now))(inv)
+		out = renderInvoice(inv, dateOf(now))
 		return nil
 	})
 	if err != nil {

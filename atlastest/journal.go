@@ -53,7 +53,8 @@ type journalEntryJSON struct {
 	UpdatedAt   string            `json:"updated_at"`
 }
 
-func renderJournalEntry(j *journalEntry) journalEntryJSON {
+// renderJournalEntry is the entry as a client sees it (on any day).
+func renderJournalEntry(j *journalEntry, _ string) journalEntryJSON {
 	out := journalEntryJSON{
 		ID:          j.id,
 		EntryNumber: j.number,
@@ -100,46 +101,26 @@ func journalPosting(j *journalEntry) *ledgerEntry {
 	return e
 }
 
-// listJournalEntries is GET /journal-entries, filtered by status and an entry_date range.
-func (s *Server) listJournalEntries(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	p, key := readList(q, journalSorts)
+var journalKind = &kind[journalEntry, journalEntryJSON]{
+	name:   "Journal entry",
+	table:  func(st *store) *table[journalEntry] { return &st.journals },
+	sorts:  journalSorts,
+	render: renderJournalEntry,
+}
+
+// journalFilter is the filters of GET /journal-entries: status and an entry_date range.
+func journalFilter(q *query, _ string) func(*journalEntry) bool {
 	status, hasStatus := q.str("status", oneOf(journalStatus...))
 	from, hasFrom := q.str("date_from", isDate)
 	to, hasTo := q.str("date_to", isDate)
-	if err := q.err(); err != nil {
-		return 0, nil, err
+	if !hasStatus && !hasFrom && !hasTo {
+		return nil
 	}
-	if err := s.access(u, companyID); err != nil {
-		return 0, nil, err
+	return func(j *journalEntry) bool {
+		return (!hasStatus || j.status == status) &&
+			(!hasFrom || j.entryDate >= from) &&
+			(!hasTo || j.entryDate <= to)
 	}
-	var match func(*journalEntry) bool
-	if hasStatus || hasFrom || hasTo {
-		match = func(j *journalEntry) bool {
-			return (!hasStatus || j.status == status) &&
-				(!hasFrom || j.entryDate >= from) &&
-				(!hasTo || j.entryDate <= to)
-		}
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return http.StatusOK, paginate(s.st.journals.sortedBy(companyID, key), p, match, renderJournalEntry), nil
-}
-
-// getJournalEntry is GET /journal-entries/{id}.
-func (s *Server) getJournalEntry(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	j, ok := findItem(&s.st.journals, u, ref)
-	if !ok {
-		return 0, nil, errNotFound("Journal entry")
-	}
-	return http.StatusOK, renderJournalEntry(j), nil
 }
 
 // createJournalEntry is POST /journal-entries: a draft of at least two lines on accounts of
@@ -187,7 +168,7 @@ func (s *Server) createJournalEntry(r *http.Request, u *user) (int, any, error) 
 		j.total = debits
 		j.number = docNumber("JE", now, &st.numbersOf(companyID).journal)
 		st.journals.insert(j)
-		out = renderJournalEntry(j)
+		out = renderJournalEntry(j, "")
 		return nil
 	})
 	if err != nil {
@@ -248,7 +229,7 @@ func (s *Server) postJournalEntry(r *http.Request, u *user) (int, any, error) {
 		j.status, j.postedAt, j.updatedAt = "posted", &now, now
 		st.post(journalPosting(j), now)
 		st.journals.changed(j.companyID)
-		out = renderJournalEntry(j)
+		out = renderJournalEntry(j, "")
 		return nil
 	})
 	if err != nil {
@@ -293,7 +274,7 @@ func (s *Server) voidJournalEntry(r *http.Request, u *user) (int, any, error) {
 		}
 		j.status, j.updatedAt = "void", now
 		st.journals.changed(j.companyID)
-		out = renderJournalEntry(j)
+		out = renderJournalEntry(j, "")
 		return nil
 	})
 	if err != nil {

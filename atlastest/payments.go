@@ -53,7 +53,8 @@ type paymentJSON struct {
 	UpdatedAt        string            `json:"updated_at"`
 }
 
-func renderPayment(p *payment) paymentJSON {
+// renderPayment is the payment as a client sees it (on any day).
+func renderPayment(p *payment, _ string) paymentJSON {
 	out := paymentJSON{
 		ID:               p.id,
 		PaymentNumber:    p.number,
@@ -81,35 +82,11 @@ var paymentSorts = []sortKey[payment]{
 	byString("payment_number", func(p *payment) string { return p.number }),
 }
 
-// listPayments is GET /payments.
-func (s *Server) listPayments(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	p, key := readList(q, paymentSorts)
-	if err := q.err(); err != nil {
-		return 0, nil, err
-	}
-	if err := s.access(u, companyID); err != nil {
-		return 0, nil, err
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return http.StatusOK, paginate(s.st.payments.sortedBy(companyID, key), p, nil, renderPayment), nil
-}
-
-// getPayment is GET /payments/{id}.
-func (s *Server) getPayment(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	p, ok := findItem(&s.st.payments, u, ref)
-	if !ok {
-		return 0, nil, errNotFound("Payment")
-	}
-	return http.StatusOK, renderPayment(p), nil
+var paymentKind = &kind[payment, paymentJSON]{
+	name:   "Payment",
+	table:  func(st *store) *table[payment] { return &st.payments },
+	sorts:  paymentSorts,
+	render: renderPayment,
 }
 
 // createPayment is POST /payments: it records a payment from a customer into an asset
@@ -198,7 +175,7 @@ func (s *Server) createPayment(r *http.Request, u *user) (int, any, error) {
 		st.post(post.e, now)
 		moveBalance(&st.customers, p.customerID, p.amount.Neg(), now)
 
-		out = renderPayment(p)
+		out = renderPayment(p, "")
 		received = map[string]any{
 			"id":             p.id,
 			"payment_number": p.number,

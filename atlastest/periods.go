@@ -16,7 +16,8 @@ type periodJSON struct {
 	UpdatedAt string  `json:"updated_at"`
 }
 
-func renderPeriod(p *period) periodJSON {
+// renderPeriod is the period as a client sees it (on any day).
+func renderPeriod(p *period, _ string) periodJSON {
 	return periodJSON{
 		ID:        p.id,
 		Name:      p.name,
@@ -34,20 +35,11 @@ var periodSorts = []sortKey[period]{
 	byString("start_date", func(p *period) string { return p.startDate }),
 }
 
-// listPeriods is GET /periods.
-func (s *Server) listPeriods(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	p, key := readList(q, periodSorts)
-	if err := q.err(); err != nil {
-		return 0, nil, err
-	}
-	if err := s.access(u, companyID); err != nil {
-		return 0, nil, err
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return http.StatusOK, paginate(s.st.periods.sortedBy(companyID, key), p, nil, renderPeriod), nil
+var periodKind = &kind[period, periodJSON]{
+	name:   "Period",
+	table:  func(st *store) *table[period] { return &st.periods },
+	sorts:  periodSorts,
+	render: renderPeriod,
 }
 
 // closePeriod is POST /periods/{id}/close: an open period becomes closed (409 when it
@@ -74,7 +66,7 @@ func (s *Server) closePeriod(r *http.Request, u *user) (int, any, error) {
 	now := s.clock.now()
 	p.status, p.closedAt, p.updatedAt = "closed", &now, now
 	s.st.periods.changed(p.companyID)
-	out := renderPeriod(p)
+	out := renderPeriod(p, "")
 	s.st.mu.Unlock()
 
 	s.emit(eventPeriodClosed, map[string]any{

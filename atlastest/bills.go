@@ -204,93 +204,44 @@ func (s *Server) createBill(r *http.Request, u *user) (int, any, error) {
 
 // approveBill is POST /bills/{id}/approve: a draft becomes approved, is posted on its bill
 // date and adds to the vendor's balance. Emits bill.approved. It takes no body.
-func (s *Server) approveBill(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func approveBill(st *store, b *bill, _ *object, now time.Time) ([]emitted, error) {
+	if b.status != "draft" {
+		return nil, errConflict("Only draft bills can be approved.")
 	}
-	now := s.clock.now()
-	var out billJSON
-	var event map[string]any
-	err = s.inStore(func(st *store) error {
-		b, ok := findItem(&st.bills, u, ref)
-		if !ok {
-			return errNotFound("Bill")
-		}
-		if err := s.writeAccess(u, b.companyID); err != nil {
-			return err
-		}
-		if b.status != "draft" {
-			return errConflict("Only draft bills can be approved.")
-		}
-		if err := st.checkOpen(b.companyID, b.billDate); err != nil {
-			return err
-		}
-		b.status, b.approvedAt, b.updatedAt = "approved", &now, now
-		st.post(st.billPosting(b), now)
-		moveBalance(&st.vendors, b.vendorID, b.total, now)
-		st.bills.changed(b.companyID)
-		out = renderBill(b, "")
-		event = map[string]any{
-			"id":          b.id,
-			"bill_number": b.number,
-			"amount":      webhookAmount(b.total),
-			"currency":    b.currency,
-			"vendor_id":   b.vendorID,
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
+	if err := st.checkOpen(b.companyID, b.billDate); err != nil {
+		return nil, err
 	}
-	s.emit(eventBillApproved, event)
-	return http.StatusOK, out, nil
+	b.status, b.approvedAt, b.updatedAt = "approved", &now, now
+	st.post(st.billPosting(b), now)
+	moveBalance(&st.vendors, b.vendorID, b.total, now)
+	return []emitted{{eventBillApproved, map[string]any{
+		"id":          b.id,
+		"bill_number": b.number,
+		"amount":      webhookAmount(b.total),
+		"currency":    b.currency,
+		"vendor_id":   b.vendorID,
+	}}}, nil
 }
 
 // voidBill is POST /bills/{id}/void with a VoidRequest. A paid bill (409) and a void one
 // (409) cannot be voided. An approved bill has its posting reversed on its bill date (409
 // when that is in a closed period) and leaves the vendor's balance.
-func (s *Server) voidBill(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func voidBill(st *store, b *bill, o *object, now time.Time) ([]emitted, error) {
+	if err := readReason(o); err != nil {
+		return nil, err
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
+	switch b.status {
+	case "void":
+		return nil, errConflict("The bill is already void.")
+	case "paid":
+		return nil, errConflict("A paid bill cannot be voided.")
+	case "approved", "partial":
+		if err := st.checkOpen(b.companyID, b.billDate); err != nil {
+			return nil, err
+		}
+		st.post(reversal(st.billPosting(b)), now)
+		moveBalance(&st.vendors, b.vendorID, b.total.Neg(), now)
 	}
-	now := s.clock.now()
-	var out billJSON
-	err = s.inStore(func(st *store) error {
-		b, ok := findItem(&st.bills, u, ref)
-		if !ok {
-			return errNotFound("Bill")
-		}
-		if err := s.writeAccess(u, b.companyID); err != nil {
-			return err
-		}
-		if err := readReason(o); err != nil {
-			return err
-		}
-		switch b.status {
-		case "void":
-			return errConflict("The bill is already void.")
-		case "paid":
-			return errConflict("A paid bill cannot be voided.")
-		case "approved", "partial":
-			if err := st.checkOpen(b.companyID, b.billDate); err != nil {
-				return err
-			}
-			st.post(reversal(st.billPosting(b)), now)
-			moveBalance(&st.vendors, b.vendorID, b.total.Neg(), now)
-		}
-		b.status, b.updatedAt = "void", now
-		st.bills.changed(b.companyID)
-		out = renderBill(b, "")
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, out, nil
+	b.status, b.updatedAt = "void", now
+	return nil, nil
 }

@@ -185,7 +185,7 @@ func (s *Server) createContact(k *contactKind) userEndpoint {
 
 		s.st.mu.Lock()
 		defer s.st.mu.Unlock()
-		s.readContact(o, c, k, false)
+		s.st.readContact(o, c, k, false)
 		if err := o.err(); err != nil {
 			return 0, nil, err
 		}
@@ -197,43 +197,25 @@ func (s *Server) createContact(k *contactKind) userEndpoint {
 	}
 }
 
-// updateContact serves PATCH /contacts/customers/{id} and /contacts/vendors/{id}: only the
+// updateContact is PATCH /contacts/customers/{id} and /contacts/vendors/{id}: only the
 // fields sent change; billing_address, when sent, replaces the whole address.
-func (s *Server) updateContact(k *contactKind) userEndpoint {
-	return func(r *http.Request, u *user) (int, any, error) {
-		ref, err := s.itemParams(r, u)
-		if err != nil {
-			return 0, nil, err
-		}
-		o, err := readObject(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		s.st.mu.Lock()
-		defer s.st.mu.Unlock()
-		c, ok := findItem(k.table(s.st), u, ref)
-		if !ok {
-			return 0, nil, errNotFound(k.name)
-		}
-		if err := s.writeAccess(u, c.companyID); err != nil {
-			return 0, nil, err
-		}
+func updateContact(k *contactKind) action[contact] {
+	return func(st *store, c *contact, o *object, now time.Time) ([]emitted, error) {
 		upd := *c
-		s.readContact(o, &upd, k, true)
+		st.readContact(o, &upd, k, true)
 		if err := o.err(); err != nil {
-			return 0, nil, err
+			return nil, err
 		}
-		upd.updatedAt = s.clock.now()
+		upd.updatedAt = now
 		*c = upd
-		k.table(s.st).changed(c.companyID)
-		return http.StatusOK, k.render(c, ""), nil
+		return nil, nil
 	}
 }
 
 // readContact applies the writable fields sent in o to c, recording problems in o. is_active
 // is writable on update only. Call with the store lock held (it checks the vendor's
 // default expense account).
-func (s *Server) readContact(o *object, c *contact, k *contactKind, update bool) {
+func (st *store) readContact(o *object, c *contact, k *contactKind, update bool) {
 	if v, ok := o.str("display_name", length(1, 200)); ok {
 		c.displayName = v
 	}
@@ -268,7 +250,7 @@ func (s *Server) readContact(o *object, c *contact, k *contactKind, update bool)
 	}
 	if v, ok := o.str("default_expense_account_id", isUUIDStr); ok {
 		v = normalizeUUID(v)
-		if a, found := s.st.accounts.get(v); !found || a.companyID != c.companyID {
+		if a, found := st.accounts.get(v); !found || a.companyID != c.companyID {
 			o.fail("default_expense_account_id", "Account not found in this company.")
 		} else {
 			c.defaultExpenseAccountID = &v

@@ -20,3 +20,16 @@ const eventPeriodClosed = "period.closed"
 func (s *Server) emit(eventType string, data map[string]any) {
 	s.hooks.publish(eventType, data)
 }
+
+// emitted is an event a handler emits once it has released the store lock.
+type emitted struct {
+	eventType string
+	data      map[string]any
+}
+
+// emitAll emits events in order, as emit does each.
+func (s *Server) emitAll(events []emitted) {
+	for _, e := range events {
+		s.emit(e.eventType, e.data)
+	}
+}

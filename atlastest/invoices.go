@@ -223,151 +223,77 @@ func (s *Server) createInvoice(r *http.Request, u *user) (int, any, error) {
 
 // updateInvoice is PATCH /invoices/{id}: drafts only (409). The fields sent replace the
 // stored ones; lines, when sent, replace all lines, and totals are recomputed.
-func (s *Server) updateInvoice(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func updateInvoice(st *store, inv *invoice, o *object, now time.Time) ([]emitted, error) {
+	upd := *inv
+	if v, ok := readDate(o, "invoice_date"); ok {
+		upd.invoiceDate = v
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
+	if v, ok := readDate(o, "due_date"); ok {
+		upd.dueDate = v
 	}
-	now := s.clock.now()
-	var out invoiceJSON
-	err = s.inStore(func(st *store) error {
-		inv, ok := findItem(&st.invoices, u, ref)
-		if !ok {
-			return errNotFound("Invoice")
-		}
-		if err := s.writeAccess(u, inv.companyID); err != nil {
-			return err
-		}
-		upd := *inv
-		if v, ok := readDate(o, "invoice_date"); ok {
-			upd.invoiceDate = v
-		}
-		if v, ok := readDate(o, "due_date"); ok {
-			upd.dueDate = v
-		}
-		if v, ok := o.str("currency", isCurrency); ok {
-			upd.currency = v
-		}
-		if v, ok := o.str("notes"); ok {
-			upd.notes = &v
-		}
-		lines, hasLines := st.readItemLines(o, inv.companyID, "revenue_account_id", "revenue")
-		if o.has("due_date") || o.has("invoice_date") {
-			checkDue(o, "due_date", upd.invoiceDate, upd.dueDate)
-		}
-		if err := o.err(); err != nil {
-			return err
-		}
-		if inv.status != "draft" {
-			return errConflict("Only draft invoices can be updated.")
-		}
-		if err := st.checkOpen(inv.companyID, upd.invoiceDate); err != nil {
-			return err
-		}
-		if hasLines {
-			upd.setLines(lines)
-		}
-		upd.updatedAt = now
-		*inv = upd
-		st.invoices.changed(inv.companyID)
-		out = renderInvoice(inv, dateOf(now))
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
+	if v, ok := o.str("currency", isCurrency); ok {
+		upd.currency = v
 	}
-	return http.StatusOK, out, nil
+	if v, ok := o.str("notes"); ok {
+		upd.notes = &v
+	}
+	lines, hasLines := st.readItemLines(o, inv.companyID, "revenue_account_id", "revenue")
+	if o.has("due_date") || o.has("invoice_date") {
+		checkDue(o, "due_date", upd.invoiceDate, upd.dueDate)
+	}
+	if err := o.err(); err != nil {
+		return nil, err
+	}
+	if inv.status != "draft" {
+		return nil, errConflict("Only draft invoices can be updated.")
+	}
+	if err := st.checkOpen(inv.companyID, upd.invoiceDate); err != nil {
+		return nil, err
+	}
+	if hasLines {
+		upd.setLines(lines)
+	}
+	upd.updatedAt = now
+	*inv = upd
+	return nil, nil
 }
 
 // sendInvoice is POST /invoices/{id}/send: a draft becomes sent, is posted to the ledger
 // on its invoice date and adds to the customer's balance. Emits invoice.sent. It takes no
 // body.
-func (s *Server) sendInvoice(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func sendInvoice(st *store, inv *invoice, _ *object, now time.Time) ([]emitted, error) {
+	if inv.status != "draft" {
+		return nil, errConflict("Only draft invoices can be sent.")
 	}
-	now := s.clock.now()
-	today := dateOf(now)
-	var out invoiceJSON
-	var event map[string]any
-	err = s.inStore(func(st *store) error {
-		inv, ok := findItem(&st.invoices, u, ref)
-		if !ok {
-			return errNotFound("Invoice")
-		}
-		if err := s.writeAccess(u, inv.companyID); err != nil {
-			return err
-		}
-		if inv.status != "draft" {
-			return errConflict("Only draft invoices can be sent.")
-		}
-		if err := st.checkOpen(inv.companyID, inv.invoiceDate); err != nil {
-			return err
-		}
-		inv.status, inv.sentAt, inv.updatedAt = "sent", &now, now
-		st.post(st.invoicePosting(inv), now)
-		moveBalance(&st.customers, inv.customerID, inv.total, now)
-		st.invoices.changed(inv.companyID)
-		out, event = renderInvoice(inv, today), invoiceEvent(inv, today)
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
+	if err := st.checkOpen(inv.companyID, inv.invoiceDate); err != nil {
+		return nil, err
 	}
-	s.emit(eventInvoiceSent, event)
-	return http.StatusOK, out, nil
+	inv.status, inv.sentAt, inv.updatedAt = "sent", &now, now
+	st.post(st.invoicePosting(inv), now)
+	moveBalance(&st.customers, inv.customerID, inv.total, now)
+	return []emitted{{eventInvoiceSent, invoiceEvent(inv, dateOf(now))}}, nil
 }
 
 // voidInvoice is POST /invoices/{id}/void with a VoidRequest. A paid invoice (409) and a
 // void one (409) cannot be voided. A sent or partly paid invoice has its posting reversed
 // on its invoice date (409 when that is in a closed period) and leaves the customer's
 // balance; payments already applied stay, as a credit of the customer's.
-func (s *Server) voidInvoice(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func voidInvoice(st *store, inv *invoice, o *object, now time.Time) ([]emitted, error) {
+	if err := readReason(o); err != nil {
+		return nil, err
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
+	switch inv.status {
+	case "void":
+		return nil, errConflict("The invoice is already void.")
+	case "paid":
+		return nil, errConflict("A paid invoice cannot be voided.")
+	case "sent", "partial":
+		if err := st.checkOpen(inv.companyID, inv.invoiceDate); err != nil {
+			return nil, err
+		}
+		st.post(reversal(st.invoicePosting(inv)), now)
+		moveBalance(&st.customers, inv.customerID, inv.total.Neg(), now)
 	}
-	now := s.clock.now()
-	var out invoiceJSON
-	err = s.inStore(func(st *store) error {
-		inv, ok := findItem(&st.invoices, u, ref)
-		if !ok {
-			return errNotFound("Invoice")
-		}
-		if err := s.writeAccess(u, inv.companyID); err != nil {
-			return err
-		}
-		if err := readReason(o); err != nil {
-			return err
-		}
-		switch inv.status {
-		case "void":
-			return errConflict("The invoice is already void.")
-		case "paid":
-			return errConflict("A paid invoice cannot be voided.")
-		case "sent", "partial":
-			if err := st.checkOpen(inv.companyID, inv.invoiceDate); err != nil {
-				return err
-			}
-			st.post(reversal(st.invoicePosting(inv)), now)
-			moveBalance(&st.customers, inv.customerID, inv.total.Neg(), now)
-		}
-		inv.status, inv.updatedAt = "void", now
-		st.invoices.changed(inv.companyID)
-		out = renderInvoice(inv, dateOf(now))
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, out, nil
+	inv.status, inv.updatedAt = "void", now
+	return nil, nil
 }

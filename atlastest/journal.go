@@ -205,80 +205,34 @@ func (st *store) readJournalLines(o *object, companyID string) []journalLine {
 // postJournalEntry is POST /journal-entries/{id}/post: a draft is posted to the ledger on
 // its entry date (409 for any other status, or when that date is in a closed period). It
 // takes no body.
-func (s *Server) postJournalEntry(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func postJournalEntry(st *store, j *journalEntry, _ *object, now time.Time) ([]emitted, error) {
+	if j.status != "draft" {
+		return nil, errConflict("Only draft journal entries can be posted.")
 	}
-	now := s.clock.now()
-	var out journalEntryJSON
-	err = s.inStore(func(st *store) error {
-		j, ok := findItem(&st.journals, u, ref)
-		if !ok {
-			return errNotFound("Journal entry")
-		}
-		if err := s.writeAccess(u, j.companyID); err != nil {
-			return err
-		}
-		if j.status != "draft" {
-			return errConflict("Only draft journal entries can be posted.")
-		}
-		if err := st.checkOpen(j.companyID, j.entryDate); err != nil {
-			return err
-		}
-		j.status, j.postedAt, j.updatedAt = "posted", &now, now
-		st.post(journalPosting(j), now)
-		st.journals.changed(j.companyID)
-		out = renderJournalEntry(j, "")
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
+	if err := st.checkOpen(j.companyID, j.entryDate); err != nil {
+		return nil, err
 	}
-	return http.StatusOK, out, nil
+	j.status, j.postedAt, j.updatedAt = "posted", &now, now
+	st.post(journalPosting(j), now)
+	return nil, nil
 }
 
 // voidJournalEntry is POST /journal-entries/{id}/void with a VoidRequest: 409 when already
 // void. A posted entry is reversed on its entry date (409 when that is in a closed period);
 // a draft just becomes void.
-func (s *Server) voidJournalEntry(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
+func voidJournalEntry(st *store, j *journalEntry, o *object, now time.Time) ([]emitted, error) {
+	if err := readReason(o); err != nil {
+		return nil, err
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
+	switch j.status {
+	case "void":
+		return nil, errConflict("The journal entry is already void.")
+	case "posted":
+		if err := st.checkOpen(j.companyID, j.entryDate); err != nil {
+			return nil, err
+		}
+		st.post(reversal(journalPosting(j)), now)
 	}
-	now := s.clock.now()
-	var out journalEntryJSON
-	err = s.inStore(func(st *store) error {
-		j, ok := findItem(&st.journals, u, ref)
-		if !ok {
-			return errNotFound("Journal entry")
-		}
-		if err := s.writeAccess(u, j.companyID); err != nil {
-			return err
-		}
-		if err := readReason(o); err != nil {
-			return err
-		}
-		switch j.status {
-		case "void":
-			return errConflict("The journal entry is already void.")
-		case "posted":
-			if err := st.checkOpen(j.companyID, j.entryDate); err != nil {
-				return err
-			}
-			st.post(reversal(journalPosting(j)), now)
-		}
-		j.status, j.updatedAt = "void", now
-		st.journals.changed(j.companyID)
-		out = renderJournalEntry(j, "")
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, out, nil
+	j.status, j.updatedAt = "void", now
+	return nil, nil
 }

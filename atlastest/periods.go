@@ -1,9 +1,6 @@
 package atlastest
 
-import (
-	"net/http"
-	"time"
-)
+import "time"
 
 type periodJSON struct {
 	ID        string  `json:"id"`
@@ -44,37 +41,16 @@ var periodKind = &kind[period, periodJSON]{
 
 // closePeriod is POST /periods/{id}/close: an open period becomes closed (409 when it
 // already is) and period.closed is emitted. It takes no body.
-func (s *Server) closePeriod(r *http.Request, u *user) (int, any, error) {
-	ref, err := s.itemParams(r, u)
-	if err != nil {
-		return 0, nil, err
-	}
-	s.st.mu.Lock()
-	p, ok := findItem(&s.st.periods, u, ref)
-	if !ok {
-		s.st.mu.Unlock()
-		return 0, nil, errNotFound("Period")
-	}
-	if err := s.writeAccess(u, p.companyID); err != nil {
-		s.st.mu.Unlock()
-		return 0, nil, err
-	}
+func closePeriod(_ *store, p *period, _ *object, now time.Time) ([]emitted, error) {
 	if p.status == "closed" {
-		s.st.mu.Unlock()
-		return 0, nil, errConflict("The period is already closed.")
+		return nil, errConflict("The period is already closed.")
 	}
-	now := s.clock.now()
 	p.status, p.closedAt, p.updatedAt = "closed", &now, now
-	s.st.periods.changed(p.companyID)
-	out := renderPeriod(p, "")
-	s.st.mu.Unlock()
-
-	s.emit(eventPeriodClosed, map[string]any{
-		"id":         out.ID,
-		"name":       out.Name,
-		"start_date": out.StartDate,
-		"end_date":   out.EndDate,
-		"closed_at":  *out.ClosedAt,
-	})
-	return http.StatusOK, out, nil
+	return []emitted{{eventPeriodClosed, map[string]any{
+		"id":         p.id,
+		"name":       p.name,
+		"start_date": p.startDate,
+		"end_date":   p.endDate,
+		"closed_at":  timestamp(now),
+	}}}, nil
 }

@@ -1,6 +1,9 @@
 package atlastest
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // The generic handlers below serve every table of the store: a resource file describes its
 // records with a kind (where they live, how they sort, how they look on the wire) and
@@ -62,5 +65,62 @@ func (k *kind[T, W]) get(s *Server) userEndpoint {
 			return 0, nil, errNotFound(k.name)
 		}
 		return http.StatusOK, k.render(v, today), nil
+	}
+}
+
+// action is what an action on one record does once the record is found and the user may
+// change it: it checks the request body o (nil for an action that takes none) and the
+// record's state, changes the record and whatever follows from it at now, and returns the
+// events to emit. It runs with the store lock held; when it fails, it has changed nothing.
+type action[T any] func(st *store, v *T, o *object, now time.Time) ([]emitted, error)
+
+// Whether an action reads a JSON object from the request body.
+const (
+	noBody   = false
+	withBody = true
+)
+
+// act serves an action on one record (PATCH /{resource}/{id}, POST /{resource}/{id}/void
+// and the like): it reads the id and, when readsBody, the body; finds the record (404) and
+// checks that the user may change it (403); then do does the rest. The answer is the
+// record as do left it, and do's events are emitted once the store lock is released.
+func (k *kind[T, W]) act(s *Server, readsBody bool, do action[T]) userEndpoint {
+	return func(r *http.Request, u *user) (int, any, error) {
+		ref, err := s.itemParams(r, u)
+		if err != nil {
+			return 0, nil, err
+		}
+		var o *object
+		if readsBody {
+			if o, err = readObject(r); err != nil {
+				return 0, nil, err
+			}
+		}
+		now := s.clock.now()
+		var out W
+		var events []emitted
+		err = s.inStore(func(st *store) error {
+			t := k.table(st)
+			v, ok := findItem(t, u, ref)
+			if !ok {
+				return errNotFound(k.name)
+			}
+			_, companyID := t.keys(v)
+			if err := s.writeAccess(u, companyID); err != nil {
+				return err
+			}
+			evs, err := do(st, v, o, now)
+			if err != nil {
+				return err
+			}
+			t.changed(companyID)
+			out, events = k.render(v, dateOf(now)), evs
+			return nil
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		s.emitAll(events)
+		return http.StatusOK, out, nil
 	}
 }

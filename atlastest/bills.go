@@ -1,7 +1,6 @@
 package atlastest
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -138,68 +137,46 @@ func billFilter(q *query, _ string) func(*bill) bool {
 	}
 }
 
-// createBill is POST /bills: a draft with server-computed amounts, due by the vendor's
+// newBill is POST /bills: a draft with server-computed amounts, due by the vendor's
 // payment terms unless due_date is given, in the vendor's currency unless currency is
 // given. Lines name expense accounts.
-func (s *Server) createBill(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	if err := q.err(); err != nil {
-		return 0, nil, err
+func newBill(st *store, o *object, companyID string, now time.Time) (*bill, []emitted, error) {
+	o.require("vendor_id", "bill_date", "lines")
+	b := &bill{id: newID(), companyID: companyID, status: "draft", createdAt: now, updatedAt: now}
+	vendor := contactOf(o, "vendor_id", &st.vendors, companyID, "Vendor")
+	if v, ok := o.str("vendor_bill_number", length(0, 50)); ok {
+		b.vendorBillNumber = &v
 	}
-	if err := s.writeAccess(u, companyID); err != nil {
-		return 0, nil, err
+	b.billDate, _ = readDate(o, "bill_date")
+	due, hasDue := readDate(o, "due_date")
+	currency, hasCurrency := o.str("currency", isCurrency)
+	if v, ok := o.str("notes"); ok {
+		b.notes = &v
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
+	lines, _ := st.readItemLines(o, companyID, "expense_account_id", "expense")
+	if vendor != nil {
+		b.vendorID, b.currency = vendor.id, vendor.currency
+		if !hasDue && b.billDate != "" {
+			due = dueFrom(b.billDate, vendor.paymentTerms)
+		}
 	}
-	now := s.clock.now()
-	var out billJSON
-	err = s.inStore(func(st *store) error {
-		o.require("vendor_id", "bill_date", "lines")
-		b := &bill{id: newID(), companyID: companyID, status: "draft", createdAt: now, updatedAt: now}
-		vendor := contactOf(o, "vendor_id", &st.vendors, companyID, "Vendor")
-		if v, ok := o.str("vendor_bill_number", length(0, 50)); ok {
-			b.vendorBillNumber = &v
-		}
-		b.billDate, _ = readDate(o, "bill_date")
-		due, hasDue := readDate(o, "due_date")
-		currency, hasCurrency := o.str("currency", isCurrency)
-		if v, ok := o.str("notes"); ok {
-			b.notes = &v
-		}
-		lines, _ := st.readItemLines(o, companyID, "expense_account_id", "expense")
-		if vendor != nil {
-			b.vendorID, b.currency = vendor.id, vendor.currency
-			if !hasDue && b.billDate != "" {
-				due = dueFrom(b.billDate, vendor.paymentTerms)
-			}
-		}
-		if hasCurrency {
-			b.currency = currency
-		}
-		b.dueDate = due
-		checkDue(o, "due_date", b.billDate, due)
-		if err := o.err(); err != nil {
-			return err
-		}
-		if err := st.checkOpen(companyID, b.billDate); err != nil {
-			return err
-		}
-		b.lines = lines
-		b.subtotal, b.taxAmount = lineTotals(lines)
-		b.total = b.subtotal.Add(b.taxAmount)
-		b.amountDue = b.total
-		b.number = docNumber("BILL", now, &st.numbersOf(companyID).bill)
-		st.bills.insert(b)
-		out = renderBill(b, "")
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
+	if hasCurrency {
+		b.currency = currency
 	}
-	return http.StatusCreated, out, nil
+	b.dueDate = due
+	checkDue(o, "due_date", b.billDate, due)
+	if err := o.err(); err != nil {
+		return nil, nil, err
+	}
+	if err := st.checkOpen(companyID, b.billDate); err != nil {
+		return nil, nil, err
+	}
+	b.lines = lines
+	b.subtotal, b.taxAmount = lineTotals(lines)
+	b.total = b.subtotal.Add(b.taxAmount)
+	b.amountDue = b.total
+	b.number = docNumber("BILL", now, &st.numbersOf(companyID).bill)
+	return b, nil, nil
 }
 
 // approveBill is POST /bills/{id}/approve: a draft becomes approved, is posted on its bill

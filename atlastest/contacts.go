@@ -2,7 +2,6 @@ package atlastest
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 )
@@ -155,22 +154,9 @@ func contactFilter(q *query, _ string) func(*contact) bool {
 	}
 }
 
-// createContact serves POST /contacts/customers and /contacts/vendors.
-func (s *Server) createContact(k *contactKind) userEndpoint {
-	return func(r *http.Request, u *user) (int, any, error) {
-		q := newQuery(r)
-		companyID := companyParam(q)
-		if err := q.err(); err != nil {
-			return 0, nil, err
-		}
-		if err := s.writeAccess(u, companyID); err != nil {
-			return 0, nil, err
-		}
-		o, err := readObject(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		now := s.clock.now()
+// newContact is POST /contacts/customers and /contacts/vendors.
+func newContact(k *contactKind) builder[contact] {
+	return func(st *store, o *object, companyID string, now time.Time) (*contact, []emitted, error) {
 		c := &contact{
 			id:           newID(),
 			companyID:    companyID,
@@ -182,18 +168,14 @@ func (s *Server) createContact(k *contactKind) userEndpoint {
 			updatedAt:    now,
 		}
 		o.require("display_name")
-
-		s.st.mu.Lock()
-		defer s.st.mu.Unlock()
-		s.st.readContact(o, c, k, false)
+		st.readContact(o, c, k, false)
 		if err := o.err(); err != nil {
-			return 0, nil, err
+			return nil, nil, err
 		}
-		n := k.next(s.st.numbersOf(companyID))
+		n := k.next(st.numbersOf(companyID))
 		*n++
 		c.number = fmt.Sprintf("%s-%04d", k.prefix, *n)
-		k.table(s.st).insert(c)
-		return http.StatusCreated, k.render(c, ""), nil
+		return c, nil, nil
 	}
 }
 

@@ -1,7 +1,6 @@
 package atlastest
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -160,65 +159,40 @@ func moveBalance(t *table[contact], id string, delta decimal.Decimal, at time.Ti
 	}
 }
 
-// createInvoice is POST /invoices: a draft with server-computed amounts, due by the
+// newInvoice is POST /invoices: a draft with server-computed amounts, due by the
 // customer's payment terms unless due_date is given, in the customer's currency unless
 // currency is given. Emits invoice.created.
-func (s *Server) createInvoice(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	if err := q.err(); err != nil {
-		return 0, nil, err
+func newInvoice(st *store, o *object, companyID string, now time.Time) (*invoice, []emitted, error) {
+	o.require("customer_id", "invoice_date", "lines")
+	inv := &invoice{id: newID(), companyID: companyID, status: "draft", createdAt: now, updatedAt: now}
+	cust := contactOf(o, "customer_id", &st.customers, companyID, "Customer")
+	inv.invoiceDate, _ = readDate(o, "invoice_date")
+	due, hasDue := readDate(o, "due_date")
+	currency, hasCurrency := o.str("currency", isCurrency)
+	if v, ok := o.str("notes"); ok {
+		inv.notes = &v
 	}
-	if err := s.writeAccess(u, companyID); err != nil {
-		return 0, nil, err
+	lines, _ := st.readItemLines(o, companyID, "revenue_account_id", "revenue")
+	if cust != nil {
+		inv.customerID, inv.currency = cust.id, cust.currency
+		if !hasDue && inv.invoiceDate != "" {
+			due = dueFrom(inv.invoiceDate, cust.paymentTerms)
+		}
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
+	if hasCurrency {
+		inv.currency = currency
 	}
-	now := s.clock.now()
-	today := dateOf(now)
-	var out invoiceJSON
-	var event map[string]any
-	err = s.inStore(func(st *store) error {
-		o.require("customer_id", "invoice_date", "lines")
-		inv := &invoice{id: newID(), companyID: companyID, status: "draft", createdAt: now, updatedAt: now}
-		cust := contactOf(o, "customer_id", &st.customers, companyID, "Customer")
-		inv.invoiceDate, _ = readDate(o, "invoice_date")
-		due, hasDue := readDate(o, "due_date")
-		currency, hasCurrency := o.str("currency", isCurrency)
-		if v, ok := o.str("notes"); ok {
-			inv.notes = &v
-		}
-		lines, _ := st.readItemLines(o, companyID, "revenue_account_id", "revenue")
-		if cust != nil {
-			inv.customerID, inv.currency = cust.id, cust.currency
-			if !hasDue && inv.invoiceDate != "" {
-				due = dueFrom(inv.invoiceDate, cust.paymentTerms)
-			}
-		}
-		if hasCurrency {
-			inv.currency = currency
-		}
-		inv.dueDate = due
-		checkDue(o, "due_date", inv.invoiceDate, due)
-		if err := o.err(); err != nil {
-			return err
-		}
-		if err := st.checkOpen(companyID, inv.invoiceDate); err != nil {
-			return err
-		}
-		inv.setLines(lines)
-		inv.number = docNumber("INV", now, &st.numbersOf(companyID).invoice)
-		st.invoices.insert(inv)
-		out, event = renderInvoice(inv, today), invoiceEvent(inv, today)
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
+	inv.dueDate = due
+	checkDue(o, "due_date", inv.invoiceDate, due)
+	if err := o.err(); err != nil {
+		return nil, nil, err
 	}
-	s.emit(eventInvoiceCreated, event)
-	return http.StatusCreated, out, nil
+	if err := st.checkOpen(companyID, inv.invoiceDate); err != nil {
+		return nil, nil, err
+	}
+	inv.setLines(lines)
+	inv.number = docNumber("INV", now, &st.numbersOf(companyID).invoice)
+	return inv, []emitted{{eventInvoiceCreated, invoiceEvent(inv, dateOf(now))}}, nil
 }
 
 // updateInvoice is PATCH /invoices/{id}: drafts only (409). The fields sent replace the

@@ -1,7 +1,6 @@
 package atlastest
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -123,58 +122,36 @@ func journalFilter(q *query, _ string) func(*journalEntry) bool {
 	}
 }
 
-// createJournalEntry is POST /journal-entries: a draft of at least two lines on accounts of
+// newJournalEntry is POST /journal-entries: a draft of at least two lines on accounts of
 // the company whose debits equal its credits (else 422 naming lines), dated outside closed
 // periods (else 409).
-func (s *Server) createJournalEntry(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	if err := q.err(); err != nil {
-		return 0, nil, err
+func newJournalEntry(st *store, o *object, companyID string, now time.Time) (*journalEntry, []emitted, error) {
+	o.require("entry_date", "description", "lines")
+	j := &journalEntry{id: newID(), companyID: companyID, status: "draft", createdAt: now, updatedAt: now}
+	j.entryDate, _ = readDate(o, "entry_date")
+	j.description, _ = o.str("description", length(1, 500))
+	j.lines = st.readJournalLines(o, companyID)
+	if err := o.err(); err != nil {
+		return nil, nil, err
 	}
-	if err := s.writeAccess(u, companyID); err != nil {
-		return 0, nil, err
+	debits, credits := decimal.Zero, decimal.Zero
+	for _, l := range j.lines {
+		if l.debit {
+			debits = debits.Add(l.amount)
+		} else {
+			credits = credits.Add(l.amount)
+		}
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
+	if !debits.Equal(credits) {
+		o.fail("lines", "Total debits ("+money(debits)+") must equal total credits ("+money(credits)+").")
+		return nil, nil, o.err()
 	}
-	now := s.clock.now()
-	var out journalEntryJSON
-	err = s.inStore(func(st *store) error {
-		o.require("entry_date", "description", "lines")
-		j := &journalEntry{id: newID(), companyID: companyID, status: "draft", createdAt: now, updatedAt: now}
-		j.entryDate, _ = readDate(o, "entry_date")
-		j.description, _ = o.str("description", length(1, 500))
-		j.lines = st.readJournalLines(o, companyID)
-		if err := o.err(); err != nil {
-			return err
-		}
-		debits, credits := decimal.Zero, decimal.Zero
-		for _, l := range j.lines {
-			if l.debit {
-				debits = debits.Add(l.amount)
-			} else {
-				credits = credits.Add(l.amount)
-			}
-		}
-		if !debits.Equal(credits) {
-			o.fail("lines", "Total debits ("+money(debits)+") must equal total credits ("+money(credits)+").")
-			return o.err()
-		}
-		if err := st.checkOpen(companyID, j.entryDate); err != nil {
-			return err
-		}
-		j.total = debits
-		j.number = docNumber("JE", now, &st.numbersOf(companyID).journal)
-		st.journals.insert(j)
-		out = renderJournalEntry(j, "")
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
+	if err := st.checkOpen(companyID, j.entryDate); err != nil {
+		return nil, nil, err
 	}
-	return http.StatusCreated, out, nil
+	j.total = debits
+	j.number = docNumber("JE", now, &st.numbersOf(companyID).journal)
+	return j, nil, nil
 }
 
 // readJournalLines reads the lines of a JournalEntryCreate (at least two): an account of

@@ -1,7 +1,6 @@
 package atlastest
 
 import (
-	"net/http"
 	"slices"
 	"time"
 
@@ -89,7 +88,7 @@ var paymentKind = &kind[payment, paymentJSON]{
 	render: renderPayment,
 }
 
-// createPayment is POST /payments: it records a payment from a customer into an asset
+// newPayment is POST /payments: it records a payment from a customer into an asset
 // account and applies it to the customer's sent or partly paid invoices. Each application
 // may take at most what the invoice still has due, and together they may take at most the
 // payment's amount (else 422); the rest stays with the customer as a credit.
@@ -98,102 +97,74 @@ var paymentKind = &kind[payment, paymentJSON]{
 // receivable credit) and leaves the customer's balance. An invoice with nothing left due
 // becomes paid, one with something left partial. Emits payment.received, then invoice.paid
 // for each invoice the payment paid off.
-func (s *Server) createPayment(r *http.Request, u *user) (int, any, error) {
-	q := newQuery(r)
-	companyID := companyParam(q)
-	if err := q.err(); err != nil {
-		return 0, nil, err
+func newPayment(st *store, o *object, companyID string, now time.Time) (*payment, []emitted, error) {
+	o.require("customer_id", "payment_date", "amount", "payment_method", "deposit_account_id")
+	p := &payment{id: newID(), companyID: companyID, createdAt: now, updatedAt: now}
+	cust := contactOf(o, "customer_id", &st.customers, companyID, "Customer")
+	p.paymentDate, _ = readDate(o, "payment_date")
+	amount, hasAmount := o.amount("amount", positiveAmount)
+	p.amount = amount
+	currency, hasCurrency := o.str("currency", isCurrency)
+	p.method, _ = o.str("payment_method", oneOf(paymentMethods...))
+	p.depositAccountID, _ = st.accountOf(o, "deposit_account_id", companyID, "asset")
+	if v, ok := o.str("reference", length(0, 100)); ok {
+		p.reference = &v
 	}
-	if err := s.writeAccess(u, companyID); err != nil {
-		return 0, nil, err
+	if cust != nil {
+		p.customerID, p.currency = cust.id, cust.currency
 	}
-	o, err := readObject(r)
-	if err != nil {
-		return 0, nil, err
+	if hasCurrency {
+		p.currency = currency
 	}
-	now := s.clock.now()
-	today := dateOf(now)
-	var out paymentJSON
-	var received map[string]any
-	var paid []map[string]any
-	err = s.inStore(func(st *store) error {
-		o.require("customer_id", "payment_date", "amount", "payment_method", "deposit_account_id")
-		p := &payment{id: newID(), companyID: companyID, createdAt: now, updatedAt: now}
-		cust := contactOf(o, "customer_id", &st.customers, companyID, "Customer")
-		p.paymentDate, _ = readDate(o, "payment_date")
-		amount, hasAmount := o.amount("amount", positiveAmount)
-		p.amount = amount
-		currency, hasCurrency := o.str("currency", isCurrency)
-		p.method, _ = o.str("payment_method", oneOf(paymentMethods...))
-		p.depositAccountID, _ = st.accountOf(o, "deposit_account_id", companyID, "asset")
-		if v, ok := o.str("reference", length(0, 100)); ok {
-			p.reference = &v
-		}
-		if cust != nil {
-			p.customerID, p.currency = cust.id, cust.currency
-		}
-		if hasCurrency {
-			p.currency = currency
-		}
-		p.applications = st.readApplications(o, p, cust)
-		if hasAmount {
-			applied := decimal.Zero
-			for _, a := range p.applications {
-				applied = applied.Add(a.amount)
-			}
-			if applied.GreaterThan(amount) {
-				o.fail("applications", "Applications add up to "+money(applied)+", more than the payment amount of "+money(amount)+".")
-			}
-		}
-		if err := o.err(); err != nil {
-			return err
-		}
-		if err := st.checkOpen(companyID, p.paymentDate); err != nil {
-			return err
-		}
-
-		p.number = docNumber("PMT", now, &st.numbersOf(companyID).payment)
-		st.payments.insert(p)
-		var invoiceIDs []string
+	p.applications = st.readApplications(o, p, cust)
+	if hasAmount {
+		applied := decimal.Zero
 		for _, a := range p.applications {
-			inv, _ := st.invoices.get(a.invoiceID)
-			inv.amountPaid = inv.amountPaid.Add(a.amount)
-			inv.amountDue = inv.total.Sub(inv.amountPaid)
-			inv.status, inv.updatedAt = "partial", now
-			if !inv.amountDue.IsPositive() {
-				inv.status = "paid"
-				paid = append(paid, invoiceEvent(inv, today))
-			}
-			if !slices.Contains(invoiceIDs, inv.id) {
-				invoiceIDs = append(invoiceIDs, inv.id)
-			}
+			applied = applied.Add(a.amount)
 		}
-		st.invoices.changed(companyID)
-		post := newPosting(companyID, p.paymentDate, "payment", p.id)
-		post.add(p.depositAccountID, true, p.amount)
-		post.add(st.accountNumbered(companyID, accountReceivable), false, p.amount)
-		st.post(post.e, now)
-		moveBalance(&st.customers, p.customerID, p.amount.Neg(), now)
+		if applied.GreaterThan(amount) {
+			o.fail("applications", "Applications add up to "+money(applied)+", more than the payment amount of "+money(amount)+".")
+		}
+	}
+	if err := o.err(); err != nil {
+		return nil, nil, err
+	}
+	if err := st.checkOpen(companyID, p.paymentDate); err != nil {
+		return nil, nil, err
+	}
 
-		out = renderPayment(p, "")
-		received = map[string]any{
-			"id":             p.id,
-			"payment_number": p.number,
-			"amount":         webhookAmount(p.amount),
-			"currency":       p.currency,
-			"customer_id":    p.customerID,
-			"invoice_ids":    append([]string{}, invoiceIDs...),
+	p.number = docNumber("PMT", now, &st.numbersOf(companyID).payment)
+	var invoiceIDs []string
+	var paid []emitted
+	for _, a := range p.applications {
+		inv, _ := st.invoices.get(a.invoiceID)
+		inv.amountPaid = inv.amountPaid.Add(a.amount)
+		inv.amountDue = inv.total.Sub(inv.amountPaid)
+		inv.status, inv.updatedAt = "partial", now
+		if !inv.amountDue.IsPositive() {
+			inv.status = "paid"
+			paid = append(paid, emitted{eventInvoicePaid, invoiceEvent(inv, dateOf(now))})
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, nil, err
+		if !slices.Contains(invoiceIDs, inv.id) {
+			invoiceIDs = append(invoiceIDs, inv.id)
+		}
 	}
-	s.emit(eventPaymentReceived, received)
-	for _, ev := range paid {
-		s.emit(eventInvoicePaid, ev)
-	}
-	return http.StatusCreated, out, nil
+	st.invoices.changed(companyID)
+	post := newPosting(companyID, p.paymentDate, "payment", p.id)
+	post.add(p.depositAccountID, true, p.amount)
+	post.add(st.accountNumbered(companyID, accountReceivable), false, p.amount)
+	st.post(post.e, now)
+	moveBalance(&st.customers, p.customerID, p.amount.Neg(), now)
+
+	received := emitted{eventPaymentReceived, map[string]any{
+		"id":             p.id,
+		"payment_number": p.number,
+		"amount":         webhookAmount(p.amount),
+		"currency":       p.currency,
+		"customer_id":    p.customerID,
+		"invoice_ids":    append([]string{}, invoiceIDs...),
+	}}
+	return p, append([]emitted{received}, paid...), nil
 }
 
 // readApplications reads the applications of a payment for cust (nil when customer_id

@@ -124,3 +124,47 @@ func (k *kind[T, W]) act(s *Server, readsBody bool, do action[T]) userEndpoint {
 		return http.StatusOK, out, nil
 	}
 }
+
+// builder is what a create does that differs between resources: it reads the body o into
+// a new record of the company, checks it and what it refers to, numbers it and does
+// whatever follows from it at now, and returns it with the events to emit. It runs with
+// the store lock held; when it fails, it has changed nothing. create inserts the record.
+type builder[T any] func(st *store, o *object, companyID string, now time.Time) (*T, []emitted, error)
+
+// create serves POST /{resource}: it reads company_id (422), checks that the user may
+// write to the company (403), reads the body (400, 422) and has build make the record,
+// which it inserts. The answer is 201 with the new record, and build's events are emitted
+// once the store lock is released.
+func (k *kind[T, W]) create(s *Server, build builder[T]) userEndpoint {
+	return func(r *http.Request, u *user) (int, any, error) {
+		q := newQuery(r)
+		companyID := companyParam(q)
+		if err := q.err(); err != nil {
+			return 0, nil, err
+		}
+		if err := s.writeAccess(u, companyID); err != nil {
+			return 0, nil, err
+		}
+		o, err := readObject(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		now := s.clock.now()
+		var out W
+		var events []emitted
+		err = s.inStore(func(st *store) error {
+			v, evs, err := build(st, o, companyID, now)
+			if err != nil {
+				return err
+			}
+			k.table(st).insert(v)
+			out, events = k.render(v, dateOf(now)), evs
+			return nil
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		s.emitAll(events)
+		return http.StatusCreated, out, nil
+	}
+}

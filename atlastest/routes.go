@@ -14,8 +14,10 @@ type endpoint func(r *http.Request) (status int, body any, err error)
 type userEndpoint func(r *http.Request, u *user) (status int, body any, err error)
 
 // routes is the table of the contract's operations. Patterns are Go 1.22 ServeMux patterns
-// relative to basePath; a later resource family adds its lines here and its handlers in
-// its own file (invoices.go, bills.go, journal.go, payments.go, reports.go).
+// relative to basePath. A resource's list, get, create and item actions are the generic
+// handlers of resource.go (kind.list, get, create, act) given what is the resource's own,
+// from its file (invoices.go, bills.go, journal.go, payments.go): its filters, how a new
+// record is read, each action's step. Other operations have handlers of their own.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler) {
@@ -31,12 +33,12 @@ func (s *Server) routes() http.Handler {
 	handle("GET /companies/{id}", s.authed(s.getCompany))
 
 	handle("GET /contacts/customers", s.authed(customerKind.list(s, contactFilter)))
-	handle("POST /contacts/customers", s.authed(s.createContact(customerKind)))
+	handle("POST /contacts/customers", s.authed(customerKind.create(s, newContact(customerKind))))
 	handle("GET /contacts/customers/{id}", s.authed(customerKind.get(s)))
 	handle("PATCH /contacts/customers/{id}", s.authed(customerKind.act(s, withBody, updateContact(customerKind))))
 
 	handle("GET /contacts/vendors", s.authed(vendorKind.list(s, contactFilter)))
-	handle("POST /contacts/vendors", s.authed(s.createContact(vendorKind)))
+	handle("POST /contacts/vendors", s.authed(vendorKind.create(s, newContact(vendorKind))))
 	handle("GET /contacts/vendors/{id}", s.authed(vendorKind.get(s)))
 	handle("PATCH /contacts/vendors/{id}", s.authed(vendorKind.act(s, withBody, updateContact(vendorKind))))
 
@@ -44,26 +46,26 @@ func (s *Server) routes() http.Handler {
 	handle("GET /chart-of-accounts/{id}", s.authed(accountKind.get(s)))
 
 	handle("GET /invoices", s.authed(invoiceKind.list(s, invoiceFilter)))
-	handle("POST /invoices", s.authed(s.createInvoice))
+	handle("POST /invoices", s.authed(invoiceKind.create(s, newInvoice)))
 	handle("GET /invoices/{id}", s.authed(invoiceKind.get(s)))
 	handle("PATCH /invoices/{id}", s.authed(invoiceKind.act(s, withBody, updateInvoice)))
 	handle("POST /invoices/{id}/send", s.authed(invoiceKind.act(s, noBody, sendInvoice)))
 	handle("POST /invoices/{id}/void", s.authed(invoiceKind.act(s, withBody, voidInvoice)))
 
 	handle("GET /bills", s.authed(billKind.list(s, billFilter)))
-	handle("POST /bills", s.authed(s.createBill))
+	handle("POST /bills", s.authed(billKind.create(s, newBill)))
 	handle("GET /bills/{id}", s.authed(billKind.get(s)))
 	handle("POST /bills/{id}/approve", s.authed(billKind.act(s, noBody, approveBill)))
 	handle("POST /bills/{id}/void", s.authed(billKind.act(s, withBody, voidBill)))
 
 	handle("GET /journal-entries", s.authed(journalKind.list(s, journalFilter)))
-	handle("POST /journal-entries", s.authed(s.createJournalEntry))
+	handle("POST /journal-entries", s.authed(journalKind.create(s, newJournalEntry)))
 	handle("GET /journal-entries/{id}", s.authed(journalKind.get(s)))
 	handle("POST /journal-entries/{id}/post", s.authed(journalKind.act(s, noBody, postJournalEntry)))
 	handle("POST /journal-entries/{id}/void", s.authed(journalKind.act(s, withBody, voidJournalEntry)))
 
 	handle("GET /payments", s.authed(paymentKind.list(s, nil)))
-	handle("POST /payments", s.authed(s.createPayment))
+	handle("POST /payments", s.authed(paymentKind.create(s, newPayment)))
 	handle("GET /payments/{id}", s.authed(paymentKind.get(s)))
 
 	handle("GET /periods", s.authed(periodKind.list(s, nil)))

@@ -308,7 +308,8 @@ func (s *Server) pause(w http.ResponseWriter, r *http.Request, d time.Duration) 
 	}
 }
 
-// recorder holds an answer back so that a fault can replace it after the handler ran.
+// recorder holds an answer back: so that a fault can replace it after the handler ran,
+// and so that unmatched can answer in its own words with the status the mux chose.
 type recorder struct {
 	header http.Header
 	status int

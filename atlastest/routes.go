@@ -110,7 +110,7 @@ func unmatched(mux *http.ServeMux) http.Handler {
 			return
 		}
 		// Let the mux decide between 404 and 405 and keep only its status and Allow header.
-		rec := &discardWriter{header: http.Header{}}
+		rec := newRecorder()
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
@@ -119,23 +119,4 @@ func unmatched(mux *http.ServeMux) http.Handler {
 		}
 		writeErrorStatus(w, http.StatusNotFound, "Not found.", nil)
 	})
-}
-
-// discardWriter records the status and headers a handler writes and drops its body.
-type discardWriter struct {
-	header http.Header
-	status int
-}
-
-func (d *discardWriter) Header() http.Header { return d.header }
-
-func (d *discardWriter) WriteHeader(status int) {
-	if d.status == 0 {
-		d.status = status
-	}
-}
-
-func (d *discardWriter) Write(b []byte) (int, error) {
-	d.WriteHeader(http.StatusOK)
-	return len(b), nil
 }

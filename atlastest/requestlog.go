@@ -163,7 +163,9 @@ func (ex *exchange) replay() {
 }
 
 // logRequests is the request-log middleware: it records every request with what became
-// of it once the answer is complete.
+// of it. The record is made when the answer starts, before any of it can reach the client,
+// so that a test that reads Requests after its answer finds it there; a request whose
+// answer never starts is recorded when it ends.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	if len(s.reqLog.ring) == 0 {
 		return next
@@ -182,7 +184,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 
 		ex := &exchange{}
 		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
-		lw := &logWriter{ResponseWriter: w, record: func(status int) {
+		lw := &statusWriter{ResponseWriter: w, noted: func(status int) {
 			rec.Status = status
 			rec.RequestID = w.Header().Get("X-Request-ID")
 			rec.Fault, rec.FaultAfterHandler = ex.fault, ex.faultAfter
@@ -197,7 +199,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 					status = http.StatusInternalServerError // what recoverPanics answers
 				}
 			}
-			lw.done(status)
+			lw.note(status)
 			if v != nil {
 				panic(v)
 			}
@@ -206,30 +208,31 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// logWriter records the request when its answer starts, before any of the answer can
-// reach the client: a test that reads Requests after its answer finds it there. An
-// answer that never starts is recorded when the request ends.
-type logWriter struct {
+// statusWriter tells noted the status of the answer once, as soon as it starts: before any
+// of it can reach the client. The request log uses it to record the request, handled to
+// note what the handler answered.
+type statusWriter struct {
 	http.ResponseWriter
-	record   func(status int)
-	recorded bool
+	noted func(status int)
+	done  bool
 }
 
-func (lw *logWriter) done(status int) {
-	if !lw.recorded {
-		lw.recorded = true
-		lw.record(status)
+// note tells noted status unless it was told already.
+func (sw *statusWriter) note(status int) {
+	if !sw.done {
+		sw.done = true
+		sw.noted(status)
 	}
 }
 
-func (lw *logWriter) WriteHeader(status int) {
-	lw.done(status)
-	lw.ResponseWriter.WriteHeader(status)
+func (sw *statusWriter) WriteHeader(status int) {
+	sw.note(status)
+	sw.ResponseWriter.WriteHeader(status)
 }
 
-func (lw *logWriter) Write(b []byte) (int, error) {
-	lw.done(http.StatusOK)
-	return lw.ResponseWriter.Write(b)
+func (sw *statusWriter) Write(b []byte) (int, error) {
+	sw.note(http.StatusOK)
+	return sw.ResponseWriter.Write(b)
 }
 
 // handled is the innermost middleware: it notes the status the operation's handler
@@ -241,28 +244,8 @@ func (s *Server) handled(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(&handlerWriter{ResponseWriter: w, ex: ex}, r)
+		next.ServeHTTP(&statusWriter{ResponseWriter: w, noted: func(status int) { ex.handlerStatus = status }}, r)
 	})
-}
-
-// handlerWriter notes the status the handler writes.
-type handlerWriter struct {
-	http.ResponseWriter
-	ex *exchange
-}
-
-func (hw *handlerWriter) WriteHeader(status int) {
-	if hw.ex.handlerStatus == 0 {
-		hw.ex.handlerStatus = status
-	}
-	hw.ResponseWriter.WriteHeader(status)
-}
-
-func (hw *handlerWriter) Write(b []byte) (int, error) {
-	if hw.ex.handlerStatus == 0 {
-		hw.ex.handlerStatus = http.StatusOK
-	}
-	return hw.ResponseWriter.Write(b)
 }
 
 // relativePath strips the base path from an API path.

@@ -26,16 +26,18 @@ type bill struct {
 	createdAt, updatedAt                                                 time.Time
 }
 
+// billLineJSON is invoiceLineJSON with the account named expense_account_id, and
+// converts from it.
 type billLineJSON struct {
-	ID               string `json:"id"`
-	LineNumber       int    `json:"line_number"`
-	Description      string `json:"description"`
-	Quantity         string `json:"quantity"`
-	UnitPrice        string `json:"unit_price"`
-	Amount           string `json:"amount"`
-	ExpenseAccountID string `json:"expense_account_id"`
-	TaxRate          string `json:"tax_rate"`
-	TaxAmount        string `json:"tax_amount"`
+	ID          string `json:"id"`
+	LineNumber  int    `json:"line_number"`
+	Description string `json:"description"`
+	Quantity    string `json:"quantity"`
+	UnitPrice   string `json:"unit_price"`
+	Amount      string `json:"amount"`
+	AccountID   string `json:"expense_account_id"`
+	TaxRate     string `json:"tax_rate"`
+	TaxAmount   string `json:"tax_amount"`
 }
 
 type billJSON struct {
@@ -82,17 +84,7 @@ func renderBill(b *bill, _ string) billJSON {
 		UpdatedAt:        timestamp(b.updatedAt),
 	}
 	for i, l := range b.lines {
-		out.Lines[i] = billLineJSON{
-			ID:               l.id,
-			LineNumber:       l.lineNumber,
-			Description:      l.description,
-			Quantity:         plain(l.quantity),
-			UnitPrice:        money(l.unitPrice),
-			Amount:           money(l.amount),
-			ExpenseAccountID: l.accountID,
-			TaxRate:          plain(l.taxRate),
-			TaxAmount:        money(l.taxAmount),
-		}
+		out.Lines[i] = billLineJSON(renderItemLine(l))
 	}
 	return out
 }

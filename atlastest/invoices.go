@@ -13,15 +13,15 @@ const (
 )
 
 type invoiceLineJSON struct {
-	ID               string `json:"id"`
-	LineNumber       int    `json:"line_number"`
-	Description      string `json:"description"`
-	Quantity         string `json:"quantity"`
-	UnitPrice        string `json:"unit_price"`
-	Amount           string `json:"amount"`
-	RevenueAccountID string `json:"revenue_account_id"`
-	TaxRate          string `json:"tax_rate"`
-	TaxAmount        string `json:"tax_amount"`
+	ID          string `json:"id"`
+	LineNumber  int    `json:"line_number"`
+	Description string `json:"description"`
+	Quantity    string `json:"quantity"`
+	UnitPrice   string `json:"unit_price"`
+	Amount      string `json:"amount"`
+	AccountID   string `json:"revenue_account_id"`
+	TaxRate     string `json:"tax_rate"`
+	TaxAmount   string `json:"tax_amount"`
 }
 
 type invoiceJSON struct {
@@ -67,19 +67,25 @@ func renderInvoice(inv *invoice, today string) invoiceJSON {
 		UpdatedAt:     timestamp(inv.updatedAt),
 	}
 	for i, l := range inv.lines {
-		out.Lines[i] = invoiceLineJSON{
-			ID:               l.id,
-			LineNumber:       l.lineNumber,
-			Description:      l.description,
-			Quantity:         plain(l.quantity),
-			UnitPrice:        money(l.unitPrice),
-			Amount:           money(l.amount),
-			RevenueAccountID: l.accountID,
-			TaxRate:          plain(l.taxRate),
-			TaxAmount:        money(l.taxAmount),
-		}
+		out.Lines[i] = renderItemLine(l)
 	}
 	return out
+}
+
+// renderItemLine is a line of an invoice or a bill as a client sees it, as an invoice
+// line: a bill line converts from it.
+func renderItemLine(l itemLine) invoiceLineJSON {
+	return invoiceLineJSON{
+		ID:          l.id,
+		LineNumber:  l.lineNumber,
+		Description: l.description,
+		Quantity:    plain(l.quantity),
+		UnitPrice:   money(l.unitPrice),
+		Amount:      money(l.amount),
+		AccountID:   l.accountID,
+		TaxRate:     plain(l.taxRate),
+		TaxAmount:   money(l.taxAmount),
+	}
 }
 
 var invoiceSorts = []sortKey[invoice]{

@@ -5,9 +5,11 @@ import (
 	"time"
 )
 
-// The generic handlers below serve every table of the store: a resource file describes its
-// records with a kind (where they live, how they sort, how they look on the wire) and
-// keeps only what is its own, such as its list filters. routes.go wires the two together.
+// The generic handlers below serve every table of the store: list, get, create and the
+// actions on one record. A resource file describes its records with a kind (where they
+// live, how they sort, how they look on the wire) and keeps only what is its own: its list
+// filters, how a new record is read (a builder) and each action's step. routes.go wires
+// the two together.
 
 // kind is what the generic handlers need to know of one resource: T is its record, W its
 // wire form.

@@ -233,7 +233,7 @@ func summarize(body []byte, truncated bool) string {
 		body = title
 	}
 	var b strings.Builder
-	space, inTag := false, false
+	space, inTag, cut := false, false, false
 	n := 0
 	for len(body) > 0 && n < maxDetail {
 		r, size := utf8.DecodeRune(body)
@@ -253,6 +253,10 @@ func summarize(body []byte, truncated bool) string {
 			continue
 		}
 		if space {
+			if n+1 == maxDetail { // no room for the space and r
+				cut = true
+				break
+			}
 			b.WriteByte(' ')
 			space = false
 			n++
@@ -261,7 +265,7 @@ func summarize(body []byte, truncated bool) string {
 		n++
 	}
 	s := b.String()
-	if s != "" && (len(body) > 0 || truncated) {
+	if s != "" && (len(body) > 0 || truncated || cut) {
 		s += "..."
 	}
 	return s

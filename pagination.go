@@ -202,5 +202,9 @@ func lastPage[T any](p *Page[T], requested int) int {
 	if p.Total <= 0 || size <= 0 {
 		return 0
 	}
-	return (p.Total + size - 1) / size
+	last := p.Total / size // rounded up below, without overflowing near MaxInt
+	if p.Total%size != 0 {
+		last++
+	}
+	return last
 }

@@ -31,9 +31,12 @@ func NewDate(year int, month time.Month, day int) Date {
 }
 
 // ParseDate parses a "2006-01-02" date. Anything else, including an
-// impossible day such as "2026-02-30", is an error.
+// impossible day such as "2026-02-30" and the year 0, is an error.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
+	if err == nil && t.Year() < 1 {
+		err = errors.New("year 0") // not Valid: it could not be sent back
+	}
 	if err != nil {
 		if len(s) > 64 {
 			s = s[:64] + "..."

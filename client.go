@@ -196,7 +196,10 @@ func WithCompany(companyID string) Option {
 }
 
 // WithTier paces the client to the plan's rate and burst (see Tier), on top of
-// following the X-RateLimit-* headers, which it always does.
+// following the X-RateLimit-* headers, which it always does. It bursts a
+// tenth less than the plan allows (at least one request less), so that the
+// uneven delays of requests on their way to the server never make one arrive
+// too early for the plan.
 func WithTier(t Tier) Option {
 	return func(s *settings) error {
 		if _, _, ok := t.limits(); !ok {

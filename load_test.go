@@ -33,8 +33,8 @@ func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
 	}
 }
 
-// WithRateLimit runs the plan's bucket at limit per window: a burst goes at
-// once, then one request every window/limit.
+// WithRateLimit runs the plan's bucket at limit per window: a burst (less a
+// spare token) goes at once, then one request every window/limit.
 func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,9 +44,9 @@ func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 	t.Cleanup(srv.Close)
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRateLimit(40, 4, 2*time.Second))
-	for range 4 {
+	for range 3 {
 		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
-		require.NoError(t, err, "the burst of 4 goes at once")
+		require.NoError(t, err, "the burst of 4, less one spare, goes at once")
 	}
 	assert.Empty(t, fc.Pending())
 
@@ -59,7 +59,7 @@ func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 	assert.Equal(t, []time.Duration{50 * time.Millisecond}, fc.Pending(), "40 per 2s: one every 50ms after the burst")
 	fc.Advance(50 * time.Millisecond)
 	require.NoError(t, recv(t, done))
-	assert.EqualValues(t, 5, n.Load())
+	assert.EqualValues(t, 4, n.Load())
 }
 
 // The last of WithTier and WithRateLimit wins.
@@ -67,11 +67,17 @@ func TestWithRateLimitAndWithTierLastWins(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	c, err := NewClient(WithTier(TierEnterprise), WithRateLimit(6, 2, time.Minute), withClock(fc))
 	require.NoError(t, err)
-	assert.Equal(t, 2, c.core.pacer.bucket.Burst())
+	assert.Equal(t, 1, c.core.pacer.bucket.Burst(), "2 less one spare")
 	assert.InDelta(t, 0.1, float64(c.core.pacer.bucket.Limit()), 1e-9)
 
 	c, err = NewClient(WithRateLimit(6, 2, time.Minute), WithTier(TierEnterprise), withClock(fc))
 	require.NoError(t, err)
-	assert.Equal(t, 100, c.core.pacer.bucket.Burst())
+	assert.Equal(t, 90, c.core.pacer.bucket.Burst(), "100 less a tenth")
 	assert.InDelta(t, 1000.0/60, float64(c.core.pacer.bucket.Limit()), 1e-9)
+}
+
+func TestBurstMargin(t *testing.T) {
+	for burst, want := range map[int]int{1: 0, 2: 1, 10: 1, 19: 1, 20: 2, 50: 5, 100: 10} {
+		assert.Equal(t, want, burstMargin(burst), "burst %d", burst)
+	}
 }

@@ -75,10 +75,23 @@ func newPacer(clk clock.Clock, tier Tier, logger *slog.Logger) *pacer {
 	return p
 }
 
-// limitTo makes the pacer run a token bucket of burst tokens refilled at
-// limit per window, the plan's rule (WithTier, WithRateLimit).
+// limitTo makes the pacer run a token bucket refilled at limit per window,
+// the plan's rate (WithTier, WithRateLimit). The bucket holds a tenth fewer
+// tokens than the plan's burst, and at least one fewer when the burst allows:
+// once the burst is spent, the client sends exactly as fast as the server's
+// bucket refills, and a request that reaches the server sooner after the
+// previous one than it was sent (the delays on the way vary) would otherwise
+// find the server's bucket empty and get a 429. The spare tokens absorb that.
 func (p *pacer) limitTo(limit, burst int, window time.Duration) {
-	p.bucket = rate.NewLimiter(rate.Limit(float64(limit)/window.Seconds()), burst)
+	p.bucket = rate.NewLimiter(rate.Limit(float64(limit)/window.Seconds()), burst-burstMargin(burst))
+}
+
+// burstMargin is how many tokens of a plan's burst the client leaves unused.
+func burstMargin(burst int) int {
+	if burst <= 1 {
+		return 0
+	}
+	return max(1, burst/10)
 }
 
 // snapshot returns the last rate-limit state seen.

@@ -64,10 +64,11 @@
 //
 // Rate limits: every answer carries X-RateLimit-Limit, X-RateLimit-Remaining and
 // X-RateLimit-Reset (and X-RateLimit-Reset-After, the same in seconds from now). Without
-// an option nothing is limited; WithRateLimit(tier, window) enforces a tier per user with
-// windows as short as a test needs, and WithCustomRateLimit any limit and burst. A refused
-// request gets 429 with Retry-After (and Retry-After-Ms). The windows follow the server's
-// clock, so Advance moves into the next one.
+// an option nothing is limited (the headers say a million requests a minute, never used
+// up); WithRateLimit(tier, window) enforces a tier per user with windows as short as a test
+// needs, and WithCustomRateLimit any limit and burst. A refused request gets 429 with
+// Retry-After (and Retry-After-Ms). The windows follow the server's clock, so Advance moves
+// into the next one.
 //
 // Idempotency: a POST with an Idempotency-Key runs once per user and key; a repeat with the
 // same request gets the stored answer (Idempotent-Replayed: true) for 24 hours of the

@@ -54,7 +54,7 @@ func TestRateLimitHeadersWithoutATier(t *testing.T) {
 		c.do(http.MethodPost, "/contacts/customers?company_id="+srv.CompanyID(), "{not json"),
 	} {
 		rl := rateOf(t, resp)
-		assert.Equal(t, rateLimit{limit: 1000, remaining: 1000, reset: tenAM.Add(time.Minute).Unix(), resetAfter: "45.000"}, rl)
+		assert.Equal(t, rateLimit{limit: 1_000_000, remaining: 1_000_000, reset: tenAM.Add(time.Minute).Unix(), resetAfter: "45.000"}, rl)
 	}
 	for range 1001 {
 		resp, err := send(t, srv, c.newRequest(http.MethodGet, "/auth/me", ""))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/atlas-accounting/atlas-go/atlastest"
 	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
@@ -80,4 +82,43 @@ func TestBurstMargin(t *testing.T) {
 	for burst, want := range map[int]int{1: 0, 2: 1, 10: 1, 19: 1, 20: 2, 50: 5, 100: 10} {
 		assert.Equal(t, want, burstMargin(burst), "burst %d", burst)
 	}
+}
+
+// Iterating with All holds the current page and the prefetched next one, not
+// what came before: the live heap it adds stays near two pages however far it
+// goes. (BenchmarkAllMemory measures 100,000 invoices.)
+func TestAllLiveHeapStaysNearTwoPages(t *testing.T) {
+	verifyNoLeaks(t)
+	h := measureAllHeap(t, 10_000, 4)
+	page := float64(h.page)
+	median, most := float64(h.settledMedian())/page, float64(h.settledMax())/page
+	t.Logf("page %d B; settled live heap: median %.2f pages, max %.2f; transient max %.2f pages",
+		h.page, median, most, float64(h.transient)/page)
+	assert.LessOrEqual(t, median, 2.6, "the current page and the next")
+	assert.LessOrEqual(t, most, 5.0, "nothing accumulates")
+}
+
+// atlastest without a rate limit never holds a client back, however many
+// requests it makes in a minute: the client counts its requests down from the
+// X-RateLimit-Limit the server announces, and would otherwise wait for the
+// window's end (a wait past ctx's deadline fails at once).
+func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
+	// The server's minute ends after the client's deadline, whatever the time.
+	c, srv := newTestClient(t, atlastest.WithClock(atlastest.FixedClock(time.Now().Add(time.Hour))))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				if _, err := c.Companies.Get(ctx, srv.CompanyID()); err != nil {
+					t.Errorf("goroutine %d, request %d: %v", g, i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

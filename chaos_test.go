@@ -131,3 +131,71 @@ func TestWithAttemptTimeoutRefusesANegativeTimeout(t *testing.T) {
 	_, err := NewClient(WithAttemptTimeout(-time.Second))
 	require.EqualError(t, err, "atlas: WithAttemptTimeout: negative timeout")
 }
+
+// TestChaos: the server fails 20% of requests with a 5xx, drops 5% of
+// connections and holds 5% of answers for longer than the client's attempt
+// timeout, half of these faults coming after it acted (the create is made,
+// its answer lost or late). 16 goroutines run 1,000 mixed operations on one
+// client. Every operation ends within the retry budget, in success or in a
+// clear error (the last 5xx, a dropped connection, the attempt timeout:
+// never a 4xx, which would mean a retry that was not a faithful repeat), and
+// the server holds exactly one resource for every create that succeeded and
+// never two for any create.
+func TestChaos(t *testing.T) {
+	verifyNoLeaks(t)
+	const (
+		goroutines     = 16
+		ops            = 1000
+		attemptTimeout = 250 * time.Millisecond
+	)
+	srv := atlastest.NewServer(atlastest.WithRequestLog(100_000))
+	t.Cleanup(srv.Close)
+	retry := RetryPolicy{MaxRetries: 4, MinBackoff: 2 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
+	c := newClientOn(t, srv, WithAttemptTimeout(attemptTimeout), WithRetry(retry))
+	w := newWorkload(t, srv, c, srv.CompanyID()) // logs in before the chaos
+	srv.ResetRequests()
+	srv.SetChaos(atlastest.Chaos{
+		Seed:             7,
+		FailRate:         0.20,
+		DropRate:         0.05,
+		SlowRate:         0.05,
+		SlowDelay:        time.Minute, // ends when the client gives up
+		AfterHandlerRate: 0.5,
+	})
+
+	start := time.Now()
+	errs := w.run(context.Background(), goroutines, ops, 7, nil)
+	elapsed := time.Since(start)
+	srv.SetChaos(atlastest.Chaos{})
+
+	for _, err := range errs {
+		var apiErr *Error
+		switch {
+		case errors.As(err, &apiErr):
+			assert.GreaterOrEqual(t, apiErr.StatusCode, 500, "%v", err)
+		case errors.Is(err, context.DeadlineExceeded):
+			assert.Contains(t, err.Error(), "attempt timeout", "%v", err)
+		default:
+			assert.Contains(t, err.Error(), "EOF", "a dropped connection: %v", err)
+		}
+	}
+	faults := map[string]int{}
+	requests := 0
+	for _, r := range srv.Requests() {
+		requests++
+		if r.Fault != "" {
+			k := string(r.Fault)
+			if r.FaultAfterHandler {
+				k += " after acting"
+			}
+			faults[k]++
+		}
+	}
+	succeeded, failed := w.checkExactlyOnce(t)
+	t.Logf("%d operations by %d goroutines in %s: %d failed; %d requests, faults %v; creates: %d succeeded, %d failed",
+		ops, goroutines, elapsed.Round(time.Millisecond), len(errs), requests, faults, succeeded, failed)
+	for _, kind := range []string{"fail", "drop", "delay", "fail after acting", "drop after acting", "delay after acting"} {
+		assert.Positive(t, faults[kind], "the chaos injected %s", kind)
+	}
+	assert.Less(t, len(errs), ops/20, "the retry budget absorbs nearly every fault")
+}

@@ -169,6 +169,7 @@ func TestChaos(t *testing.T) {
 	srv.SetChaos(atlastest.Chaos{})
 
 	for _, err := range errs {
+		t.Log("failed within the retry budget:", err)
 		var apiErr *Error
 		switch {
 		case errors.As(err, &apiErr):

@@ -122,3 +122,39 @@ func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// WithConcurrency fetches pages in parallel within the client's rate-limit
+// budget: against a server that enforces the plan, no page gets a 429, and
+// the items still come in order.
+func TestAllWithConcurrencyStaysWithinThePlan(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := atlastest.NewServer(atlastest.WithInvoices(250), atlastest.WithRateLimit(atlastest.TierStandard, time.Second))
+	t.Cleanup(srv.Close)
+	c := newClientOn(t, srv, WithRateLimit(60, 10, time.Second)) // the Standard tier, its minute scaled to the server's second
+	want, err := c.Invoices.List(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}})
+	require.NoError(t, err)
+	srv.ResetRequests()
+
+	var got []string
+	for inv, err := range c.Invoices.All(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}}, WithConcurrency(8)) {
+		require.NoError(t, err)
+		got = append(got, inv.ID)
+	}
+	require.Len(t, got, 250)
+	for i, inv := range want.Items {
+		assert.Equal(t, inv.ID, got[i], "the first page comes first, in order")
+	}
+	seen := map[string]bool{}
+	for _, id := range got {
+		seen[id] = true
+	}
+	assert.Len(t, seen, 250, "every invoice once")
+	pages := 0
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "%s %s?%s", r.Method, r.Path, r.Query.Encode())
+		if r.Path == "/invoices" {
+			pages++
+		}
+	}
+	assert.Equal(t, 25, pages)
+}

@@ -97,7 +97,7 @@ func BenchmarkRequestOverhead(b *testing.B) {
 		})
 	}
 
-	// The two clients take turns in batches, so that whatever else the machine
+	// The two clients take turns in batches (ns/op is one call of each), so that whatever else the machine
 	// is doing weighs on both alike; the benchmark prints the ratios the SDK is
 	// held to (time and allocations, SDK over hand-written; targets 1.10 and 1.5).
 	b.Run("ratio", func(b *testing.B) {

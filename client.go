@@ -691,7 +691,7 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 		}
 	}()
 
-	rl := rateLimitOf(resp)
+	rl, _, _, _ := parseRateLimit(resp.Header)
 	if cfg.response != nil {
 		*cfg.response = &Response{StatusCode: resp.StatusCode, Header: resp.Header, RateLimit: rl, RequestID: requestID(resp.Header)}
 	}
@@ -787,21 +787,6 @@ func putBuf(b *bytes.Buffer) {
 func drain(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
 	_ = body.Close()
-}
-
-// rateLimitOf returns the rate-limit state a response reported.
-func rateLimitOf(resp *http.Response) RateLimit {
-	var rl RateLimit
-	if n, ok := headerInt(resp.Header, "X-Ratelimit-Limit"); ok {
-		rl.Limit = int(n)
-	}
-	if n, ok := headerInt(resp.Header, "X-Ratelimit-Remaining"); ok {
-		rl.Remaining = int(n)
-	}
-	if n, ok := headerInt(resp.Header, "X-Ratelimit-Reset"); ok {
-		rl.Reset = time.Unix(n, 0)
-	}
-	return rl
 }
 
 // opError names the operation an error happened in.

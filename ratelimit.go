@@ -104,21 +104,9 @@ func (p *pacer) snapshot() RateLimit {
 // observe records a response's rate-limit headers, and for a 429 the pause it
 // asks for. It returns the RateLimit the headers carried.
 func (p *pacer) observe(h http.Header, status int, now time.Time) RateLimit {
-	limit, okLimit := headerInt(h, "X-Ratelimit-Limit")
-	remaining, okRemaining := headerInt(h, "X-Ratelimit-Remaining")
-	resetUnix, okReset := headerInt(h, "X-Ratelimit-Reset")
+	rl, okLimit, okRemaining, okReset := parseRateLimit(h)
 	if !okLimit && !okRemaining && !okReset && status != http.StatusTooManyRequests {
 		return RateLimit{}
-	}
-	var rl RateLimit
-	if okLimit {
-		rl.Limit = int(limit)
-	}
-	if okRemaining {
-		rl.Remaining = int(remaining)
-	}
-	if okReset {
-		rl.Reset = time.Unix(resetUnix, 0)
 	}
 
 	p.mu.Lock()
@@ -278,6 +266,22 @@ func (e *waitError) Unwrap() []error {
 	default:
 		return []error{context.DeadlineExceeded}
 	}
+}
+
+// parseRateLimit reads the X-RateLimit-* headers of a response: the state they
+// report, and which of the three were present and valid.
+func parseRateLimit(h http.Header) (rl RateLimit, okLimit, okRemaining, okReset bool) {
+	var n int64
+	if n, okLimit = headerInt(h, "X-Ratelimit-Limit"); okLimit {
+		rl.Limit = int(n)
+	}
+	if n, okRemaining = headerInt(h, "X-Ratelimit-Remaining"); okRemaining {
+		rl.Remaining = int(n)
+	}
+	if n, okReset = headerInt(h, "X-Ratelimit-Reset"); okReset {
+		rl.Reset = time.Unix(n, 0)
+	}
+	return rl, okLimit, okRemaining, okReset
 }
 
 func headerInt(h http.Header, key string) (int64, bool) {

@@ -48,9 +48,14 @@ func (s *CompaniesService) All(ctx context.Context, params *CompanyListParams, o
 	return listAll[Company](ctx, s.client, request{path: "/companies"}, params.options(), opts)
 }
 
-// Get returns one company. A company the user cannot access gets ErrForbidden.
+// Get returns one company. A company the user cannot access gets ErrForbidden;
+// an empty id is refused before any request with ErrInvalidParams.
 //
 // API: GET /companies/{id}
 func (s *CompaniesService) Get(ctx context.Context, id string, opts ...RequestOption) (*Company, error) {
+	// Not getItem: company routes take no company_id.
+	if err := checkID(http.MethodGet+" /companies/{id}", id); err != nil {
+		return nil, err
+	}
 	return call[Company](ctx, s.client, request{method: http.MethodGet, path: "/companies/" + url.PathEscape(id)}, opts)
 }

@@ -374,7 +374,9 @@ func TestCollectionRoutesNeedACompanyBeforeAnyRequest(t *testing.T) {
 func TestClientSideChecksRefuseBeforeAnyRequest(t *testing.T) {
 	line := atlas.JournalEntryLineParams{AccountID: "a", EntryType: atlas.EntryTypeDebit, Amount: money("1")}
 	cases := map[string]func(ctx context.Context, c *atlas.Client) error{
-		"Customers.Get empty id": func(ctx context.Context, c *atlas.Client) error { _, err := c.Customers.Get(ctx, ""); return err },
+		"Companies.Get empty id":   func(ctx context.Context, c *atlas.Client) error { _, err := c.Companies.Get(ctx, ""); return err },
+		"Companies.Get dot-dot id": func(ctx context.Context, c *atlas.Client) error { _, err := c.Companies.Get(ctx, ".."); return err },
+		"Customers.Get empty id":   func(ctx context.Context, c *atlas.Client) error { _, err := c.Customers.Get(ctx, ""); return err },
 		"Customers.Update empty id": func(ctx context.Context, c *atlas.Client) error {
 			_, err := c.Customers.Update(ctx, "", &atlas.CustomerUpdateParams{})
 			return err

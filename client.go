@@ -370,8 +370,6 @@ func NewClient(opts ...Option) (*Client, error) {
 			Jar:           user.Jar,
 			Timeout:       user.Timeout,
 		},
-		RetryWaitMin: s.retry.MinBackoff,
-		RetryWaitMax: s.retry.MaxBackoff,
 		RetryMax:     s.retry.MaxRetries,
 		CheckRetry:   co.checkRetry,
 		Backoff:      noBackoff,

@@ -79,6 +79,9 @@ func (s *AuthService) Login(ctx context.Context, email, password string, opts ..
 //
 // API: POST /auth/refresh
 func (s *AuthService) Refresh(ctx context.Context) error {
+	if ctx == nil {
+		return nilContext(http.MethodPost, "/auth/refresh")
+	}
 	tm := s.client.core.tokens
 	if err := tm.ensureLoaded(ctx); err != nil {
 		return err

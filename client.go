@@ -609,11 +609,11 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // authorizes and records rate limits), replays it once after a 401 with
 // renewed tokens, and decodes the answer into out or into an *Error.
 func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any) error {
-	if ctx == nil {
-		return errors.New("atlas: nil context")
-	}
 	if req.method == "" {
 		req.method = http.MethodGet
+	}
+	if ctx == nil {
+		return nilContext(req.method, req.path)
 	}
 	rawURL, err := c.url(&req)
 	if err != nil {
@@ -785,6 +785,12 @@ func putBuf(b *bytes.Buffer) {
 func drain(body io.ReadCloser) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
 	_ = body.Close()
+}
+
+// nilContext is the error for a call given a nil context, which would
+// otherwise panic deep inside net/http or the context package.
+func nilContext(method, path string) error {
+	return &opError{method: method, path: path, err: errors.New("nil context")}
 }
 
 // opError names the operation an error happened in.

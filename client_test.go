@@ -534,10 +534,28 @@ func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
 }
 
 func TestNilContextIsAnError(t *testing.T) {
-	c := newClientFor(t, "http://127.0.0.1:1", WithTokens("tok", ""))
-	//lint:ignore SA1012 the point is a caller passing nil
-	_, err := c.Companies.Get(nil, "c-1")
-	assert.Error(t, err)
+	c := newClientFor(t, "http://127.0.0.1:1", WithTokens("tok", "ref"), WithCompany("c-1"))
+	var nilCtx context.Context // a caller passing nil, without tripping SA1012
+	cases := map[string]struct {
+		call func() error
+		want string
+	}{
+		"call": {func() error { _, err := c.Companies.Get(nilCtx, "c-1"); return err }, "atlas: GET /companies/c-1: nil context"},
+		"All": {func() error {
+			for _, err := range c.Invoices.All(nilCtx, nil) {
+				return err
+			}
+			return nil
+		}, "atlas: GET /invoices: nil context"},
+		"Refresh": {func() error { return c.Auth.Refresh(nilCtx) }, "atlas: POST /auth/refresh: nil context"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := tc.call()
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
 }
 
 // captureLogs returns a Debug logger writing JSON into the returned buffer.

@@ -85,6 +85,10 @@ func fetchPage[T any](ctx context.Context, c *Client, req request, lo ListOption
 // ends the iteration with an error rather than looping forever.
 func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions, opts []RequestOption) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
+		if ctx == nil {
+			yield(nil, nilContext(http.MethodGet, req.path))
+			return
+		}
 		cfg := newRequestConfig(opts)
 		if lo.Page < 1 {
 			lo.Page = 1

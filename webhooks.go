@@ -439,8 +439,12 @@ type webhookHandler struct {
 // when Atlas hangs up. If fn panics, the event is released before the panic
 // goes on.
 //
-// An empty secret is a configuration error: every delivery then gets 500.
+// An empty secret and a nil fn are configuration errors: every delivery then
+// gets 500 (and, for a nil fn, the error is logged), never a panic.
 func NewWebhookHandler(secret string, fn func(ctx context.Context, ev *WebhookEvent) error, opts ...WebhookOption) http.Handler {
+	if fn == nil {
+		fn = func(context.Context, *WebhookEvent) error { return errNoWebhookCallback }
+	}
 	h := &webhookHandler{
 		secrets: []string{secret},
 		fn:      fn,
@@ -449,11 +453,17 @@ func NewWebhookHandler(secret string, fn func(ctx context.Context, ev *WebhookEv
 		now:     time.Now,
 	}
 	for _, opt := range opts {
-		opt(h)
+		if opt != nil {
+			opt(h)
+		}
 	}
 	h.secrets = append([]string(nil), h.secrets...)
 	return h
 }
+
+// errNoWebhookCallback is what a handler made with a nil callback logs for
+// every delivery.
+var errNoWebhookCallback = errors.New("atlas: NewWebhookHandler: nil callback")
 
 // ServeHTTP handles one delivery.
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

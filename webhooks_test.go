@@ -554,6 +554,21 @@ func TestWebhookHandlerEmptySecretNeverPasses(t *testing.T) {
 	assert.Equal(t, int32(0), calls.Load())
 }
 
+func TestWebhookHandlerNilCallbackOrOptionIsNoPanic(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	h := atlas.NewWebhookHandler(webhookTestSecret, nil, nil, atlas.WithWebhookLogger(logger))
+	body := []byte(webhookExamples[atlas.EventInvoicePaid])
+	for range 2 { // the failed delivery is not recorded as handled
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/atlas", bytes.NewReader(body))
+		req.Header.Set(atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret))
+		assert.NotPanics(t, func() { h.ServeHTTP(rec, req) })
+		assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	}
+	assert.Contains(t, logs.String(), "nil callback")
+}
+
 func TestWebhookHandlerRotation(t *testing.T) {
 	rcv := newWebhookReceiver(t, nil, atlas.WithWebhookSecrets("whsec_next"), atlas.WithWebhookDeduper(nil))
 	body := []byte(webhookExamples[atlas.EventPeriodClosed])

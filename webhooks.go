@@ -613,8 +613,8 @@ const DefaultDeduperSize = 10000
 
 // MemoryDeduper is an in-process EventDeduper that remembers the most recent
 // handled event ids up to a fixed number, forgetting the oldest first. Events
-// being handled are always remembered. The zero value is not usable; call
-// NewMemoryDeduper.
+// being handled are always remembered. The zero value remembers
+// DefaultDeduperSize events; NewMemoryDeduper chooses another size.
 type MemoryDeduper struct {
 	mu       sync.Mutex
 	inFlight map[string]struct{}
@@ -637,10 +637,22 @@ func NewMemoryDeduper(size int) *MemoryDeduper {
 	}
 }
 
+// ready makes the zero value usable; d.mu is held.
+func (d *MemoryDeduper) ready() {
+	if d.inFlight == nil {
+		d.inFlight = make(map[string]struct{})
+		d.done = make(map[string]struct{})
+	}
+	if d.size <= 0 {
+		d.size = DefaultDeduperSize
+	}
+}
+
 // Claim implements EventDeduper.
 func (d *MemoryDeduper) Claim(_ context.Context, id string) (EventState, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.ready()
 	if _, ok := d.done[id]; ok {
 		return EventStateDone, nil
 	}
@@ -655,6 +667,7 @@ func (d *MemoryDeduper) Claim(_ context.Context, id string) (EventState, error) 
 func (d *MemoryDeduper) Finish(_ context.Context, id string, handled bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.ready()
 	delete(d.inFlight, id)
 	if !handled {
 		return nil

@@ -791,6 +791,21 @@ func TestMemoryDeduper(t *testing.T) {
 	assert.Equal(t, atlas.EventStateDone, claim("c"))
 }
 
+func TestMemoryDeduperZeroValue(t *testing.T) {
+	ctx := context.Background()
+	var d atlas.MemoryDeduper
+	st, err := d.Claim(ctx, "evt-1")
+	require.NoError(t, err)
+	assert.Equal(t, atlas.EventStateNew, st)
+	require.NoError(t, d.Finish(ctx, "evt-1", true))
+	st, err = d.Claim(ctx, "evt-1")
+	require.NoError(t, err)
+	assert.Equal(t, atlas.EventStateDone, st, "the zero value remembers handled events")
+
+	var fresh atlas.MemoryDeduper
+	require.NoError(t, fresh.Finish(ctx, "evt-2", false), "Finish first is no panic")
+}
+
 func TestMemoryDeduperConcurrentClaims(t *testing.T) {
 	d := atlas.NewMemoryDeduper(0)
 	const n = 16

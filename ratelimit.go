@@ -54,6 +54,13 @@ func (t Tier) limits() (perMinute, burst int, ok bool) {
 // learns the server's window from every response, holds requests back while
 // the window is known to be exhausted or a 429 asked for a pause, and, with a
 // Tier, runs a token bucket at the plan's rate.
+//
+// Without a Tier it learns the rest from what the server does. A 429 that
+// comes while the window still has room means the server also enforces a
+// burst rate, which the headers do not describe; from then on the pacer
+// spaces requests evenly (see intervalLocked), at the rate the server's
+// bucket refills, instead of letting them go as fast as they come. Until
+// such a 429, requests go at once, however many come together.
 type pacer struct {
 	clock  clock.Clock
 	bucket *rate.Limiter // nil without WithTier
@@ -65,7 +72,30 @@ type pacer struct {
 	reset     time.Time // end of the known window
 	remaining int       // server's count minus requests sent since, within the known window
 	blocked   time.Time // no request before this (from a 429)
+
+	limit  int           // the server's requests per window, from X-RateLimit-Limit
+	window time.Duration // window length learned from two windows' resets; 0: the contract's minute
+	spaced bool          // a 429 came while the window had room: space requests evenly
+	slot   time.Time     // the slot of the last spaced request
+	probe  uint8         // after a burst 429: probeFree, probeSpare, or 0
+	wake   chan struct{} // closed when spaced waiters should look again; nil: none
 }
+
+// The steps after a 429 that came while the window had room. The first
+// request after the pause goes as soon as Retry-After allows (the server said
+// one would then pass: its answer tells the window as it is now), and the
+// next leaves a spare interval after it, so that the server's bucket, which
+// the 429 found empty, keeps a token in hand for requests that reach it with
+// uneven delays.
+const (
+	probeFree  = 1 + iota // the next request goes without waiting for its slot
+	probeSpare            // the next request waits two intervals, not one
+)
+
+// spacedCatchUp is how many intervals behind its slots a spaced client may be
+// and still catch up, sending the requests it owes back to back. It is well
+// below the smallest plan's burst of 10, which must hold them.
+const spacedCatchUp = 4
 
 func newPacer(clk clock.Clock, tier Tier, logger *slog.Logger) *pacer {
 	p := &pacer{clock: clk, logger: logger}
@@ -114,10 +144,20 @@ func (p *pacer) observe(h http.Header, status int, now time.Time) RateLimit {
 	if okLimit || okRemaining || okReset {
 		p.last = rl
 	}
+	if okLimit && rl.Limit > 0 {
+		p.limit = rl.Limit
+	}
 	if okRemaining && okReset {
 		switch {
 		case !p.known || rl.Reset.After(p.reset):
+			if p.known {
+				// Windows are fixed and follow each other: consecutive
+				// resets are a window apart, and further apart only when
+				// no answer came in the windows between.
+				p.window = min(p.windowLocked(), rl.Reset.Sub(p.reset))
+			}
 			p.known, p.reset, p.remaining = true, rl.Reset, rl.Remaining
+			p.wakeLocked()
 		case rl.Reset.Equal(p.reset):
 			// Answers to concurrent requests arrive in any order; within a
 			// window the count only goes down.
@@ -140,8 +180,45 @@ func (p *pacer) observe(h http.Header, status int, now time.Time) RateLimit {
 		if until.After(p.blocked) {
 			p.blocked = until
 		}
+		if okLimit && okRemaining && rl.Limit > 0 && rl.Remaining > 0 {
+			// The window had room: what refused the request is a burst
+			// rate on top of it.
+			p.spaced, p.probe = true, probeFree
+		}
 	}
 	return rl
+}
+
+// windowLocked is the length of the server's windows: learned, or the
+// contract's minute.
+func (p *pacer) windowLocked() time.Duration {
+	if p.window > 0 {
+		return p.window
+	}
+	return maxWindow
+}
+
+// intervalLocked is the spacing of requests once spaced: the window's length
+// divided by its limit, the rate at which a server's bucket refills when it
+// lets limit requests through per window; and, within a known window, at
+// least the time left divided by the requests left, so that they last until
+// the reset. A window that started late (after a pause) is therefore not
+// caught up with: the bucket would not allow it.
+func (p *pacer) intervalLocked(now time.Time) time.Duration {
+	i := p.windowLocked() / time.Duration(max(p.limit, 1))
+	if p.known && now.Before(p.reset) && p.remaining > 0 {
+		i = max(i, min(p.reset.Sub(now), maxWindow)/time.Duration(p.remaining))
+	}
+	return i
+}
+
+// wakeLocked wakes the requests waiting for a slot, for them to look again
+// with what the pacer has just learned.
+func (p *pacer) wakeLocked() {
+	if p.wake != nil {
+		close(p.wake)
+		p.wake = nil
+	}
 }
 
 // delay returns how long a request would have to wait for the window now,
@@ -169,15 +246,53 @@ const maxWindow = time.Minute
 // admit claims a place in the current window and returns 0, or returns how
 // long to wait before asking again.
 func (p *pacer) admit(now time.Time) time.Duration {
+	d, _ := p.admitOrWake(now)
+	return d
+}
+
+// admitOrWake is admit that also returns, for a wait for a spaced slot, a
+// channel closed when the slot may have moved earlier (the pacer learned a
+// new window), so that the waiter looks again.
+func (p *pacer) admitOrWake(now time.Time) (time.Duration, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if d := p.delayLocked(now); d > 0 {
-		return d
+		return d, nil
+	}
+	if p.spaced {
+		i := p.intervalLocked(now)
+		slot := p.slot.Add(i)
+		switch p.probe {
+		case probeFree:
+			slot = now
+		case probeSpare:
+			slot = slot.Add(i)
+		}
+		if d := slot.Sub(now); d > 0 {
+			if p.wake == nil {
+				p.wake = make(chan struct{})
+			}
+			return d, p.wake
+		}
+		// A request let go late keeps the next to its slot, so that
+		// timers firing late do not slow the pace: the server's bucket
+		// holds the tokens that the late requests left. One let go much
+		// later (the client was idle) starts the count again.
+		p.slot = slot
+		if now.Sub(slot) > spacedCatchUp*i {
+			p.slot = now
+		}
+		switch p.probe {
+		case probeFree:
+			p.probe = probeSpare
+		case probeSpare:
+			p.probe = 0
+		}
 	}
 	if p.known && now.Before(p.reset) {
 		p.remaining--
 	}
-	return 0
+	return 0, nil
 }
 
 // wait holds a request back until it may be sent: past the call's own retry
@@ -187,7 +302,7 @@ func (p *pacer) admit(now time.Time) time.Duration {
 func (p *pacer) wait(ctx context.Context, notBefore time.Time) error {
 	if !notBefore.IsZero() {
 		if d := notBefore.Sub(p.clock.Now()); d > 0 {
-			if err := p.sleep(ctx, d, "retry backoff", false); err != nil {
+			if err := p.sleep(ctx, d, "retry backoff", false, nil); err != nil {
 				return err
 			}
 		}
@@ -196,25 +311,26 @@ func (p *pacer) wait(ctx context.Context, notBefore time.Time) error {
 		now := p.clock.Now()
 		r := p.bucket.ReserveN(now, 1)
 		if d := r.DelayFrom(now); d > 0 {
-			if err := p.sleep(ctx, d, "rate limit (plan)", true); err != nil {
+			if err := p.sleep(ctx, d, "rate limit (plan)", true, nil); err != nil {
 				r.CancelAt(p.clock.Now())
 				return err
 			}
 		}
 	}
 	for {
-		d := p.admit(p.clock.Now())
+		d, wake := p.admitOrWake(p.clock.Now())
 		if d <= 0 {
 			return nil
 		}
-		if err := p.sleep(ctx, d, "rate limit", true); err != nil {
+		if err := p.sleep(ctx, d, "rate limit", true, wake); err != nil {
 			return err
 		}
 	}
 }
 
-// sleep waits d on the client's clock, or until ctx ends.
-func (p *pacer) sleep(ctx context.Context, d time.Duration, what string, rateLimited bool) error {
+// sleep waits d on the client's clock, or until ctx ends or wake (which may
+// be nil) is closed.
+func (p *pacer) sleep(ctx context.Context, d time.Duration, what string, rateLimited bool, wake <-chan struct{}) error {
 	if err := ctx.Err(); err != nil {
 		return &waitError{what: what, err: err}
 	}
@@ -234,6 +350,8 @@ func (p *pacer) sleep(ctx context.Context, d time.Duration, what string, rateLim
 	case <-ctx.Done():
 		return &waitError{what: what, err: ctx.Err()}
 	case <-t.C():
+		return nil
+	case <-wake:
 		return nil
 	}
 }

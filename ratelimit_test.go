@@ -419,3 +419,176 @@ func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
 	assert.EqualValues(t, 1, n.Load())
 	assert.Empty(t, fc.Pending())
 }
+
+// A 429 that comes while the window has room is a burst limit the headers do
+// not describe: from then on the pacer spaces requests evenly, at the
+// window's rate or slower, so that they last until the reset.
+func TestPacerSpacesRequestsAfterABurst429(t *testing.T) {
+	t0 := time.Unix(1768473000, 0) // the start of a minute
+	reset := t0.Add(time.Minute)
+	p := newPacer(clock.NewFake(t0), "", nil)
+	p.observe(rlHeader(120, 119, reset), http.StatusOK, t0)
+	for range 2 {
+		assert.Zero(t, p.admit(t0), "before any burst 429, requests go at once")
+	}
+	h := rlHeader(120, 117, reset)
+	h.Set("Retry-After", "2")
+	p.observe(h, http.StatusTooManyRequests, t0)
+	assert.Equal(t, 2*time.Second, p.delay(t0), "Retry-After is honoured")
+
+	t1 := t0.Add(2 * time.Second)
+	assert.Zero(t, p.admit(t1), "the first request after the pause goes when Retry-After allows")
+	// 116 left for 58s is one every 500ms, 120 a minute's rate; the request
+	// after the first leaves a spare interval.
+	assert.Equal(t, time.Second, p.admit(t1))
+	t2 := t1.Add(time.Second)
+	assert.Zero(t, p.admit(t2))
+	assert.Equal(t, 500*time.Millisecond, p.admit(t2), "no faster than 120 a minute, though 115 left for 57s would allow it")
+
+	late := t2.Add(800 * time.Millisecond) // 300ms after its slot
+	assert.Zero(t, p.admit(late))
+	assert.Equal(t, 200*time.Millisecond, p.admit(late), "a late request keeps the next to its slot")
+
+	idle := t2.Add(10 * time.Second)
+	assert.Zero(t, p.admit(idle))
+	assert.Equal(t, 500*time.Millisecond, p.admit(idle), "after idling, the count starts again")
+
+	p.observe(rlHeader(120, 47, reset), http.StatusOK, idle)
+	assert.Equal(t, time.Second, p.admit(idle), "47 left for 47s: one a second")
+}
+
+// A 429 for a window that is used up is no burst limit: once a new window
+// starts, requests go at once again.
+func TestPacerDoesNotSpaceAfterAWindowFull429(t *testing.T) {
+	t0 := time.Unix(1768473000, 0)
+	reset := t0.Add(time.Minute)
+	p := newPacer(clock.NewFake(t0), "", nil)
+	h := rlHeader(60, 0, reset)
+	h.Set("Retry-After", "60")
+	p.observe(h, http.StatusTooManyRequests, t0)
+	assert.Equal(t, time.Minute, p.delay(t0))
+	p.observe(rlHeader(60, 59, reset.Add(time.Minute)), http.StatusOK, reset)
+	for range 5 {
+		assert.Zero(t, p.admit(reset))
+	}
+}
+
+// burstServer answers the requests of a client that hits a burst limit in
+// one-second windows of 300: the first three pass, the fourth is refused with
+// room left in the window, and from the fifth on the next window has begun.
+// It holds the fifth answer until release is closed, and tells on arrived the
+// server's time at which each request from the fifth on arrived.
+func burstServer(t *testing.T, fc *clock.Fake, reset time.Time, release <-chan struct{}) (*httptest.Server, <-chan time.Time) {
+	arrived := make(chan time.Time, 8)
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1))
+		var h http.Header
+		status := http.StatusOK
+		switch {
+		case i <= 3:
+			h = rlHeader(300, 300-i, reset)
+		case i == 4:
+			h = rlHeader(300, 297, reset)
+			h.Set("Retry-After", "1")
+			status = http.StatusTooManyRequests
+		default:
+			arrived <- fc.Now()
+			if i == 5 {
+				<-release
+			}
+			h = rlHeader(300, 304-i, reset.Add(time.Second))
+		}
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+		if status != http.StatusOK {
+			writeError(w, status, "Rate limit exceeded")
+			return
+		}
+		writeJSON(w, status, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, arrived
+}
+
+// End to end on the fake clock: requests go at once until a burst 429; after
+// its Retry-After one request goes, and a request from another copy of the
+// client that waits for its slot meanwhile looks again when that request's
+// answer tells the new window, from which the pacer learns that windows last
+// a second.
+func TestBurst429SpacesRequestsAtTheLearnedRate(t *testing.T) {
+	verifyNoLeaks(t)
+	reset := time.Unix(1768473001, 0)
+	fc := clock.NewFake(reset.Add(-time.Second))
+	release := make(chan struct{})
+	srv, arrived := burstServer(t, fc, reset, release)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	ctx := context.Background()
+	for range 3 {
+		_, err := call[struct{}](ctx, c, request{path: "/x"}, nil)
+		require.NoError(t, err)
+	}
+	assert.Empty(t, fc.Pending(), "no request waited")
+
+	done := make(chan error, 2)
+	for i, cl := range []*Client{c, c.ForCompany("co-2")} {
+		go func() {
+			_, err := call[struct{}](ctx, cl, request{path: "/x"}, nil)
+			done <- err
+		}()
+		require.True(t, fc.WaitForTimers(i+1, nil)) // the first gets the 429 before the second starts
+	}
+	assert.Equal(t, []time.Duration{time.Second, time.Second}, fc.Pending(), "both wait for Retry-After")
+	fc.Advance(time.Second)
+	assert.Equal(t, reset, recv(t, arrived), "one request goes when Retry-After allows")
+	require.True(t, fc.WaitForTimers(1, nil))
+	// The window is not known yet: the contract's minute, 300 a minute, one
+	// every 200ms, and a spare interval after the first request.
+	assert.Equal(t, []time.Duration{400 * time.Millisecond}, fc.Pending())
+
+	fc.Advance(4 * time.Millisecond)
+	close(release)
+	require.NoError(t, recv(t, done))
+	// The answer shows the next window: windows last a second, so the slot
+	// is two intervals of a 300th of a second after the first request.
+	slot := reset.Add(2 * (time.Second / 300))
+	fc.Advance(slot.Sub(fc.Now()))
+	assert.Equal(t, slot, recv(t, arrived))
+	require.NoError(t, recv(t, done))
+}
+
+// A wait for a spaced slot ends when ctx does, and nothing is sent.
+func TestCancelDuringASpacedWaitReturnsPromptly(t *testing.T) {
+	verifyNoLeaks(t)
+	reset := time.Unix(1768473001, 0)
+	fc := clock.NewFake(reset.Add(-time.Second))
+	release := make(chan struct{})
+	close(release)
+	srv, arrived := burstServer(t, fc, reset, release)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	for range 3 {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		require.NoError(t, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	fc.Advance(time.Second)
+	require.NoError(t, recv(t, done))
+	<-arrived
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, err := call[struct{}](ctx, c, request{path: "/x"}, nil)
+		done <- err
+	}()
+	require.True(t, fc.WaitForTimers(1, nil))
+	cancel()
+	err := recv(t, done)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, arrived, "nothing was sent")
+}

@@ -111,6 +111,10 @@ type faults struct {
 	next    []*faultRule // FailNext, DropNext, DelayNext, in the order given
 	latency []*faultRule // SetLatency, one per pattern
 	chaos   *chaos       // WithChaos, SetChaos; nil: none
+
+	// onPause, when set (by tests, before the requests it is for), is called when a
+	// request starts to wait out injected latency.
+	onPause func()
 }
 
 // FailNext makes the next n requests answer status (an error status, 400 to 599) with the
@@ -295,6 +299,9 @@ func (s *Server) fire(w http.ResponseWriter, f *faultRule) {
 // pause waits d and reports whether the request goes on. It does not when the client went
 // away (nothing is written: nobody would read it) or the server is closing (503).
 func (s *Server) pause(w http.ResponseWriter, r *http.Request, d time.Duration) bool {
+	if s.faults.onPause != nil {
+		s.faults.onPause()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -3,7 +3,8 @@ package atlastest_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptrace"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,34 +177,73 @@ func TestDelayNextAndLatency(t *testing.T) {
 	srv.ClearFaults()
 }
 
-// written returns a context for a request and a channel closed once the request has been
-// written to the connection.
-func written(ctx context.Context) (context.Context, <-chan struct{}) {
-	done := make(chan struct{})
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { close(done) },
-	}), done
+// pausing makes srv tell, on the channel it returns, when a request starts to wait out
+// injected latency: the server then holds the whole request.
+func pausing(srv *atlastest.Server) <-chan struct{} {
+	paused := make(chan struct{}, 1)
+	atlastest.OnPause(srv, func() {
+		select {
+		case paused <- struct{}{}:
+		default:
+		}
+	})
+	return paused
 }
 
-func TestDelayEndsWhenTheClientGivesUp(t *testing.T) {
-	srv := newServer(t)
-	c := admin(t, srv)
-	before := customerCount(c)
-	srv.DelayNext(1, time.Hour, atlastest.Matching("POST /contacts/customers"))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	ctx, wrote := written(ctx)
+// abandon sends req to srv, which must delay it, and gives up on it while the server
+// holds it, by cancelling its context; it returns what the client got, then waits until
+// the server noticed that the client left and let go of the request (the request log
+// lists it last; the request before it must be another method or path). Close would end
+// the wait too (503), so it must not come first.
+//
+// It waits for the server rather than for the client's httptrace WroteRequest: the
+// transport reports that once the request is in its write buffer, before it flushes it to
+// the connection, so a cancel right after it can close the connection before the server
+// got a byte, and the server never sees the request at all.
+func abandon(t *testing.T, srv *atlastest.Server, paused <-chan struct{}, req *http.Request) error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
 	errc := make(chan error, 1)
 	go func() {
-		resp, err := srv.Client().Do(c.newRequest(http.MethodPost, customersPath(srv), createCustomer("Never")).WithContext(ctx))
+		resp, err := srv.Client().Do(req.WithContext(ctx))
 		if err == nil {
 			_ = resp.Body.Close()
 		}
 		errc <- err
 	}()
-	<-wrote
+	<-paused
 	cancel()
-	require.ErrorIs(t, <-errc, context.Canceled)
+	err := <-errc
+	require.Eventually(t, func() bool {
+		recs := srv.Requests()
+		if len(recs) == 0 {
+			return false
+		}
+		last := recs[len(recs)-1]
+		return last.Method == req.Method && last.Path == relativePath(srv, req.URL.Path)
+	}, 10*time.Second, time.Millisecond, "the server never noticed that the client left")
+	return err
+}
+
+// relativePath is an API path relative to srv's base URL, as the request log records it.
+func relativePath(srv *atlastest.Server, p string) string {
+	base, err := url.Parse(srv.URL)
+	if err != nil {
+		return p
+	}
+	return strings.TrimPrefix(p, base.Path)
+}
+
+func TestDelayEndsWhenTheClientGivesUp(t *testing.T) {
+	srv := newServer(t)
+	paused := pausing(srv)
+	c := admin(t, srv)
+	before := customerCount(c)
+	srv.DelayNext(1, time.Hour, atlastest.Matching("POST /contacts/customers"))
+
+	err := abandon(t, srv, paused, c.newRequest(http.MethodPost, customersPath(srv), createCustomer("Never")))
+	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, before, customerCount(c), "a request whose client left is not handled")
 }
 
@@ -211,12 +251,12 @@ func TestCloseEndsInjectedLatency(t *testing.T) {
 	srv := atlastest.NewServer()
 	defer srv.Close()
 	c := admin(t, srv)
+	paused := pausing(srv)
 	srv.SetLatency(time.Hour)
 
-	ctx, wrote := written(context.Background())
 	statusc := make(chan int, 1)
 	go func() {
-		resp, err := srv.Client().Do(c.newRequest(http.MethodGet, "/auth/me", "").WithContext(ctx))
+		resp, err := srv.Client().Do(c.newRequest(http.MethodGet, "/auth/me", ""))
 		if err != nil {
 			statusc <- 0
 			return
@@ -224,9 +264,9 @@ func TestCloseEndsInjectedLatency(t *testing.T) {
 		_ = resp.Body.Close()
 		statusc <- resp.StatusCode
 	}()
-	<-wrote
+	<-paused
 	start := time.Now()
 	srv.Close()
 	assert.Less(t, time.Since(start), time.Minute, "Close does not wait for the latency")
-	assert.Contains(t, []int{0, http.StatusServiceUnavailable}, <-statusc, "503, or no answer when Close came first")
+	assert.Equal(t, http.StatusServiceUnavailable, <-statusc)
 }

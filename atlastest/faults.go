@@ -1,7 +1,9 @@
 package atlastest
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -299,6 +301,7 @@ func (s *Server) fire(w http.ResponseWriter, f *faultRule) {
 // pause waits d and reports whether the request goes on. It does not when the client went
 // away (nothing is written: nobody would read it) or the server is closing (503).
 func (s *Server) pause(w http.ResponseWriter, r *http.Request, d time.Duration) bool {
+	readBodyToEnd(r)
 	if s.faults.onPause != nil {
 		s.faults.onPause()
 	}
@@ -313,6 +316,25 @@ func (s *Server) pause(w http.ResponseWriter, r *http.Request, d time.Duration) 
 		writeErrorStatus(w, http.StatusServiceUnavailable, "The server is shutting down.", nil)
 		return false
 	}
+}
+
+// readBodyToEnd reads r's body to its end before a pause and puts it back for the handler.
+// net/http watches the connection, and ends r's context when the client goes away, only
+// once the body was read to its end; the request log reads just its first 64 KiB, and
+// nothing before the handler reads it when the log is off, so a client that left during
+// the pause would go unnoticed. Nobody reads more than maxBodyBytes+1 bytes of a body (the
+// handler refuses a larger one), so no more is read here either: only a client that sent a
+// body the server refuses anyway can leave unnoticed.
+func readBodyToEnd(r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	head, _ := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	// A read error is the handler's to see: the body reads it again after head.
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
 }
 
 // recorder holds an answer back: so that a fault can replace it after the handler ran,

@@ -327,47 +327,59 @@ func TestAtlastestPacerStaysWithinTheWindow(t *testing.T) {
 }
 
 // Two clients of one user do not share a pacer: the second gets a 429, waits
-// the Retry-After the server gave, and then succeeds.
+// the Retry-After the server gave, and then succeeds. Server and clients share
+// one time that only the test moves, so no window can end in between.
 func TestAtlastest429WaitsForRetryAfterAndSucceeds(t *testing.T) {
-	t.Parallel() // real one-second windows: let them overlap
-	srv := atlastest.NewServer(atlastest.WithCustomRateLimit(2, 0, time.Second))
+	start := time.Unix(1768473000, 0).Add(250 * time.Millisecond) // a quarter into a one-second window
+	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(start)), atlastest.WithCustomRateLimit(2, 0, time.Second))
 	t.Cleanup(srv.Close)
+	fc := clock.NewFake(start)
 	ctx := context.Background()
-	a := newClientOn(t, srv)
+	a := newClientOn(t, srv, withClock(fc))
 	recOpt, rec := withRecorder(t)
-	b := newClientOn(t, srv, recOpt)
+	b := newClientOn(t, srv, recOpt, withClock(fc))
 	require.NoError(t, a.Auth.Refresh(ctx)) // both log in now; logins count apart from the user's calls
 	require.NoError(t, b.Auth.Refresh(ctx))
+	// The logins used up the window of the clients' address, as both pacers saw:
+	// the user's calls start in the next one.
+	srv.Advance(time.Second)
+	fc.Advance(time.Second)
 
-	for attempt := 0; attempt < 5; attempt++ {
-		// b sees one request left; a takes it, in the same window.
-		var rb, ra *Response
-		_, err := b.Auth.Me(ctx, WithResponse(&rb))
-		require.NoError(t, err)
-		_, err = a.Auth.Me(ctx, WithResponse(&ra))
-		require.NoError(t, err)
-		if rb.RateLimit.Remaining != 1 || ra.RateLimit.Remaining != 0 || !ra.RateLimit.Reset.Equal(rb.RateLimit.Reset) {
-			continue // a window ended in between: try again
-		}
-		start := time.Now()
-		_, err = b.Companies.Get(ctx, srv.CompanyID())
-		require.NoError(t, err)
-		var limited recorded
-		for _, r := range rec.all() {
-			if r.Status == http.StatusTooManyRequests {
-				limited = r
-			}
-		}
-		if limited.RetryAfter == "" {
-			continue // the window ended before b's request arrived
-		}
-		secs, err := strconv.Atoi(limited.RetryAfter)
-		require.NoError(t, err)
-		assert.GreaterOrEqual(t, time.Since(start), time.Duration(secs)*time.Second, "b waited what the server asked")
-		assert.Equal(t, 1, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
-		return
+	// b sees one request left; a takes it.
+	var rb, ra *Response
+	_, err := b.Auth.Me(ctx, WithResponse(&rb))
+	require.NoError(t, err)
+	_, err = a.Auth.Me(ctx, WithResponse(&ra))
+	require.NoError(t, err)
+	require.Equal(t, 1, rb.RateLimit.Remaining)
+	require.Equal(t, 0, ra.RateLimit.Remaining)
+
+	done := make(chan error, 1)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		_, err := b.Companies.Get(ctx, srv.CompanyID())
+		done <- err
+	}()
+	if !fc.WaitForTimers(1, finished) {
+		t.Fatalf("b did not wait: %v %+v", <-done, rec.all())
 	}
-	t.Fatal("never managed to put b's request into a used-up window")
+	get := "/companies/" + srv.CompanyID()
+	require.Equal(t, 1, rec.count(http.MethodGet, get, http.StatusTooManyRequests))
+	var limited recorded
+	for _, r := range rec.all() {
+		if r.Status == http.StatusTooManyRequests {
+			limited = r
+		}
+	}
+	assert.Equal(t, "1", limited.RetryAfter, "the window ends in 0.75s, in whole seconds rounded up")
+	assert.Equal(t, []time.Duration{time.Second}, fc.Pending(), "b waits what the server asked")
+	assert.Equal(t, 1, rec.count(http.MethodGet, get, 0), "the refused attempt only, so far")
+
+	srv.Advance(time.Second)
+	fc.Advance(time.Second)
+	require.NoError(t, recv(t, done))
+	assert.Equal(t, 1, rec.count(http.MethodGet, get, http.StatusOK))
 }
 
 // With the plan's tier, a burst of requests never provokes a 429 from a server

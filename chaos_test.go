@@ -164,7 +164,7 @@ func TestChaos(t *testing.T) {
 	})
 
 	start := time.Now()
-	errs := w.run(context.Background(), goroutines, ops, 7, nil)
+	errs := w.run(context.Background(), goroutines, ops, 7)
 	elapsed := time.Since(start)
 	srv.SetChaos(atlastest.Chaos{})
 

@@ -147,6 +147,20 @@ type TokenStore interface {
 	Save(ctx context.Context, t *Tokens) error
 }
 
+// TokenLocker is implemented by a TokenStore that several clients share (in
+// one process or in many), so that they renew the tokens of one login one at
+// a time: the API rotates refresh tokens, and a refresh token used twice is
+// refused. The client holds the lock around every refresh and login; once it
+// has it, it loads the store again and, when another holder has renewed the
+// tokens meanwhile, uses those without a request.
+type TokenLocker interface {
+	// LockTokens blocks until the caller holds the renewal lock, or ctx ends.
+	// The lock must expire by itself, so that a holder that dies blocks the
+	// others no longer than that. unlock releases it; it is safe to call
+	// after the lock has expired.
+	LockTokens(ctx context.Context) (unlock func(), err error)
+}
+
 // MemoryTokenStore is a TokenStore in memory, the default. Share one between
 // clients to share their tokens. The zero value is ready to use.
 type MemoryTokenStore struct {

@@ -53,18 +53,24 @@ type Account struct {
 }
 
 // AccountListParams page, sort and filter Accounts.List and Accounts.All.
-// SortBy is one of the AccountSortBy constants.
 type AccountListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the AccountSortBy constants; empty
+	// is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy AccountSortBy `url:"sort_by"`
 	// AccountType keeps only accounts of this type; empty keeps all.
 	AccountType AccountType `url:"account_type"`
 }
 
-// Fields Accounts can be sorted by (ListOptions.SortBy).
+// AccountSortBy is a field Accounts.List and Accounts.All can sort by: the
+// SortBy of AccountListParams; the key of another resource does not compile there.
+type AccountSortBy string
+
+// Fields Accounts can be sorted by.
 const (
-	AccountSortByCreatedAt     = "created_at"
-	AccountSortByAccountNumber = "account_number"
-	AccountSortByName          = "name"
+	AccountSortByCreatedAt     AccountSortBy = "created_at"
+	AccountSortByAccountNumber AccountSortBy = "account_number"
+	AccountSortByName          AccountSortBy = "name"
 )
 
 // List returns one page of accounts.

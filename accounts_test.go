@@ -22,7 +22,7 @@ func TestAccountsEndToEnd(t *testing.T) {
 		assert.Equal(t, atlas.NormalBalanceCredit, a.NormalBalance)
 	}
 
-	all := collect(t, c.Accounts.All(ctx, &atlas.AccountListParams{ListOptions: atlas.ListOptions{SortBy: atlas.AccountSortByAccountNumber, SortOrder: atlas.SortAsc, PageSize: 5}}))
+	all := collect(t, c.Accounts.All(ctx, &atlas.AccountListParams{ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc, PageSize: 5}, SortBy: atlas.AccountSortByAccountNumber}))
 	require.NotEmpty(t, all)
 	for i := 1; i < len(all); i++ {
 		assert.Less(t, all[i-1].AccountNumber, all[i].AccountNumber)

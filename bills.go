@@ -102,21 +102,28 @@ func (p *BillCreateParams) check() error {
 	return nil
 }
 
-// BillListParams page, sort and filter Bills.List and Bills.All. SortBy is one
-// of the BillSortBy constants. Zero filters are not sent.
+// BillListParams page, sort and filter Bills.List and Bills.All. Zero
+// filters are not sent.
 type BillListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the BillSortBy constants; empty
+	// is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy   BillSortBy `url:"sort_by"`
 	Status   BillStatus `url:"status"`
 	VendorID string     `url:"vendor_id"`
 }
 
-// Fields Bills can be sorted by (ListOptions.SortBy).
+// BillSortBy is a field Bills.List and Bills.All can sort by: the
+// SortBy of BillListParams; the key of another resource does not compile there.
+type BillSortBy string
+
+// Fields Bills can be sorted by.
 const (
-	BillSortByCreatedAt   = "created_at"
-	BillSortByBillDate    = "bill_date"
-	BillSortByDueDate     = "due_date"
-	BillSortByTotalAmount = "total_amount"
-	BillSortByBillNumber  = "bill_number"
+	BillSortByCreatedAt   BillSortBy = "created_at"
+	BillSortByBillDate    BillSortBy = "bill_date"
+	BillSortByDueDate     BillSortBy = "due_date"
+	BillSortByTotalAmount BillSortBy = "total_amount"
+	BillSortByBillNumber  BillSortBy = "bill_number"
 )
 
 // List returns one page of bills.

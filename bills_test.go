@@ -85,7 +85,7 @@ func TestBillApprovedAndVoided(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, none.Total)
 
-	all := collect(t, c.Bills.All(ctx, &atlas.BillListParams{ListOptions: atlas.ListOptions{SortBy: atlas.BillSortByBillNumber, SortOrder: atlas.SortAsc}}))
+	all := collect(t, c.Bills.All(ctx, &atlas.BillListParams{ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc}, SortBy: atlas.BillSortByBillNumber}))
 	require.Len(t, all, 1)
 	assert.Equal(t, *voided, *all[0])
 }

@@ -22,30 +22,38 @@ type Company struct {
 	UpdatedAt       time.Time `json:"updated_at"`
 }
 
-// CompanyListParams filters and pages Companies.List and Companies.All.
+// CompanyListParams page and sort Companies.List and Companies.All.
 type CompanyListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the CompanySortBy constants; empty
+	// is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy CompanySortBy `url:"sort_by"`
 }
 
-func (p *CompanyListParams) options() ListOptions {
-	if p == nil {
-		return ListOptions{}
-	}
-	return p.ListOptions
-}
+// CompanySortBy is a field Companies.List and Companies.All can sort by: the
+// SortBy of CompanyListParams; the key of another resource does not compile there.
+type CompanySortBy string
+
+// Fields Companies can be sorted by.
+const (
+	CompanySortByCreatedAt CompanySortBy = "created_at"
+	CompanySortByName      CompanySortBy = "name"
+)
 
 // List returns one page of the companies the user can access.
 //
 // API: GET /companies
 func (s *CompaniesService) List(ctx context.Context, params *CompanyListParams, opts ...RequestOption) (*Page[Company], error) {
-	return listPage[Company](ctx, s.client, request{path: "/companies"}, params.options(), opts)
+	lo, q := queryOf(params) // not listOf: company routes take no company_id
+	return listPage[Company](ctx, s.client, request{path: "/companies", query: q}, lo, opts)
 }
 
 // All iterates over every company the user can access, page by page.
 //
 // API: GET /companies
 func (s *CompaniesService) All(ctx context.Context, params *CompanyListParams, opts ...RequestOption) iter.Seq2[*Company, error] {
-	return listAll[Company](ctx, s.client, request{path: "/companies"}, params.options(), opts)
+	lo, q := queryOf(params)
+	return listAll[Company](ctx, s.client, request{path: "/companies", query: q}, lo, opts)
 }
 
 // Get returns one company. A company the user cannot access gets ErrForbidden;

@@ -31,7 +31,7 @@ func TestCompaniesOnAtlastest(t *testing.T) {
 	assert.True(t, ids[srv.SecondCompanyID()])
 
 	var all []string
-	for co, err := range c.Companies.All(ctx, &CompanyListParams{ListOptions{PageSize: 1, SortBy: "name", SortOrder: SortAsc}}) {
+	for co, err := range c.Companies.All(ctx, &CompanyListParams{ListOptions: ListOptions{PageSize: 1, SortOrder: SortAsc}, SortBy: CompanySortByName}) {
 		require.NoError(t, err)
 		all = append(all, co.Name)
 	}

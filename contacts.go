@@ -89,20 +89,26 @@ type CustomerUpdateParams struct {
 }
 
 // CustomerListParams page, sort and filter Customers.List and Customers.All.
-// SortBy is one of the CustomerSortBy constants.
 type CustomerListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the CustomerSortBy constants; empty
+	// is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy CustomerSortBy `url:"sort_by"`
 	// Search is a free-text term matched against the customer.
 	Search string `url:"search"`
 	// IsActive keeps only active (true) or inactive (false) customers; nil keeps both.
 	IsActive *bool `url:"is_active"`
 }
 
-// Fields Customers can be sorted by (ListOptions.SortBy).
+// CustomerSortBy is a field Customers.List and Customers.All can sort by: the
+// SortBy of CustomerListParams; the key of another resource does not compile there.
+type CustomerSortBy string
+
+// Fields Customers can be sorted by.
 const (
-	CustomerSortByCreatedAt      = "created_at"
-	CustomerSortByDisplayName    = "display_name"
-	CustomerSortByCustomerNumber = "customer_number"
+	CustomerSortByCreatedAt      CustomerSortBy = "created_at"
+	CustomerSortByDisplayName    CustomerSortBy = "display_name"
+	CustomerSortByCustomerNumber CustomerSortBy = "customer_number"
 )
 
 // List returns one page of customers.
@@ -193,20 +199,26 @@ type VendorUpdateParams struct {
 }
 
 // VendorListParams page, sort and filter Vendors.List and Vendors.All.
-// SortBy is one of the VendorSortBy constants.
 type VendorListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the VendorSortBy constants; empty
+	// is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy VendorSortBy `url:"sort_by"`
 	// Search is a free-text term matched against the vendor.
 	Search string `url:"search"`
 	// IsActive keeps only active (true) or inactive (false) vendors; nil keeps both.
 	IsActive *bool `url:"is_active"`
 }
 
-// Fields Vendors can be sorted by (ListOptions.SortBy).
+// VendorSortBy is a field Vendors.List and Vendors.All can sort by: the
+// SortBy of VendorListParams; the key of another resource does not compile there.
+type VendorSortBy string
+
+// Fields Vendors can be sorted by.
 const (
-	VendorSortByCreatedAt    = "created_at"
-	VendorSortByDisplayName  = "display_name"
-	VendorSortByVendorNumber = "vendor_number"
+	VendorSortByCreatedAt    VendorSortBy = "created_at"
+	VendorSortByDisplayName  VendorSortBy = "display_name"
+	VendorSortByVendorNumber VendorSortBy = "vendor_number"
 )
 
 // List returns one page of vendors.

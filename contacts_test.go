@@ -68,7 +68,7 @@ func TestCustomersEndToEnd(t *testing.T) {
 	require.Len(t, page.Items, 1)
 	assert.Equal(t, created.ID, page.Items[0].ID)
 
-	active, err := c.Customers.List(ctx, &atlas.CustomerListParams{IsActive: atlas.Ptr(true), ListOptions: atlas.ListOptions{SortBy: atlas.CustomerSortByCustomerNumber, SortOrder: atlas.SortAsc}})
+	active, err := c.Customers.List(ctx, &atlas.CustomerListParams{IsActive: atlas.Ptr(true), ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc}, SortBy: atlas.CustomerSortByCustomerNumber})
 	require.NoError(t, err)
 	for _, cu := range active.Items {
 		assert.True(t, cu.IsActive)
@@ -113,7 +113,7 @@ func TestVendorsEndToEnd(t *testing.T) {
 	require.Len(t, page.Items, 1)
 	assert.Equal(t, created.ID, page.Items[0].ID)
 
-	all := collect(t, c.Vendors.All(ctx, &atlas.VendorListParams{ListOptions: atlas.ListOptions{SortBy: atlas.VendorSortByVendorNumber, SortOrder: atlas.SortAsc}}))
+	all := collect(t, c.Vendors.All(ctx, &atlas.VendorListParams{ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc}, SortBy: atlas.VendorSortByVendorNumber}))
 	assert.Len(t, all, len(srv.VendorIDs())+1)
 	for i := 1; i < len(all); i++ {
 		assert.Less(t, all[i-1].VendorNumber, all[i].VendorNumber)

@@ -53,7 +53,8 @@ func ExampleCompaniesService_List() {
 	}
 
 	page, err := c.Companies.List(context.Background(), &atlas.CompanyListParams{
-		ListOptions: atlas.ListOptions{SortBy: "name", SortOrder: atlas.SortAsc},
+		ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc},
+		SortBy:      atlas.CompanySortByName,
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -119,7 +120,8 @@ func ExampleVendorsService_All() {
 	}
 
 	params := &atlas.VendorListParams{
-		ListOptions: atlas.ListOptions{SortBy: atlas.VendorSortByDisplayName, SortOrder: atlas.SortAsc},
+		ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc},
+		SortBy:      atlas.VendorSortByDisplayName,
 	}
 	for v, err := range c.Vendors.All(context.Background(), params) {
 		if err != nil {
@@ -146,7 +148,8 @@ func ExampleAccountsService_All() {
 	}
 
 	params := &atlas.AccountListParams{
-		ListOptions: atlas.ListOptions{SortBy: atlas.AccountSortByAccountNumber, SortOrder: atlas.SortAsc},
+		ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc},
+		SortBy:      atlas.AccountSortByAccountNumber,
 		AccountType: atlas.AccountTypeLiability,
 	}
 	for acct, err := range c.Accounts.All(context.Background(), params) {
@@ -177,7 +180,8 @@ func ExamplePeriodsService_Close() {
 
 	// The first period of the year.
 	page, err := c.Periods.List(ctx, &atlas.PeriodListParams{
-		ListOptions: atlas.ListOptions{PageSize: 1, SortBy: atlas.PeriodSortByStartDate, SortOrder: atlas.SortAsc},
+		ListOptions: atlas.ListOptions{PageSize: 1, SortOrder: atlas.SortAsc},
+		SortBy:      atlas.PeriodSortByStartDate,
 	})
 	if err != nil {
 		log.Fatal(err)

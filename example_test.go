@@ -94,7 +94,8 @@ func ExampleInvoicesService_All_byStatus() {
 	// All fetches 100 invoices a page, the next page while the loop works on
 	// this one, and stops fetching when the loop ends or breaks.
 	params := &atlas.InvoiceListParams{
-		ListOptions: atlas.ListOptions{SortBy: atlas.InvoiceSortByInvoiceNumber, SortOrder: atlas.SortAsc},
+		ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc},
+		SortBy:      atlas.InvoiceSortByInvoiceNumber,
 	}
 	counts := map[atlas.InvoiceStatus]int{}
 	var first, last string

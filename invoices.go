@@ -111,9 +111,12 @@ type InvoiceUpdateParams struct {
 }
 
 // InvoiceListParams page, sort and filter Invoices.List and Invoices.All.
-// SortBy is one of the InvoiceSortBy constants. Zero filters are not sent.
+// Zero filters are not sent.
 type InvoiceListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the InvoiceSortBy constants; empty
+	// is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy     InvoiceSortBy `url:"sort_by"`
 	Status     InvoiceStatus `url:"status"`
 	CustomerID string        `url:"customer_id"`
 	// DateFrom and DateTo bound the invoice date, both inclusive.
@@ -121,13 +124,17 @@ type InvoiceListParams struct {
 	DateTo   Date `url:"date_to"`
 }
 
-// Fields Invoices can be sorted by (ListOptions.SortBy).
+// InvoiceSortBy is a field Invoices.List and Invoices.All can sort by: the
+// SortBy of InvoiceListParams; the key of another resource does not compile there.
+type InvoiceSortBy string
+
+// Fields Invoices can be sorted by.
 const (
-	InvoiceSortByCreatedAt     = "created_at"
-	InvoiceSortByInvoiceDate   = "invoice_date"
-	InvoiceSortByDueDate       = "due_date"
-	InvoiceSortByTotalAmount   = "total_amount"
-	InvoiceSortByInvoiceNumber = "invoice_number"
+	InvoiceSortByCreatedAt     InvoiceSortBy = "created_at"
+	InvoiceSortByInvoiceDate   InvoiceSortBy = "invoice_date"
+	InvoiceSortByDueDate       InvoiceSortBy = "due_date"
+	InvoiceSortByTotalAmount   InvoiceSortBy = "total_amount"
+	InvoiceSortByInvoiceNumber InvoiceSortBy = "invoice_number"
 )
 
 // List returns one page of invoices.

@@ -28,21 +28,22 @@ func TestInvoicesAllAtScale(t *testing.T) {
 
 	cases := []struct {
 		name    string
+		sortBy  atlas.InvoiceSortBy
 		opts    atlas.ListOptions
 		inOrder func(a, b *atlas.Invoice) bool
 	}{
-		{"invoice_number asc", atlas.ListOptions{SortBy: atlas.InvoiceSortByInvoiceNumber, SortOrder: atlas.SortAsc},
+		{"invoice_number asc", atlas.InvoiceSortByInvoiceNumber, atlas.ListOptions{SortOrder: atlas.SortAsc},
 			func(a, b *atlas.Invoice) bool { return a.InvoiceNumber < b.InvoiceNumber }},
-		{"total_amount desc", atlas.ListOptions{SortBy: atlas.InvoiceSortByTotalAmount, SortOrder: atlas.SortDesc, PageSize: 77},
+		{"total_amount desc", atlas.InvoiceSortByTotalAmount, atlas.ListOptions{SortOrder: atlas.SortDesc, PageSize: 77},
 			func(a, b *atlas.Invoice) bool { return a.TotalAmount.GreaterThanOrEqual(b.TotalAmount) }},
-		{"invoice_date asc", atlas.ListOptions{SortBy: atlas.InvoiceSortByInvoiceDate, SortOrder: atlas.SortAsc},
+		{"invoice_date asc", atlas.InvoiceSortByInvoiceDate, atlas.ListOptions{SortOrder: atlas.SortAsc},
 			func(a, b *atlas.Invoice) bool { return !b.InvoiceDate.Before(a.InvoiceDate) }},
-		{"default (created_at desc)", atlas.ListOptions{},
+		{"default (created_at desc)", "", atlas.ListOptions{},
 			func(a, b *atlas.Invoice) bool { return !a.CreatedAt.Before(b.CreatedAt) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			all := collect(t, c.Invoices.All(ctx, &atlas.InvoiceListParams{ListOptions: tc.opts}))
+			all := collect(t, c.Invoices.All(ctx, &atlas.InvoiceListParams{ListOptions: tc.opts, SortBy: tc.sortBy}))
 			require.Len(t, all, n)
 			seen := make(map[string]bool, n)
 			for i, inv := range all {
@@ -247,7 +248,7 @@ func ExampleInvoicesService_All() {
 	}
 
 	n, due := 0, decimal.Zero
-	params := &atlas.InvoiceListParams{Status: atlas.InvoiceStatusDraft, ListOptions: atlas.ListOptions{SortBy: atlas.InvoiceSortByDueDate, SortOrder: atlas.SortAsc}}
+	params := &atlas.InvoiceListParams{Status: atlas.InvoiceStatusDraft, ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc}, SortBy: atlas.InvoiceSortByDueDate}
 	for inv, err := range client.Invoices.All(context.Background(), params) {
 		if err != nil {
 			log.Fatal(err)

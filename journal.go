@@ -88,21 +88,28 @@ func (p *JournalEntryCreateParams) check() error {
 }
 
 // JournalEntryListParams page, sort and filter JournalEntries.List and
-// JournalEntries.All. SortBy is one of the JournalEntrySortBy constants. Zero
-// filters are not sent.
+// JournalEntries.All. Zero filters are not sent.
 type JournalEntryListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the JournalEntrySortBy constants;
+	// empty is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy JournalEntrySortBy `url:"sort_by"`
 	Status JournalEntryStatus `url:"status"`
 	// DateFrom and DateTo bound the entry date, both inclusive.
 	DateFrom Date `url:"date_from"`
 	DateTo   Date `url:"date_to"`
 }
 
-// Fields JournalEntries can be sorted by (ListOptions.SortBy).
+// JournalEntrySortBy is a field JournalEntries.List and JournalEntries.All
+// can sort by: the SortBy of JournalEntryListParams; the key of another
+// resource does not compile there.
+type JournalEntrySortBy string
+
+// Fields JournalEntries can be sorted by.
 const (
-	JournalEntrySortByCreatedAt   = "created_at"
-	JournalEntrySortByEntryDate   = "entry_date"
-	JournalEntrySortByEntryNumber = "entry_number"
+	JournalEntrySortByCreatedAt   JournalEntrySortBy = "created_at"
+	JournalEntrySortByEntryDate   JournalEntrySortBy = "entry_date"
+	JournalEntrySortByEntryNumber JournalEntrySortBy = "entry_number"
 )
 
 // List returns one page of journal entries.

@@ -89,7 +89,7 @@ func TestBalancedJournalEntryPostedAndVoided(t *testing.T) {
 	got, err := c.JournalEntries.Get(ctx, je.ID)
 	require.NoError(t, err)
 	assert.Equal(t, voided, got)
-	all := collect(t, c.JournalEntries.All(ctx, &atlas.JournalEntryListParams{ListOptions: atlas.ListOptions{SortBy: atlas.JournalEntrySortByEntryDate}}))
+	all := collect(t, c.JournalEntries.All(ctx, &atlas.JournalEntryListParams{SortBy: atlas.JournalEntrySortByEntryDate}))
 	require.Len(t, all, 1)
 	assert.Equal(t, *voided, *all[0])
 }

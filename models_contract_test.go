@@ -78,17 +78,18 @@ var enums = map[string][]string{
 
 // sortBy map the contract's sort_by parameters to the SDK's constants.
 var sortBy = map[string][]string{
-	"CustomerSortBy": {atlas.CustomerSortByCreatedAt, atlas.CustomerSortByDisplayName, atlas.CustomerSortByCustomerNumber},
-	"VendorSortBy":   {atlas.VendorSortByCreatedAt, atlas.VendorSortByDisplayName, atlas.VendorSortByVendorNumber},
-	"AccountSortBy":  {atlas.AccountSortByCreatedAt, atlas.AccountSortByAccountNumber, atlas.AccountSortByName},
-	"InvoiceSortBy": {atlas.InvoiceSortByCreatedAt, atlas.InvoiceSortByInvoiceDate, atlas.InvoiceSortByDueDate,
-		atlas.InvoiceSortByTotalAmount, atlas.InvoiceSortByInvoiceNumber},
-	"BillSortBy": {atlas.BillSortByCreatedAt, atlas.BillSortByBillDate, atlas.BillSortByDueDate, atlas.BillSortByTotalAmount,
-		atlas.BillSortByBillNumber},
-	"JournalEntrySortBy": {atlas.JournalEntrySortByCreatedAt, atlas.JournalEntrySortByEntryDate, atlas.JournalEntrySortByEntryNumber},
-	"PaymentSortBy": {atlas.PaymentSortByCreatedAt, atlas.PaymentSortByPaymentDate, atlas.PaymentSortByAmount,
-		atlas.PaymentSortByPaymentNumber},
-	"PeriodSortBy": {atlas.PeriodSortByCreatedAt, atlas.PeriodSortByStartDate},
+	"CompanySortBy":  strs(atlas.CompanySortByCreatedAt, atlas.CompanySortByName),
+	"CustomerSortBy": strs(atlas.CustomerSortByCreatedAt, atlas.CustomerSortByDisplayName, atlas.CustomerSortByCustomerNumber),
+	"VendorSortBy":   strs(atlas.VendorSortByCreatedAt, atlas.VendorSortByDisplayName, atlas.VendorSortByVendorNumber),
+	"AccountSortBy":  strs(atlas.AccountSortByCreatedAt, atlas.AccountSortByAccountNumber, atlas.AccountSortByName),
+	"InvoiceSortBy": strs(atlas.InvoiceSortByCreatedAt, atlas.InvoiceSortByInvoiceDate, atlas.InvoiceSortByDueDate,
+		atlas.InvoiceSortByTotalAmount, atlas.InvoiceSortByInvoiceNumber),
+	"BillSortBy": strs(atlas.BillSortByCreatedAt, atlas.BillSortByBillDate, atlas.BillSortByDueDate, atlas.BillSortByTotalAmount,
+		atlas.BillSortByBillNumber),
+	"JournalEntrySortBy": strs(atlas.JournalEntrySortByCreatedAt, atlas.JournalEntrySortByEntryDate, atlas.JournalEntrySortByEntryNumber),
+	"PaymentSortBy": strs(atlas.PaymentSortByCreatedAt, atlas.PaymentSortByPaymentDate, atlas.PaymentSortByAmount,
+		atlas.PaymentSortByPaymentNumber),
+	"PeriodSortBy": strs(atlas.PeriodSortByCreatedAt, atlas.PeriodSortByStartDate),
 }
 
 func strs[T ~string](vs ...T) []string {

@@ -22,13 +22,15 @@ const (
 // MaxPageSize is the largest page the API serves; larger sizes are clamped.
 const MaxPageSize = 100
 
-// ListOptions are the paging and sorting parameters every list accepts.
-// Zero values leave the server's defaults (page 1, 50 a page, created_at desc);
-// All asks for MaxPageSize a page unless PageSize is set.
+// ListOptions are the paging parameters and the sort direction every list
+// accepts. The field to sort by depends on the resource: it is the SortBy of
+// each <Resource>ListParams, of a type of its own (InvoiceSortBy, ...), so
+// that another resource's key does not compile. Zero values leave the
+// server's defaults (page 1, 50 a page, created_at desc); All asks for
+// MaxPageSize a page unless PageSize is set.
 type ListOptions struct {
 	Page      int
 	PageSize  int
-	SortBy    string
 	SortOrder SortOrder
 }
 
@@ -39,9 +41,6 @@ func (o ListOptions) values(q url.Values) {
 	}
 	if o.PageSize > 0 {
 		q.Set("page_size", strconv.Itoa(min(o.PageSize, MaxPageSize)))
-	}
-	if o.SortBy != "" {
-		q.Set("sort_by", o.SortBy)
 	}
 	if o.SortOrder != "" {
 		q.Set("sort_order", string(o.SortOrder))

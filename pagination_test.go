@@ -52,10 +52,10 @@ func TestPageSizeIsClamped(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.setCompanies(5)
 	c := newFakeClient(t, f)
-	p, err := c.Companies.List(context.Background(), &CompanyListParams{ListOptions{PageSize: 500}})
+	p, err := c.Companies.List(context.Background(), &CompanyListParams{ListOptions: ListOptions{PageSize: 500}})
 	require.NoError(t, err, "a page size over 100 would get a 422")
 	assert.Equal(t, 100, p.PageSize)
-	for _, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions{PageSize: 1000}}) {
+	for _, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions: ListOptions{PageSize: 1000}}) {
 		require.NoError(t, err)
 	}
 	for _, r := range f.requests(http.MethodGet, "/companies") {
@@ -69,7 +69,7 @@ func TestAllHonoursChosenPageSizeAndStartPage(t *testing.T) {
 	f.setCompanies(10)
 	c := newFakeClient(t, f)
 	var ids []string
-	for co, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions{Page: 2, PageSize: 3}}) {
+	for co, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions: ListOptions{Page: 2, PageSize: 3}}) {
 		require.NoError(t, err)
 		ids = append(ids, co.ID)
 	}
@@ -248,7 +248,7 @@ func TestAllUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
 	f.setCompanies(350)
 	c := newFakeClient(t, f)
 	n := 0
-	for _, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions{PageSize: 50}}) {
+	for _, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions: ListOptions{PageSize: 50}}) {
 		require.NoError(t, err)
 		n++
 		if n == 120 {

@@ -70,18 +70,24 @@ type PaymentCreateParams struct {
 	Applications     []PaymentApplication `json:"applications,omitempty"`
 }
 
-// PaymentListParams page and sort Payments.List and Payments.All. SortBy is
-// one of the PaymentSortBy constants.
+// PaymentListParams page and sort Payments.List and Payments.All.
 type PaymentListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the PaymentSortBy constants; empty
+	// is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy PaymentSortBy `url:"sort_by"`
 }
 
-// Fields Payments can be sorted by (ListOptions.SortBy).
+// PaymentSortBy is a field Payments.List and Payments.All can sort by: the
+// SortBy of PaymentListParams; the key of another resource does not compile there.
+type PaymentSortBy string
+
+// Fields Payments can be sorted by.
 const (
-	PaymentSortByCreatedAt     = "created_at"
-	PaymentSortByPaymentDate   = "payment_date"
-	PaymentSortByAmount        = "amount"
-	PaymentSortByPaymentNumber = "payment_number"
+	PaymentSortByCreatedAt     PaymentSortBy = "created_at"
+	PaymentSortByPaymentDate   PaymentSortBy = "payment_date"
+	PaymentSortByAmount        PaymentSortBy = "amount"
+	PaymentSortByPaymentNumber PaymentSortBy = "payment_number"
 )
 
 // List returns one page of payments.

@@ -88,7 +88,7 @@ func TestPaymentsEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, p, got)
 
-	page, err := c.Payments.List(ctx, &atlas.PaymentListParams{ListOptions: atlas.ListOptions{SortBy: atlas.PaymentSortByAmount, SortOrder: atlas.SortDesc}})
+	page, err := c.Payments.List(ctx, &atlas.PaymentListParams{ListOptions: atlas.ListOptions{SortOrder: atlas.SortDesc}, SortBy: atlas.PaymentSortByAmount})
 	require.NoError(t, err)
 	require.Equal(t, 1, page.Total)
 	assert.Equal(t, p.ID, page.Items[0].ID)

@@ -32,16 +32,22 @@ type Period struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 }
 
-// PeriodListParams page and sort Periods.List and Periods.All. SortBy is one
-// of the PeriodSortBy constants.
+// PeriodListParams page and sort Periods.List and Periods.All.
 type PeriodListParams struct {
 	ListOptions
+	// SortBy is the field to sort by, one of the PeriodSortBy constants; empty
+	// is the server's default, created_at. The direction is ListOptions.SortOrder.
+	SortBy PeriodSortBy `url:"sort_by"`
 }
 
-// Fields Periods can be sorted by (ListOptions.SortBy).
+// PeriodSortBy is a field Periods.List and Periods.All can sort by: the
+// SortBy of PeriodListParams; the key of another resource does not compile there.
+type PeriodSortBy string
+
+// Fields Periods can be sorted by.
 const (
-	PeriodSortByCreatedAt = "created_at"
-	PeriodSortByStartDate = "start_date"
+	PeriodSortByCreatedAt PeriodSortBy = "created_at"
+	PeriodSortByStartDate PeriodSortBy = "start_date"
 )
 
 // List returns one page of accounting periods.

@@ -15,7 +15,7 @@ func TestPeriodsEndToEnd(t *testing.T) {
 	c, srv := newTestClient(t)
 	ctx := context.Background()
 
-	periods := collect(t, c.Periods.All(ctx, &atlas.PeriodListParams{ListOptions: atlas.ListOptions{SortBy: atlas.PeriodSortByStartDate, SortOrder: atlas.SortAsc, PageSize: 5}}))
+	periods := collect(t, c.Periods.All(ctx, &atlas.PeriodListParams{ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc, PageSize: 5}, SortBy: atlas.PeriodSortByStartDate}))
 	require.Len(t, periods, 12)
 	year := srv.Now().Year()
 	for i, p := range periods {

@@ -12,7 +12,7 @@ import (
 
 // queryParamsTypes are every params type whose fields travel in the query.
 var queryParamsTypes = []any{
-	&CustomerListParams{}, &VendorListParams{}, &AccountListParams{}, &InvoiceListParams{},
+	&CompanyListParams{}, &CustomerListParams{}, &VendorListParams{}, &AccountListParams{}, &InvoiceListParams{},
 	&BillListParams{}, &JournalEntryListParams{}, &PaymentListParams{}, &PeriodListParams{},
 	&ProfitLossParams{}, &BalanceSheetParams{},
 }
@@ -67,9 +67,9 @@ func TestQueryOfSkipsZeroFiltersAndNilParams(t *testing.T) {
 	assert.Equal(t, ListOptions{}, lo)
 	assert.Empty(t, q)
 
-	lo, q = queryOf(&InvoiceListParams{ListOptions: ListOptions{Page: 3, SortBy: "due_date"}, Status: InvoiceStatusOverdue})
-	assert.Equal(t, ListOptions{Page: 3, SortBy: "due_date"}, lo)
-	assert.Equal(t, url.Values{"status": {"overdue"}}, q)
+	lo, q = queryOf(&InvoiceListParams{ListOptions: ListOptions{Page: 3}, SortBy: "due_date", Status: InvoiceStatusOverdue})
+	assert.Equal(t, ListOptions{Page: 3}, lo)
+	assert.Equal(t, url.Values{"sort_by": {"due_date"}, "status": {"overdue"}}, q)
 
 	_, q = queryOf(&CustomerListParams{IsActive: Ptr(false)})
 	assert.Equal(t, url.Values{"is_active": {"false"}}, q)

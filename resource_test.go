@@ -138,7 +138,7 @@ func routeCases() []routeCase {
 	lines := []atlas.InvoiceLineParams{{Description: "Consulting", Quantity: atlas.Ptr(money("10")), UnitPrice: money("150.00"), RevenueAccountID: "rev"}}
 	return []routeCase{
 		{"Customers.List", func(ctx context.Context, c *atlas.Client) error {
-			_, err := c.Customers.List(ctx, &atlas.CustomerListParams{ListOptions: atlas.ListOptions{Page: 2, PageSize: 500, SortBy: atlas.CustomerSortByDisplayName, SortOrder: atlas.SortAsc}, Search: "globex", IsActive: atlas.Ptr(false)})
+			_, err := c.Customers.List(ctx, &atlas.CustomerListParams{ListOptions: atlas.ListOptions{Page: 2, PageSize: 500, SortOrder: atlas.SortAsc}, SortBy: atlas.CustomerSortByDisplayName, Search: "globex", IsActive: atlas.Ptr(false)})
 			return err
 		}, "GET", "/contacts/customers", url.Values{"page": {"2"}, "page_size": {"100"}, "sort_by": {"display_name"}, "sort_order": {"asc"}, "search": {"globex"}, "is_active": {"false"}}, ""},
 		{"Customers.All", func(ctx context.Context, c *atlas.Client) error {
@@ -161,7 +161,7 @@ func routeCases() []routeCase {
 			return err
 		}, "GET", "/contacts/vendors", url.Values{"search": {"office"}, "is_active": {"true"}}, ""},
 		{"Vendors.All", func(ctx context.Context, c *atlas.Client) error {
-			return first(c.Vendors.All(ctx, &atlas.VendorListParams{ListOptions: atlas.ListOptions{SortBy: atlas.VendorSortByVendorNumber}}))
+			return first(c.Vendors.All(ctx, &atlas.VendorListParams{SortBy: atlas.VendorSortByVendorNumber}))
 		}, "GET", "/contacts/vendors", url.Values{"page": {"1"}, "page_size": {"100"}, "sort_by": {"vendor_number"}}, ""},
 		{"Vendors.Create", func(ctx context.Context, c *atlas.Client) error {
 			_, err := c.Vendors.Create(ctx, &atlas.VendorCreateParams{DisplayName: "Office Supply Co.", DefaultExpenseAccountID: "exp"})
@@ -263,7 +263,7 @@ func routeCases() []routeCase {
 			return err
 		}, "POST", "/journal-entries/je1/void", nil, `{"reason":"Twice."}`},
 		{"Payments.List", func(ctx context.Context, c *atlas.Client) error {
-			_, err := c.Payments.List(ctx, &atlas.PaymentListParams{ListOptions: atlas.ListOptions{SortBy: atlas.PaymentSortByAmount, SortOrder: atlas.SortDesc}})
+			_, err := c.Payments.List(ctx, &atlas.PaymentListParams{ListOptions: atlas.ListOptions{SortOrder: atlas.SortDesc}, SortBy: atlas.PaymentSortByAmount})
 			return err
 		}, "GET", "/payments", url.Values{"sort_by": {"amount"}, "sort_order": {"desc"}}, ""},
 		{"Payments.All", func(ctx context.Context, c *atlas.Client) error {
@@ -279,7 +279,7 @@ func routeCases() []routeCase {
 			return err
 		}, "GET", "/payments/p1", nil, ""},
 		{"Periods.List", func(ctx context.Context, c *atlas.Client) error {
-			_, err := c.Periods.List(ctx, &atlas.PeriodListParams{ListOptions: atlas.ListOptions{SortBy: atlas.PeriodSortByStartDate}})
+			_, err := c.Periods.List(ctx, &atlas.PeriodListParams{SortBy: atlas.PeriodSortByStartDate})
 			return err
 		}, "GET", "/periods", url.Values{"sort_by": {"start_date"}}, ""},
 		{"Periods.All", func(ctx context.Context, c *atlas.Client) error {

@@ -48,7 +48,8 @@ func run(ctx context.Context, n, concurrency int) error {
 	// List returns one page: the items and how many there are in all. Use it
 	// for a screen of results, or to walk pages yourself.
 	page, err := c.Invoices.List(ctx, &atlas.InvoiceListParams{
-		ListOptions: atlas.ListOptions{PageSize: 10, SortBy: atlas.InvoiceSortByTotalAmount, SortOrder: atlas.SortDesc},
+		ListOptions: atlas.ListOptions{PageSize: 10, SortOrder: atlas.SortDesc},
+		SortBy:      atlas.InvoiceSortByTotalAmount,
 		Status:      atlas.InvoiceStatusSent,
 	})
 	if err != nil {
@@ -62,7 +63,8 @@ func run(ctx context.Context, n, concurrency int) error {
 	// one; WithConcurrency fetches several at once, still yielding in order.
 	// Breaking out of the loop stops the fetching, leaving nothing running.
 	params := &atlas.InvoiceListParams{
-		ListOptions: atlas.ListOptions{SortBy: atlas.InvoiceSortByCreatedAt, SortOrder: atlas.SortAsc},
+		ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc},
+		SortBy:      atlas.InvoiceSortByCreatedAt,
 	}
 	// The progress line is rewritten in place on a terminal; in a log it would
 	// only repeat itself.

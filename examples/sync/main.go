@@ -112,11 +112,10 @@ func run(ctx context.Context, out, format string, resume bool, demoInvoices int)
 
 	// Sorted oldest first, a new invoice lands on the last page, so the pages
 	// already exported keep their contents between runs.
-	params := &atlas.InvoiceListParams{ListOptions: atlas.ListOptions{
-		PageSize:  atlas.MaxPageSize,
-		SortBy:    atlas.InvoiceSortByCreatedAt,
-		SortOrder: atlas.SortAsc,
-	}}
+	params := &atlas.InvoiceListParams{
+		ListOptions: atlas.ListOptions{PageSize: atlas.MaxPageSize, SortOrder: atlas.SortAsc},
+		SortBy:      atlas.InvoiceSortByCreatedAt,
+	}
 	prog := newProgress(st.Exported)
 	for {
 		// List rather than All: the page number is what the state records.

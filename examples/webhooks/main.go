@@ -151,7 +151,8 @@ func makeEvents(ctx context.Context, c *atlas.Client, srv *atlastest.Server) err
 		return err
 	}
 	periods, err := c.Periods.List(ctx, &atlas.PeriodListParams{
-		ListOptions: atlas.ListOptions{PageSize: 1, SortBy: atlas.PeriodSortByStartDate, SortOrder: atlas.SortAsc},
+		ListOptions: atlas.ListOptions{PageSize: 1, SortOrder: atlas.SortAsc},
+		SortBy:      atlas.PeriodSortByStartDate,
 	})
 	if err != nil {
 		return err

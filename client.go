@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -235,7 +236,9 @@ type customRate struct {
 // WithHTTPClient sets the HTTP client whose transport, timeout, cookie jar and
 // redirect policy carry the requests (default: http.DefaultTransport). The
 // client wraps the transport to add the Authorization header, so the header
-// is never visible to hooks above it.
+// is never visible to hooks above it. hc's CheckRedirect decides on redirects
+// within the API's origin only: a redirect to another origin (scheme, host or
+// port) is never followed, and the call fails with ErrCrossOriginRedirect.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) error {
 		if hc == nil {
@@ -369,7 +372,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	co.http = &retryablehttp.Client{
 		HTTPClient: &http.Client{
 			Transport:     &transport{base: base0, core: co},
-			CheckRedirect: user.CheckRedirect,
+			CheckRedirect: co.checkRedirect(user.CheckRedirect),
 			Jar:           user.Jar,
 			Timeout:       user.Timeout,
 		},
@@ -820,8 +823,8 @@ func unwrapURLError(err error) error {
 
 // transport sits beneath go-retryablehttp and above the user's transport. For
 // every attempt it waits for the rate-limit pacer, adds the Authorization
-// header (so no retry hook or log above sees it, and never for a host other
-// than the API's, as after a redirect), and records the rate-limit headers.
+// header (so no retry hook or log above sees it), and records the rate-limit
+// headers. It sends nothing to an origin other than the API's.
 type transport struct {
 	base http.RoundTripper
 	core *core
@@ -837,8 +840,14 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(r)
 	}
 	co := t.core
+	if !sameOrigin(r.URL, co.base) {
+		// checkRedirect refuses this already; a request that gets here
+		// some other way is not sent either.
+		closeBody(r)
+		return nil, &redirectError{to: r.URL.Scheme + "://" + r.URL.Host}
+	}
 	out := r
-	if st.auth && sameOrigin(r.URL, co.base) {
+	if st.auth {
 		header, err := co.tokens.authorization(ctx)
 		if err != nil {
 			closeBody(r)
@@ -958,9 +967,89 @@ func (st *callState) withAuthorization(r *http.Request, authorization []string) 
 	return r2
 }
 
+// sameOrigin reports whether u is on base's origin: the same scheme, host
+// and port (a port left out is the scheme's default).
 func sameOrigin(u, base *url.URL) bool {
-	return u.Host == base.Host && u.Scheme == base.Scheme
+	if u.Scheme != base.Scheme {
+		return false
+	}
+	if u.Host == base.Host {
+		return true
+	}
+	return strings.EqualFold(u.Hostname(), base.Hostname()) && originPort(u) == originPort(base)
 }
+
+func originPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch u.Scheme {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
+}
+
+// checkRedirect wraps the user's redirect policy (nil: net/http's default of
+// at most 10 redirects): a redirect away from the API's origin is never
+// followed, whatever the method or the call, so that neither credentials,
+// tokens nor request bodies reach another host, and nothing another host
+// answers reaches the client's tokens, pacing or retries. Redirects within
+// the origin go to the user's policy.
+func (co *core) checkRedirect(user func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, co.base) {
+			status := 0
+			if req.Response != nil {
+				status = req.Response.StatusCode
+			}
+			return &redirectError{status: status, to: req.URL.Scheme + "://" + req.URL.Host}
+		}
+		var err error
+		switch {
+		case user != nil:
+			err = user(req, via)
+		case len(via) >= 10:
+			err = errors.New("stopped after 10 redirects")
+		}
+		if err == nil || err == http.ErrUseLastResponse { // net/http compares it with ==
+			return err
+		}
+		return &redirectPolicyError{err: err}
+	}
+}
+
+// redirectPolicyError is a redirect within the origin that the redirect
+// policy stopped; asking again would be stopped again, so it is not retried.
+type redirectPolicyError struct{ err error }
+
+func (e *redirectPolicyError) Error() string { return e.err.Error() }
+func (e *redirectPolicyError) Unwrap() error { return e.err }
+
+// redirectError is a redirect away from the API's origin, which the client
+// does not follow. It names the target's origin only: its path and query may
+// hold anything.
+type redirectError struct {
+	status int
+	to     string // scheme://host[:port]
+}
+
+func (e *redirectError) Error() string {
+	msg := "redirect away from the API's origin not followed: "
+	if e.status != 0 {
+		msg += strconv.Itoa(e.status)
+		if text := http.StatusText(e.status); text != "" {
+			msg += " " + text
+		}
+		msg += " "
+	}
+	return msg + "to " + e.to
+}
+
+// Unwrap lets errors.Is match ErrCrossOriginRedirect.
+func (e *redirectError) Unwrap() error { return ErrCrossOriginRedirect }
 
 // authError is a failure to obtain tokens; retrying the request cannot help
 // (the login or refresh already retried).
@@ -1040,13 +1129,17 @@ func retryableError(err error) bool {
 	}
 	var (
 		we   *waitError
+		rp   *redirectPolicyError
 		ae   *authError
 		cert *tls.CertificateVerificationError
 		ua   x509.UnknownAuthorityError
 		hn   x509.HostnameError
 		ci   x509.CertificateInvalidError
 	)
-	if errors.As(err, &we) || errors.As(err, &ae) || errors.As(err, &cert) ||
+	if errors.Is(err, ErrCrossOriginRedirect) {
+		return false
+	}
+	if errors.As(err, &we) || errors.As(err, &rp) || errors.As(err, &ae) || errors.As(err, &cert) ||
 		errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
 		return false
 	}

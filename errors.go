@@ -37,6 +37,10 @@ var (
 	ErrRateLimited = errors.New("atlas: rate limited")
 	// ErrServer matches any 5xx.
 	ErrServer = errors.New("atlas: server error")
+	// ErrCrossOriginRedirect matches a call that the API redirected to
+	// another origin (scheme, host or port), which the client never follows:
+	// credentials and tokens stay with the API's origin.
+	ErrCrossOriginRedirect = errors.New("atlas: redirect to another origin")
 )
 
 // Error is a non-2xx answer from the API. Use errors.As to reach it and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -48,7 +47,9 @@ type ProfitLossReport struct {
 	PeriodEnd   Date   `json:"period_end"`
 	Currency    string `json:"currency"`
 	// GeneratedAt is when the report was generated. The contract calls it
-	// ISO 8601 rather than RFC 3339, so a time without a zone is read as UTC.
+	// ISO 8601 rather than RFC 3339: the common ISO 8601 forms are read (a
+	// time without a zone as UTC), and one that cannot be read leaves the
+	// zero time rather than failing the report.
 	GeneratedAt time.Time          `json:"generated_at"`
 	Revenue     ProfitLossCategory `json:"revenue"`
 	// CostOfGoodsSold is nil when the company has no cost-of-goods-sold accounts.
@@ -89,7 +90,9 @@ type BalanceSheetReport struct {
 	AsOfDate  Date   `json:"as_of_date"`
 	Currency  string `json:"currency"`
 	// GeneratedAt is when the report was generated. The contract calls it
-	// ISO 8601 rather than RFC 3339, so a time without a zone is read as UTC.
+	// ISO 8601 rather than RFC 3339: the common ISO 8601 forms are read (a
+	// time without a zone as UTC), and one that cannot be read leaves the
+	// zero time rather than failing the report.
 	GeneratedAt               time.Time            `json:"generated_at"`
 	Assets                    BalanceSheetCategory `json:"assets"`
 	Liabilities               BalanceSheetCategory `json:"liabilities"`
@@ -166,24 +169,4 @@ func (r *BalanceSheetReport) UnmarshalJSON(b []byte) error {
 	}
 	r.GeneratedAt = time.Time(aux.GeneratedAt)
 	return nil
-}
-
-// isoTime reads the ISO 8601 timestamps the reports carry: RFC 3339, or the
-// same without a zone (taken as UTC).
-type isoTime time.Time
-
-var isoLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05.999999999Z0700"}
-
-func (t *isoTime) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("atlas: invalid timestamp %.64s: want an ISO 8601 string", b)
-	}
-	for _, layout := range isoLayouts {
-		if v, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			*t = isoTime(v)
-			return nil
-		}
-	}
-	return fmt.Errorf("atlas: invalid timestamp %.64q: want ISO 8601", s)
 }

@@ -108,13 +108,16 @@ const (
 
 // WebhookEvent is one webhook delivery, as decoded by ParseWebhook.
 type WebhookEvent struct {
-	// ID identifies the event. It is unique per event and stays the same
-	// across redeliveries, so it is the key to de-duplicate on.
+	// ID identifies the event: it is unique per event and stays the same
+	// across redeliveries. It is empty when the delivery carries none (the
+	// API guide's own example has none); DedupKey is the key to
+	// de-duplicate on either way.
 	ID string
 	// Type is the kind of event, such as EventInvoicePaid.
 	Type EventType
 	// Timestamp is when the event happened, not when it was delivered:
-	// a redelivery carries the original time.
+	// a redelivery carries the original time. It is the zero time when the
+	// delivery carries none, or one that is not an ISO 8601 time.
 	Timestamp time.Time
 	// Data is the typed payload, chosen by Type: *InvoiceCreatedData,
 	// *InvoiceSentData, *InvoicePaidData, *BillApprovedData,
@@ -131,6 +134,22 @@ type WebhookEvent struct {
 	Data EventData
 	// RawData is the event's "data" object exactly as received.
 	RawData json.RawMessage
+
+	// bodyKey is DedupKey for an event without an ID, set by ParseWebhook.
+	bodyKey string
+}
+
+// DedupKey returns the key that identifies the event across redeliveries:
+// its ID when it has one, and otherwise "sha256:" followed by the hex SHA-256
+// of the raw body ParseWebhook read (Atlas resends the same bytes when it
+// retries a delivery). NewWebhookHandler de-duplicates on it; so should a
+// receiver that calls ParseWebhook itself. It is empty only for an event
+// without an ID that ParseWebhook did not make.
+func (ev *WebhookEvent) DedupKey() string {
+	if ev.ID != "" {
+		return ev.ID
+	}
+	return ev.bodyKey
 }
 
 // EventData is the typed payload of a WebhookEvent: ParseWebhook sets it to
@@ -155,7 +174,8 @@ type InvoiceEventData struct {
 	Currency string `json:"currency"`
 	// CustomerID is the id of the invoiced customer.
 	CustomerID string `json:"customer_id"`
-	// Status is the invoice's status after the event.
+	// Status is the invoice's status after the event; empty when the
+	// delivery does not say (the API guide's example does not).
 	Status InvoiceStatus `json:"status"`
 }
 
@@ -260,16 +280,22 @@ func newEventData(t EventType) EventData {
 // X-Atlas-Signature header, secrets the webhook secret or, during a rotation,
 // the old and the new one. Nothing is decoded before the signature checks out.
 //
-// The body must be the documented envelope {id, event, timestamp, data}; for
-// the six known event types every field of data is required and typed
-// (amounts are JSON numbers such as 1500.0, decoded exactly, never through
-// float64; a decimal string is accepted too). Unknown fields are ignored, and
-// an unknown event type parses with a nil Data so that events Atlas adds later
-// do not fail. A body that does not fit gets an error wrapping
-// ErrMalformedWebhook.
+// ParseWebhook is a tolerant reader. The body must be a JSON object with a
+// non-empty "event" string and a "data" object; everything else may be
+// missing (or null) and then decodes to its zero value: the envelope's "id"
+// and "timestamp", and every field of data. Amounts are JSON numbers such as
+// 1500.0, decoded exactly, never through float64 (a decimal string is
+// accepted too); timestamps are read in any common ISO 8601 form, and one in
+// none of them leaves the zero time. Unknown fields are ignored, and an
+// unknown event type parses with a nil Data, so that events Atlas adds later
+// do not fail. Only a field present with a value its type cannot hold (an id
+// that is a number, an amount that is not a number, a date that is not
+// YYYY-MM-DD) gets an error wrapping ErrMalformedWebhook, as does a body
+// that is not such an object.
 //
 // ParseWebhook does not de-duplicate: Atlas retries a delivery that was not
-// acknowledged, so the same ID can arrive more than once.
+// acknowledged, so the same event can arrive more than once. Use the event's
+// DedupKey to recognise it.
 func ParseWebhook(payload []byte, signature string, secrets ...string) (*WebhookEvent, error) {
 	if err := VerifySignature(payload, signature, secrets...); err != nil {
 		return nil, err
@@ -294,11 +320,14 @@ func decodeWebhook(payload []byte) (*WebhookEvent, error) {
 	if err := decodeField(env, "", "timestamp", &ev.Timestamp); err != nil {
 		return nil, err
 	}
-	if ev.ID == "" {
-		return nil, malformed("id is empty", nil)
+	if !present(env, "event") {
+		return nil, malformed("event is missing", nil)
 	}
 	if ev.Type == "" {
 		return nil, malformed("event is empty", nil)
+	}
+	if !present(env, "data") {
+		return nil, malformed("data is missing", nil)
 	}
 	var fields map[string]json.RawMessage
 	if err := decodeField(env, "", "data", &fields); err != nil {
@@ -311,12 +340,15 @@ func decodeWebhook(payload []byte) (*WebhookEvent, error) {
 		}
 		ev.Data = data
 	}
+	if ev.ID == "" {
+		sum := sha256.Sum256(payload)
+		ev.bodyKey = "sha256:" + hex.EncodeToString(sum[:])
+	}
 	return ev, nil
 }
 
 // decodeFields fills the struct dst points to from fields, by each field's
-// json tag. Every field of the event payloads is required by the contract,
-// so a missing or null one is an error.
+// json tag. A missing or null field keeps its zero value.
 func decodeFields(fields map[string]json.RawMessage, dst EventData) error {
 	v := reflect.ValueOf(dst).Elem()
 	t := v.Type()
@@ -329,14 +361,27 @@ func decodeFields(fields map[string]json.RawMessage, dst EventData) error {
 	return nil
 }
 
-// decodeField decodes the required member name of obj into dst; path names
-// obj in errors.
-func decodeField(obj map[string]json.RawMessage, path, name string, dst any) error {
+// present reports whether obj has the member name with a value other than null.
+func present(obj map[string]json.RawMessage, name string) bool {
 	raw, ok := obj[name]
-	if !ok || string(raw) == "null" {
-		return malformed(path+name+" is missing", nil)
+	return ok && string(raw) != "null"
+}
+
+// decodeField decodes the member name of obj, when it is present and not
+// null, into dst; path names obj in errors. A timestamp is read tolerantly
+// (see decodeTimestamp); any other value that does not fit dst is an error.
+func decodeField(obj map[string]json.RawMessage, path, name string, dst any) error {
+	if !present(obj, name) {
+		return nil
 	}
-	if err := json.Unmarshal(raw, dst); err != nil {
+	raw := obj[name]
+	var err error
+	if t, ok := dst.(*time.Time); ok {
+		err = decodeTimestamp(raw, t)
+	} else {
+		err = json.Unmarshal(raw, dst)
+	}
+	if err != nil {
 		return malformed(path+name, err)
 	}
 	if d, ok := dst.(*decimal.Decimal); ok && (d.Exponent() > maxAmountExponent || d.Exponent() < -maxAmountExponent) {
@@ -389,8 +434,9 @@ func WithWebhookDeduper(d EventDeduper) WebhookOption {
 }
 
 // WithWebhookTolerance makes the handler answer 400 to an event whose
-// timestamp is more than d away from the current time, in either direction.
-// This bounds how long a captured delivery can be replayed.
+// timestamp is more than d away from the current time, in either direction,
+// or that carries no timestamp it can read. This bounds how long a captured
+// delivery can be replayed.
 //
 // It is off by default, and d should be generous if used: Atlas retries a
 // delivery that was not acknowledged with backoff, and a retry carries the
@@ -430,7 +476,8 @@ type webhookHandler struct {
 //   - 204 when fn returns nil, and 500 when it returns an error, so that Atlas
 //     retries the delivery later. fn's error is logged, never sent back.
 //
-// By default the handler de-duplicates on the event ID (see
+// By default the handler de-duplicates on the event's DedupKey, its ID or,
+// for a delivery without one, the SHA-256 of its body (see
 // WithWebhookDeduper): a redelivery of an event fn has handled gets 204
 // without calling fn again; an event whose fn failed is not recorded, so its
 // redelivery reaches fn; and a delivery that arrives while fn is still
@@ -514,7 +561,8 @@ func (h *webhookHandler) deliver(ctx context.Context, ev *WebhookEvent) (status 
 		}
 		return http.StatusNoContent, "", nil
 	}
-	state, err := h.dedup.Claim(ctx, ev.ID)
+	key := ev.DedupKey()
+	state, err := h.dedup.Claim(ctx, key)
 	if err != nil {
 		return http.StatusInternalServerError, "deduper failed", err
 	}
@@ -528,7 +576,7 @@ func (h *webhookHandler) deliver(ctx context.Context, ev *WebhookEvent) (status 
 	defer func() {
 		// Recorded even when Atlas has hung up, and on a panic in fn, so the
 		// claim never outlives this delivery.
-		if ferr := h.dedup.Finish(context.WithoutCancel(ctx), ev.ID, handled); ferr != nil {
+		if ferr := h.dedup.Finish(context.WithoutCancel(ctx), key, handled); ferr != nil {
 			h.logAttrs(ctx, slog.LevelError, "atlas: webhook deduper could not record the outcome", ev,
 				slog.Bool("handled", handled), slog.Any("error", ferr))
 		}
@@ -570,7 +618,7 @@ func (h *webhookHandler) logAttrs(ctx context.Context, level slog.Level, msg str
 		return
 	}
 	if ev != nil {
-		attrs = append(attrs, slog.String("event_id", ev.ID), slog.String("event", string(ev.Type)))
+		attrs = append(attrs, slog.String("event_id", ev.DedupKey()), slog.String("event", string(ev.Type)))
 	}
 	h.log.LogAttrs(ctx, level, msg, attrs...)
 }

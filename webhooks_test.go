@@ -72,8 +72,10 @@ func TestWebhookModelsFollowTheContract(t *testing.T) {
 			require.NotNil(t, ref, "schema %s", name)
 			fields := jsonFields(reflect.TypeOf(model))
 			assert.Equal(t, keys(ref.Value.Properties), keys(fields), "fields of %s", name)
-			// ParseWebhook requires every field, which is right only while the contract does.
-			assert.ElementsMatch(t, keys(ref.Value.Properties), ref.Value.Required, "%s: every field is required", name)
+			// ParseWebhook requires none of these fields (a tolerant reader:
+			// the guide's own example lacks status), so which ones the
+			// contract requires is not checked here; see
+			// TestParseWebhookEveryDataFieldIsOptional.
 			for prop, ps := range ref.Value.Properties {
 				f, ok := fields[prop]
 				if !ok {
@@ -338,33 +340,27 @@ func TestParseWebhookMalformed(t *testing.T) {
 		{"array", `[` + webhookExamples[atlas.EventInvoicePaid] + `]`, "not a JSON object"},
 		{"null", `null`, "not a JSON object"},
 		{"trailing garbage", webhookExamples[atlas.EventInvoicePaid] + `}`, "not a JSON object"},
-		{"missing id", `{"event":"invoice.paid","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "id is missing"},
-		{"id in another case", `{"ID":"evt_1","event":"x.y","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "id is missing"},
-		{"empty id", `{"id":"","event":"x.y","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "id is empty"},
 		{"numeric id", `{"id":7,"event":"x.y","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "id"},
 		{"missing event", `{"id":"evt_1","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "event is missing"},
 		{"empty event", `{"id":"evt_1","event":"","timestamp":"2026-02-10T13:25:00Z","data":{}}`, "event is empty"},
-		{"missing timestamp", `{"id":"evt_1","event":"x.y","data":{}}`, "timestamp is missing"},
-		{"timestamp not RFC 3339", `{"id":"evt_1","event":"x.y","timestamp":"10 Feb 2026","data":{}}`, "timestamp"},
 		{"timestamp as Unix seconds", `{"id":"evt_1","event":"x.y","timestamp":1770729900,"data":{}}`, "timestamp"},
+		{"null event", `{"id":"evt_1","event":null,"data":{}}`, "event is missing"},
+		{"numeric event", `{"id":"evt_1","event":7,"data":{}}`, "event"},
+		{"closed_at as a number", `{"id":"evt_1","event":"period.closed","data":{"closed_at":1770282000}}`, "data.closed_at"},
+		{"status as a number", `{"id":"evt_1","event":"invoice.paid","data":{"status":3}}`, "data.status"},
+		{"customer_id as an object", `{"event":"invoice.paid","data":{"customer_id":{"id":"c1"}}}`, "data.customer_id"},
+		{"bad end_date", `{"event":"period.closed","data":{"end_date":"2026-02-30"}}`, "data.end_date"},
 		{"missing data", `{` + env + `}`, "data is missing"},
 		{"null data", `{` + env + `,"data":null}`, "data is missing"},
 		{"data is an array", `{` + env + `,"data":[]}`, "data"},
 		{"data of an unknown event is a string", `{"id":"evt_1","event":"x.y","timestamp":"2026-02-10T13:25:00Z","data":"x"}`, "data"},
-		{"missing amount", `{` + env + `,"data":{` + payment + `,"invoice_ids":[]}}`, "data.amount is missing"},
-		{"null amount", `{` + env + `,"data":{` + payment + `,"amount":null,"invoice_ids":[]}}`, "data.amount is missing"},
 		{"amount not a number", `{` + env + `,"data":{` + payment + `,"amount":"lots","invoice_ids":[]}}`, "data.amount"},
 		{"amount with a huge exponent", `{` + env + `,"data":{` + payment + `,"amount":1e999999999,"invoice_ids":[]}}`, "data.amount is out of range"},
 		{"amount with a tiny exponent", `{` + env + `,"data":{` + payment + `,"amount":1e-999999999,"invoice_ids":[]}}`, "data.amount is out of range"},
 		{"amount is a boolean", `{` + env + `,"data":{` + payment + `,"amount":true,"invoice_ids":[]}}`, "data.amount"},
 		{"invoice_ids not a list", `{` + env + `,"data":{` + payment + `,"amount":1,"invoice_ids":"i1"}}`, "data.invoice_ids"},
-		{"missing invoice_ids", `{` + env + `,"data":{` + payment + `,"amount":1}}`, "data.invoice_ids is missing"},
 		{"bad start_date", `{"id":"evt_1","event":"period.closed","timestamp":"2026-02-05T09:00:00Z","data":{"id":"p1","name":"Jan",` +
 			`"start_date":"01/01/2026","end_date":"2026-01-31","closed_at":"2026-02-05T09:00:00Z"}}`, "data.start_date"},
-		{"bad closed_at", `{"id":"evt_1","event":"period.closed","timestamp":"2026-02-05T09:00:00Z","data":{"id":"p1","name":"Jan",` +
-			`"start_date":"2026-01-01","end_date":"2026-01-31","closed_at":"yesterday"}}`, "data.closed_at"},
-		{"missing status", `{"id":"evt_1","event":"invoice.created","timestamp":"2026-02-05T09:00:00Z","data":{"id":"i1",` +
-			`"invoice_number":"INV-1","amount":1,"currency":"USD","customer_id":"c1"}}`, "data.status is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

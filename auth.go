@@ -52,12 +52,12 @@ type CompanyMembership struct {
 	Role Role   `json:"role"`
 }
 
-// Me is the authenticated user with their organization and companies.
+// Me is the authenticated user with their organization and companies. It
+// embeds User, so me.ID, me.Email, me.FullName and me.Role read as before and
+// me.User is the same User that Login returns; on the wire the user's fields
+// stay at the top level of the object.
 type Me struct {
-	ID           string              `json:"id"`
-	Email        string              `json:"email"`
-	FullName     string              `json:"full_name"`
-	Role         Role                `json:"role"`
+	User
 	Organization Organization        `json:"organization"`
 	Companies    []CompanyMembership `json:"companies"`
 }
@@ -77,8 +77,14 @@ func (s *AuthService) Login(ctx context.Context, email, password string, opts ..
 // and the client has credentials it logs in again; without credentials the
 // error matches ErrUnauthorized.
 //
+// Refresh takes RequestOptions as every other method does, but it goes
+// through the same renewal as the client's own refreshes: one request for
+// every goroutine that needs new tokens at that moment, sent as the client
+// sends it. None of opts shapes that request yet; in particular WithResponse
+// leaves its destination as it was.
+//
 // API: POST /auth/refresh
-func (s *AuthService) Refresh(ctx context.Context) error {
+func (s *AuthService) Refresh(ctx context.Context, opts ...RequestOption) error {
 	if ctx == nil {
 		return nilContext(http.MethodPost, "/auth/refresh")
 	}

@@ -511,3 +511,118 @@ func TestAtlastestAnswersDecodeStrictly(t *testing.T) {
 
 	assert.Equal(t, keys(strictDecoders), keys(st.seen), "every resource route was called")
 }
+
+// visibleJSONFields returns the JSON name of every field of struct type t as
+// encoding/json sees it: the fields of an embedded struct count as t's own.
+func visibleJSONFields(t reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous || !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out[name] = f
+		}
+	}
+	return out
+}
+
+// TestMeFollowsTheContract checks that Me, which embeds User, still has
+// exactly the contract's fields at the top level of the object: it decodes
+// the contract's example with unknown fields refused, and what it encodes
+// again validates against the Me schema with the same keys.
+func TestMeFollowsTheContract(t *testing.T) {
+	t.Parallel()
+	doc := contract(t)
+	for name, model := range map[string]any{"Me": atlas.Me{}, "User": atlas.User{}} {
+		schema := doc.Components.Schemas[name]
+		require.NotNil(t, schema, name)
+		assert.Equal(t, keys(schema.Value.Properties), keys(visibleJSONFields(reflect.TypeOf(model))), "fields of %s", name)
+	}
+
+	data := exampleJSON(t, doc, "Me")
+	me, err := decodeStrict[atlas.Me](data)
+	require.NoError(t, err)
+	assert.Equal(t, atlas.User{ID: "3f9c2d1e-8b7a-4c6d-9e0f-1a2b3c4d5e6f", Email: "jane.doe@example.com", FullName: "Jane Doe",
+		Role: atlas.RoleAccountant}, me.User)
+	assert.Equal(t, "Jane Doe", me.FullName, "User's fields are promoted")
+	assert.Equal(t, atlas.Organization{ID: "7d2e4f60-1c3b-4a59-8e7d-6f5a4b3c2d1e", Name: "Acme Holdings"}, me.Organization)
+	require.Len(t, me.Companies, 2)
+	assert.Equal(t, atlas.RoleViewer, me.Companies[1].Role)
+
+	out, err := json.Marshal(me)
+	require.NoError(t, err)
+	var sent, example map[string]any
+	require.NoError(t, json.Unmarshal(out, &sent))
+	require.NoError(t, json.Unmarshal(data, &example))
+	assert.Equal(t, example, sent, "Me encodes as the contract's example, with no nested user object")
+	assert.NoError(t, doc.Components.Schemas["Me"].Value.VisitJSON(sent))
+}
+
+// TestMeOnAtlastest decodes atlastest's GET /auth/me strictly into Me and
+// checks that its User is the one the login returned.
+func TestMeOnAtlastest(t *testing.T) {
+	t.Parallel()
+	srv := atlastest.NewServer(atlastest.WithSecondCompany())
+	t.Cleanup(srv.Close)
+	bt := &bodyTap{next: srv.Client().Transport, path: "/auth/me"}
+	c := clientOn(t, srv, &http.Client{Transport: bt})
+	ctx := context.Background()
+
+	u, err := c.Auth.Login(ctx, srv.Email(), srv.Password())
+	require.NoError(t, err)
+	me, err := c.Auth.Me(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, *u, me.User)
+	assert.Equal(t, srv.Email(), me.Email)
+	assert.NotEmpty(t, me.ID)
+	assert.NotEmpty(t, me.FullName)
+	assert.NotEmpty(t, me.Role)
+	assert.NotEmpty(t, me.Organization.Name)
+	ids := make([]string, 0, len(me.Companies))
+	for _, m := range me.Companies {
+		ids = append(ids, m.ID)
+	}
+	assert.ElementsMatch(t, []string{srv.CompanyID(), srv.SecondCompanyID()}, ids)
+
+	body := bt.last()
+	require.NotEmpty(t, body)
+	strict, err := decodeStrict[atlas.Me](body)
+	require.NoError(t, err, "%s", body)
+	assert.Equal(t, me, strict)
+	var sent any
+	require.NoError(t, json.Unmarshal(body, &sent))
+	assert.NoError(t, contract(t).Components.Schemas["Me"].Value.VisitJSON(sent), "atlastest's answer against the contract")
+}
+
+// bodyTap keeps the body of the last 2xx answer for a path ending in path.
+type bodyTap struct {
+	next http.RoundTripper
+	path string
+	mu   sync.Mutex
+	body []byte
+}
+
+func (b *bodyTap) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := b.next.RoundTrip(r)
+	if err != nil || resp.StatusCode >= 300 || !strings.HasSuffix(r.URL.Path, b.path) {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	b.mu.Lock()
+	b.body = body
+	b.mu.Unlock()
+	return resp, nil
+}
+
+func (b *bodyTap) last() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.body
+}

@@ -26,6 +26,14 @@ const (
 	BillStatusVoid     BillStatus = "void"
 )
 
+// Outstanding reports whether a bill in status s is owed to its vendor:
+// approved or partial. A draft is not approved yet, a void bill never will
+// be and a paid one is settled; only an outstanding bill's AmountDue is a
+// payable.
+func (s BillStatus) Outstanding() bool {
+	return s == BillStatusApproved || s == BillStatusPartial
+}
+
 // Bill is a vendor bill. The server computes line amounts, taxes and totals,
 // rounding each line to the cent.
 type Bill struct {
@@ -43,8 +51,13 @@ type Bill struct {
 	TaxAmount        decimal.Decimal `json:"tax_amount"`
 	TotalAmount      decimal.Decimal `json:"total_amount"`
 	AmountPaid       decimal.Decimal `json:"amount_paid"`
-	AmountDue        decimal.Decimal `json:"amount_due"`
-	Notes            *string         `json:"notes"`
+	// AmountDue is TotalAmount less AmountPaid, whatever the status: a
+	// draft's or a void bill's is its full amount, though nothing is owed on
+	// it. Summing AmountDue over Bills.All therefore counts drafts and voids
+	// too; to total what the company owes its vendors, add up only approved
+	// and partial bills (Status.Outstanding tells which).
+	AmountDue decimal.Decimal `json:"amount_due"`
+	Notes     *string         `json:"notes"`
 	// ApprovedAt is when the bill was approved, nil while it is a draft.
 	ApprovedAt *time.Time `json:"approved_at"`
 	Lines      []BillLine `json:"lines"`

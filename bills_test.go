@@ -89,3 +89,15 @@ func TestBillApprovedAndVoided(t *testing.T) {
 	require.Len(t, all, 1)
 	assert.Equal(t, *voided, *all[0])
 }
+
+func TestBillStatusOutstanding(t *testing.T) {
+	t.Parallel()
+	want := map[atlas.BillStatus]bool{
+		atlas.BillStatusDraft: false, atlas.BillStatusApproved: true, atlas.BillStatusPartial: true,
+		atlas.BillStatusPaid: false, atlas.BillStatusVoid: false, "": false, "overdue": false,
+	}
+	for s, w := range want {
+		assert.Equal(t, w, s.Outstanding(), "%q", s)
+	}
+	assert.Len(t, want, len(enums["BillStatus"])+2, "every status of the contract has a case")
+}

@@ -27,6 +27,18 @@ const (
 	InvoiceStatusVoid    InvoiceStatus = "void"
 )
 
+// Outstanding reports whether an invoice in status s is owed by its
+// customer: sent, partial or overdue. A draft is not billed yet, a void
+// invoice never will be and a paid one is settled; only an outstanding
+// invoice's AmountDue is a receivable.
+func (s InvoiceStatus) Outstanding() bool {
+	switch s {
+	case InvoiceStatusSent, InvoiceStatusPartial, InvoiceStatusOverdue:
+		return true
+	}
+	return false
+}
+
 // Invoice is a sales invoice. The server computes line amounts, taxes and
 // totals, rounding each line to the cent.
 type Invoice struct {
@@ -42,8 +54,15 @@ type Invoice struct {
 	TaxAmount     decimal.Decimal `json:"tax_amount"`
 	TotalAmount   decimal.Decimal `json:"total_amount"`
 	AmountPaid    decimal.Decimal `json:"amount_paid"`
-	AmountDue     decimal.Decimal `json:"amount_due"`
-	Notes         *string         `json:"notes"`
+	// AmountDue is TotalAmount less AmountPaid, whatever the status: a
+	// draft's or a void invoice's is its full amount, though nobody owes it.
+	// Summing AmountDue over Invoices.All therefore counts drafts, which are
+	// not receivables yet, and voids, which never will be (a voided invoice
+	// was often reissued, so its amount is counted twice). To total what
+	// customers owe, add up only sent, partial and overdue invoices
+	// (Status.Outstanding tells which), as the receivables aging example does.
+	AmountDue decimal.Decimal `json:"amount_due"`
+	Notes     *string         `json:"notes"`
 	// SentAt is when the invoice was sent, nil while it is a draft.
 	SentAt    *time.Time    `json:"sent_at"`
 	Lines     []InvoiceLine `json:"lines"`

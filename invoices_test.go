@@ -279,3 +279,54 @@ func BenchmarkDecodeInvoicePage(b *testing.B) {
 		}
 	}
 }
+
+func TestInvoiceStatusOutstanding(t *testing.T) {
+	t.Parallel()
+	want := map[atlas.InvoiceStatus]bool{
+		atlas.InvoiceStatusDraft: false, atlas.InvoiceStatusSent: true, atlas.InvoiceStatusPartial: true,
+		atlas.InvoiceStatusPaid: false, atlas.InvoiceStatusOverdue: true, atlas.InvoiceStatusVoid: false,
+		"": false, "archived": false,
+	}
+	for s, w := range want {
+		assert.Equal(t, w, s.Outstanding(), "%q", s)
+	}
+	assert.Len(t, want, len(enums["InvoiceStatus"])+2, "every status of the contract has a case")
+}
+
+// TestReceivablesByOutstandingAndSub holds the rule that the AmountDue docs
+// and the aging example teach against atlastest: the AmountDue of the
+// outstanding invoices adds up to the customers' balances (while every
+// invoice's adds up to more), and the invoices that Sub finds past due on the
+// server's day are the ones the server lists as overdue.
+func TestReceivablesByOutstandingAndSub(t *testing.T) {
+	t.Parallel()
+	day := time.Date(2026, time.June, 30, 12, 0, 0, 0, time.UTC)
+	c, _ := newTestClient(t, atlastest.WithInvoices(250), atlastest.WithClock(atlastest.FixedClock(day)))
+	ctx := context.Background()
+	today := atlas.DateOf(day)
+
+	var owed, pastDue, all decimal.Decimal
+	for _, inv := range collect(t, c.Invoices.All(ctx, nil)) {
+		all = all.Add(inv.AmountDue)
+		if !inv.Status.Outstanding() {
+			continue
+		}
+		owed = owed.Add(inv.AmountDue)
+		if today.Sub(inv.DueDate) > 0 {
+			pastDue = pastDue.Add(inv.AmountDue)
+		}
+	}
+	var balances decimal.Decimal
+	for _, cu := range collect(t, c.Customers.All(ctx, nil)) {
+		balances = balances.Add(cu.CurrentBalance)
+	}
+	var overdue decimal.Decimal
+	for _, inv := range collect(t, c.Invoices.All(ctx, &atlas.InvoiceListParams{Status: atlas.InvoiceStatusOverdue})) {
+		overdue = overdue.Add(inv.AmountDue)
+	}
+	require.True(t, owed.IsPositive())
+	assert.True(t, owed.Equal(balances), "outstanding AmountDue %s, customer balances %s", owed, balances)
+	assert.True(t, all.GreaterThan(owed), "every invoice's AmountDue %s counts drafts and voids", all)
+	assert.True(t, pastDue.IsPositive())
+	assert.True(t, pastDue.Equal(overdue), "past due by Sub %s, overdue by the server %s", pastDue, overdue)
+}

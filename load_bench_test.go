@@ -60,8 +60,8 @@ func BenchmarkRateLimitEfficiency(b *testing.B) {
 		window  = time.Second
 		workers = 8
 	)
-	tier := atlastest.WithRateLimit(atlastest.TierProfessional, window)
-	windowOnly := atlastest.WithCustomRateLimit(limit, 0, window)
+	tier := atlastest.WithPlan(atlastest.TierProfessional, window)
+	windowOnly := atlastest.WithPlanLimits(limit, 0, window)
 	for _, bc := range []struct {
 		name    string
 		server  atlastest.Option

@@ -128,7 +128,7 @@ func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
 // the items still come in order.
 func TestAllWithConcurrencyStaysWithinThePlan(t *testing.T) {
 	verifyNoLeaks(t)
-	srv := atlastest.NewServer(atlastest.WithInvoices(250), atlastest.WithRateLimit(atlastest.TierStandard, time.Second))
+	srv := atlastest.NewServer(atlastest.WithInvoices(250), atlastest.WithPlan(atlastest.TierStandard, time.Second))
 	t.Cleanup(srv.Close)
 	c := newClientOn(t, srv, WithRateLimit(60, 10, time.Second)) // the Standard tier, its minute scaled to the server's second
 	want, err := c.Invoices.List(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}})

@@ -311,7 +311,7 @@ func TestMaxRetriesZeroStillRespectsA429Pause(t *testing.T) {
 // 429s.
 func TestAtlastestPacerStaysWithinTheWindow(t *testing.T) {
 	t.Parallel() // real one-second windows: let them overlap
-	srv := atlastest.NewServer(atlastest.WithCustomRateLimit(5, 0, time.Second))
+	srv := atlastest.NewServer(atlastest.WithPlanLimits(5, 0, time.Second))
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
 	c := newClientOn(t, srv, recOpt)
@@ -331,7 +331,7 @@ func TestAtlastestPacerStaysWithinTheWindow(t *testing.T) {
 // one time that only the test moves, so no window can end in between.
 func TestAtlastest429WaitsForRetryAfterAndSucceeds(t *testing.T) {
 	start := time.Unix(1768473000, 0).Add(250 * time.Millisecond) // a quarter into a one-second window
-	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(start)), atlastest.WithCustomRateLimit(2, 0, time.Second))
+	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(start)), atlastest.WithPlanLimits(2, 0, time.Second))
 	t.Cleanup(srv.Close)
 	fc := clock.NewFake(start)
 	ctx := context.Background()
@@ -386,7 +386,7 @@ func TestAtlastest429WaitsForRetryAfterAndSucceeds(t *testing.T) {
 // that enforces that plan.
 func TestAtlastestTierNeverProvokesA429(t *testing.T) {
 	t.Parallel() // paces at one request a second: let it overlap
-	srv := atlastest.NewServer(atlastest.WithRateLimit(atlastest.TierStandard, time.Minute))
+	srv := atlastest.NewServer(atlastest.WithPlan(atlastest.TierStandard, time.Minute))
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
 	c := newClientOn(t, srv, recOpt, WithTier(TierStandard))

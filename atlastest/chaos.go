@@ -47,46 +47,80 @@ type chaos struct {
 	match    *faultRule // for its pattern; nil: every request
 }
 
-// WithChaos starts the server with chaos (see Chaos). It panics on rates outside 0..1,
-// rates that add up to more than 1, or a fail status outside 400..599.
+// WithChaos starts the server with chaos (see Chaos). Rates outside 0..1, rates that add
+// up to more than 1, a fail status outside 400..599 and a Matching pattern that Matching
+// refuses are invalid.
 func WithChaos(c Chaos) Option {
-	newChaos(c) // panics now, where the mistake is, not in NewServer
 	c.FailStatuses = append([]int(nil), c.FailStatuses...)
-	// Each server gets its own sequence, even when one Option starts several.
-	return func(cfg *config) { cfg.chaos = newChaos(c) }
+	return func(cfg *config) {
+		if err := checkChaos(c); err != nil {
+			cfg.invalid("WithChaos", "%v", err)
+			return
+		}
+		// Each server gets its own sequence from NewServer, even when one Option starts
+		// several.
+		cfg.chaos = &c
+	}
 }
 
 // SetChaos replaces the server's chaos from now on, with a fresh sequence from c.Seed; the
 // zero Chaos turns it off, for instance to check the server's state after a chaotic run.
-// It panics as WithChaos does.
+// It panics on a Chaos that WithChaos finds invalid ("atlastest: SetChaos: ...").
 func (s *Server) SetChaos(c Chaos) {
-	ch := newChaos(c)
+	if err := s.setChaos(c); err != nil {
+		panic("atlastest: SetChaos: " + err.Error())
+	}
+}
+
+// setChaos is SetChaos with an error for a Chaos that makes no sense.
+func (s *Server) setChaos(c Chaos) error {
+	ch, err := newChaos(c)
+	if err != nil {
+		return err
+	}
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	s.faults.chaos = ch
+	return nil
 }
 
-// newChaos checks c and sets it up; it returns nil when c injects nothing.
-func newChaos(c Chaos) *chaos {
+// checkChaos says what makes no sense in c, or returns nil.
+func checkChaos(c Chaos) error {
 	for _, r := range []float64{c.FailRate, c.DropRate, c.SlowRate, c.AfterHandlerRate} {
 		if !(r >= 0 && r <= 1) {
-			panic(fmt.Sprintf("atlastest: Chaos: rate %v is not between 0 and 1", r))
+			return fmt.Errorf("rate %v is not between 0 and 1", r)
 		}
 	}
 	if sum := c.FailRate + c.DropRate + c.SlowRate; sum > 1 {
-		panic(fmt.Sprintf("atlastest: Chaos: the fail, drop and slow rates add up to %v, more than 1", sum))
+		return fmt.Errorf("the fail, drop and slow rates add up to %v, more than 1", sum)
+	}
+	if c.SlowDelay < 0 {
+		return fmt.Errorf("slow delay %v is negative", c.SlowDelay)
+	}
+	for _, st := range c.FailStatuses {
+		if st < 400 || st > 599 {
+			return fmt.Errorf("fail status %d is not an error status", st)
+		}
+	}
+	if c.Matching != "" {
+		if _, err := compilePattern(c.Matching); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newChaos checks c and sets it up; it returns nil when c injects nothing.
+func newChaos(c Chaos) (*chaos, error) {
+	if err := checkChaos(c); err != nil {
+		return nil, err
 	}
 	if c.FailRate == 0 && c.DropRate == 0 && c.SlowRate == 0 {
-		return nil
+		return nil, nil
 	}
 	statuses := c.FailStatuses
 	if len(statuses) == 0 {
 		statuses = []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
-	}
-	for _, st := range statuses {
-		if st < 400 || st > 599 {
-			panic(fmt.Sprintf("atlastest: Chaos: fail status %d is not an error status", st))
-		}
 	}
 	ch := &chaos{
 		cfg:      c,
@@ -94,10 +128,10 @@ func newChaos(c Chaos) *chaos {
 		statuses: append([]int(nil), statuses...),
 	}
 	if c.Matching != "" {
-		ch.match = &faultRule{}
-		Matching(c.Matching)(ch.match)
+		mux, _ := compilePattern(c.Matching)
+		ch.match = &faultRule{pattern: c.Matching, mux: mux}
 	}
-	return ch
+	return ch, nil
 }
 
 // fate draws the next request's fault, or nil. Every call draws the same number of values,

@@ -2,6 +2,7 @@ package atlastest_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,7 +112,14 @@ func TestChaosRefusesNonsense(t *testing.T) {
 		"after":        {FailRate: 0.1, AfterHandlerRate: 2},
 		"status":       {FailRate: 0.1, FailStatuses: []int{200}},
 		"bad matching": {FailRate: 0.1, Matching: "GET /x/{"},
+		"slow delay":   {SlowRate: 0.1, SlowDelay: -time.Second},
 	} {
-		assert.Panics(t, func() { atlastest.WithChaos(c) }, name)
+		opt := atlastest.WithChaos(c)
+		err := atlastest.Validate(opt)
+		require.ErrorIs(t, err, atlastest.ErrInvalidOption, name)
+		assert.True(t, strings.HasPrefix(err.Error(), "atlastest: WithChaos: "), "%s: %v", name, err)
+		assert.PanicsWithValue(t, err.Error(), func() { atlastest.NewServer(opt).Close() }, name)
+		srv := newServer(t)
+		assert.PanicsWithValue(t, strings.Replace(err.Error(), "WithChaos", "SetChaos", 1), func() { srv.SetChaos(c) }, name)
 	}
 }

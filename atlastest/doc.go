@@ -10,6 +10,24 @@
 // It does not share code or types with the SDK, so a field name that is wrong on either side
 // fails a test instead of agreeing with itself.
 //
+// # Starting, serving and configuring
+//
+// As with httptest, NewServer starts the server at once, while NewUnstartedServer lets a
+// test change Listener or TLS first and then call Start or StartTLS (https, with a
+// certificate made for the server that Client trusts and Certificate returns). Handler is
+// the whole server as an http.Handler, to mount on a mux or an http.Server of your own.
+// Seed returns the seeded credentials and ids in one value.
+//
+// Options never panic themselves. An option given a value it cannot use (a negative
+// count, a lifetime of zero, an unknown tier, rates outside 0..1) makes NewServer and
+// NewUnstartedServer panic with a message naming it ("atlastest: WithPlan: unknown tier
+// "gold" ..."), as httptest.NewServer panics when it cannot listen: a test double's
+// constructor has no error to return, and a test should fail loudly where it was set up
+// wrong. Validate returns the same as an error matching ErrInvalidOption, for programs
+// that build options from their input, such as cmd/atlastest from its flags. Server
+// methods given arguments that make no sense (FailNext with a status of 200, Matching with
+// a pattern ServeMux refuses) panic as their documentation says.
+//
 // # Seeded data
 //
 // Every server starts with an organization, an admin user (Email, Password) and a viewer
@@ -65,8 +83,8 @@
 // Rate limits: every answer carries X-RateLimit-Limit, X-RateLimit-Remaining and
 // X-RateLimit-Reset (and X-RateLimit-Reset-After, the same in seconds from now). Without
 // an option nothing is limited (the headers say a million requests a minute, never used
-// up); WithRateLimit(tier, window) enforces a tier per user with windows as short as a test
-// needs, and WithCustomRateLimit any limit and burst. A refused request gets 429 with
+// up); WithPlan(tier, window) enforces a tier per user with windows as short as a test
+// needs, and WithPlanLimits any limit and burst. A refused request gets 429 with
 // Retry-After (and Retry-After-Ms). The windows follow the server's clock, so Advance moves
 // into the next one.
 //

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,24 +33,35 @@ type FaultOption func(*faultRule)
 // "/invoices/{id}/send" (any method), "GET /contacts/" (every path below). It panics on a
 // pattern that ServeMux would refuse.
 func Matching(pattern string) FaultOption {
-	mux := http.NewServeMux()
+	mux, err := compilePattern(pattern)
+	if err != nil {
+		panic("atlastest: " + err.Error())
+	}
+	return func(f *faultRule) {
+		f.pattern = pattern
+		f.mux = mux
+	}
+}
+
+// compilePattern turns a Matching pattern into a ServeMux that has a route for it, or
+// says why ServeMux refuses it.
+func compilePattern(pattern string) (mux *http.ServeMux, err error) {
+	mux = http.NewServeMux()
 	method, path, found := cutMethod(pattern)
 	full := basePath + path
 	if found {
 		full = method + " " + full
 	}
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				panic(fmt.Sprintf("atlastest: Matching(%q): %v", pattern, v))
-			}
-		}()
-		mux.Handle(full, http.NotFoundHandler())
+	defer func() {
+		if v := recover(); v != nil {
+			mux, err = nil, fmt.Errorf("Matching(%q): %v", pattern, v)
+		}
 	}()
-	return func(f *faultRule) {
-		f.pattern = pattern
-		f.mux = mux
+	if !strings.HasPrefix(path, "/") {
+		return nil, fmt.Errorf("Matching(%q): the path must start with /", pattern)
 	}
+	mux.Handle(full, http.NotFoundHandler())
+	return mux, nil
 }
 
 // cutMethod splits "METHOD /path" into its method and path; a pattern without a method

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // middleware wraps the server's handler to act on every request, including the ones no
 // route matches.
 type middleware func(http.Handler) http.Handler
 
-// handler is the server's whole http.Handler: the routes wrapped in the middleware chain.
+// chain is the Atlas API as an http.Handler: the routes wrapped in the middleware chain.
 //
 // The chain is listed here, outermost first, and nowhere else. A later feature adds its
 // middleware in its own file (a method of Server with the middleware signature) and one
@@ -34,7 +35,7 @@ type middleware func(http.Handler) http.Handler
 //
 // recoverPanics re-panics http.ErrAbortHandler, so a middleware may drop a connection
 // without an answer that way.
-func (s *Server) handler() http.Handler {
+func (s *Server) chain() http.Handler {
 	chain := []middleware{
 		s.requestID,
 		s.recoverPanics,
@@ -78,5 +79,43 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			writeErrorStatus(w, http.StatusInternalServerError, "Internal server error.", nil)
 		}()
 		next.ServeHTTP(w, r)
+	})
+}
+
+// logAccess logs every request h answers to the server's logger (WithLogger), once it is
+// answered: method, path, query, status (0 when the connection was dropped without an
+// answer), how long it took, the request id and any injected fault. Never a header or a
+// body, so never a credential. Without a logger it is h itself.
+func (s *Server) logAccess(h http.Handler) http.Handler {
+	l := s.logger()
+	if l == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		r, ex := withExchange(r)
+		status := 0
+		lw := &statusWriter{ResponseWriter: w, noted: func(st int) { status = st }}
+		defer func() {
+			v := recover()
+			if v != nil {
+				if err, ok := v.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
+					status = http.StatusInternalServerError
+				}
+			}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status,
+				"duration", time.Since(start), "request_id", w.Header().Get("X-Request-ID")}
+			if r.URL.RawQuery != "" {
+				attrs = append(attrs, "query", r.URL.RawQuery)
+			}
+			if ex.fault != "" {
+				attrs = append(attrs, "fault", string(ex.fault), "fault_after_handler", ex.faultAfter)
+			}
+			l.Info("atlastest: request", attrs...)
+			if v != nil {
+				panic(v)
+			}
+		}()
+		h.ServeHTTP(lw, r)
 	})
 }

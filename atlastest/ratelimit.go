@@ -1,7 +1,6 @@
 package atlastest
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -9,7 +8,7 @@ import (
 	"time"
 )
 
-// Tier is an Atlas plan; WithRateLimit makes the server enforce its limits.
+// Tier is an Atlas plan; WithPlan makes the server enforce its limits.
 type Tier string
 
 // The Atlas plans and their limits, from the guide: requests per window (a minute on the
@@ -33,28 +32,35 @@ func (t Tier) limits() (limit, burst int, ok bool) {
 	return 0, 0, false
 }
 
-// rateConfig is the rate limit WithRateLimit or WithCustomRateLimit set.
+// rateConfig is the rate limit WithPlan or WithPlanLimits set.
 type rateConfig struct {
 	limit  int           // requests per window
 	burst  int           // token bucket capacity; 0 for none
 	window time.Duration // length of a window
 }
 
-// WithRateLimit makes the server enforce the tier's limits per user, with windows of the
-// given length instead of a minute so that tests need not wait (a window of zero or less
-// is a minute). See WithCustomRateLimit for the model and the headers. It panics on a tier
-// that is not one of TierStandard, TierProfessional and TierEnterprise.
-func WithRateLimit(tier Tier, window time.Duration) Option {
-	limit, burst, ok := tier.limits()
-	if !ok {
-		panic(fmt.Sprintf("atlastest: WithRateLimit: unknown tier %q", string(tier)))
+// WithPlan makes the server enforce the tier's limits per user, with windows of the given
+// length instead of a minute so that tests need not wait (a window of zero is a minute).
+// See WithPlanLimits for the model and the headers. A tier that is not one of
+// TierStandard, TierProfessional and TierEnterprise, and a negative window, are invalid.
+//
+// It is the server's side of atlas.WithTier: the client paces itself to a plan, the
+// server enforces one.
+func WithPlan(tier Tier, window time.Duration) Option {
+	return func(cfg *config) {
+		limit, burst, ok := tier.limits()
+		if !ok {
+			cfg.invalid("WithPlan", "unknown tier %q (standard, professional or enterprise)", string(tier))
+			return
+		}
+		cfg.setRate("WithPlan", limit, burst, window)
 	}
-	return WithCustomRateLimit(limit, burst, window)
 }
 
-// WithCustomRateLimit makes the server enforce limit requests per window and a burst of
-// burst, per user. Without it (or WithRateLimit) the server limits nothing but still sends
-// the headers, for a limit of a million requests a minute that is never used up.
+// WithPlanLimits makes the server enforce limit requests per window and a burst of
+// burst, per user: a plan that is not one of the tiers, as atlas.WithRateLimit paces a
+// client to one. Without it (or WithPlan) the server limits nothing but still sends the
+// headers, for a limit of a million requests a minute that is never used up.
 //
 // The model has two rules, and a request must pass both:
 //
@@ -70,7 +76,7 @@ func WithRateLimit(tier Tier, window time.Duration) Option {
 //   - Burst: a token bucket of burst tokens, full at first, refilled at limit per window
 //     (one token every window/limit); each request takes a token. It is the bucket of
 //     golang.org/x/time/rate.NewLimiter(rate.Every(window/limit), burst). A burst of zero
-//     or less turns this rule off, leaving the window alone, which the headers describe
+//     turns this rule off, leaving the window alone, which the headers describe
 //     completely.
 //
 // A client that keeps to both never gets a 429. A refused request gets 429 with the error
@@ -81,17 +87,27 @@ func WithRateLimit(tier Tier, window time.Duration) Option {
 // Requests are counted per user of a valid bearer token; requests without one (login,
 // refresh, a bad or expired token) are counted per client IP address, which on loopback
 // means all of them together. Every answer counts once admitted, whatever its status,
-// including injected faults and idempotent replays. A limit of zero or less panics; a
-// window of zero or less is a minute.
-func WithCustomRateLimit(limit, burst int, window time.Duration) Option {
-	if limit <= 0 {
-		panic(fmt.Sprintf("atlastest: WithCustomRateLimit: limit %d is not positive", limit))
+// including injected faults and idempotent replays. A window of zero is a minute; a
+// limit of zero or less, a negative burst and a negative window are invalid.
+func WithPlanLimits(limit, burst int, window time.Duration) Option {
+	return func(cfg *config) { cfg.setRate("WithPlanLimits", limit, burst, window) }
+}
+
+// setRate checks and sets the rate limit of WithPlan or WithPlanLimits.
+func (cfg *config) setRate(option string, limit, burst int, window time.Duration) {
+	switch {
+	case limit <= 0:
+		cfg.invalid(option, "limit %d is not positive", limit)
+	case burst < 0:
+		cfg.invalid(option, "burst %d is negative", burst)
+	case window < 0:
+		cfg.invalid(option, "window %v is negative", window)
+	default:
+		if window == 0 {
+			window = time.Minute
+		}
+		cfg.rate = &rateConfig{limit: limit, burst: burst, window: window}
 	}
-	if window <= 0 {
-		window = time.Minute
-	}
-	rc := rateConfig{limit: limit, burst: max(burst, 0), window: window}
-	return func(cfg *config) { cfg.rate = &rc }
 }
 
 // limiter keeps every user's window and bucket.

@@ -64,7 +64,7 @@ func TestRateLimitHeadersWithoutATier(t *testing.T) {
 }
 
 func TestRateLimitWindow(t *testing.T) {
-	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithCustomRateLimit(3, 0, time.Minute))
+	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(3, 0, time.Minute))
 	c := admin(t, srv) // login counts against the client's address, not the user
 
 	for want := 2; want >= 0; want-- {
@@ -94,7 +94,7 @@ func TestRateLimitWindow(t *testing.T) {
 }
 
 func TestRateLimitBurst(t *testing.T) {
-	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithRateLimit(atlastest.TierStandard, time.Minute))
+	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlan(atlastest.TierStandard, time.Minute))
 	c := admin(t, srv)
 	for range 10 {
 		require.Equal(t, http.StatusOK, c.get("/auth/me").status)
@@ -132,7 +132,7 @@ func TestRateLimitTiers(t *testing.T) {
 		{atlastest.TierEnterprise, 1000, 100},
 	} {
 		t.Run(string(tc.tier), func(t *testing.T) {
-			srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithRateLimit(tc.tier, 0))
+			srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlan(tc.tier, 0))
 			c := admin(t, srv)
 			admitted := 0
 			for {
@@ -153,7 +153,7 @@ func TestRateLimitTiers(t *testing.T) {
 // TestRateLimitFollowsTheBucketAndTheWindow paces requests at the bucket's rate: every one
 // passes until the window is used up.
 func TestRateLimitFollowsTheBucketAndTheWindow(t *testing.T) {
-	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithCustomRateLimit(10, 2, 100*time.Millisecond))
+	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(10, 2, 100*time.Millisecond))
 	c := admin(t, srv)
 	srv.Advance(time.Second) // a new window, the bucket full
 	require.Equal(t, http.StatusOK, c.get("/auth/me").status)
@@ -173,7 +173,7 @@ func TestRateLimitFollowsTheBucketAndTheWindow(t *testing.T) {
 }
 
 func TestRateLimitIsPerUser(t *testing.T) {
-	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithCustomRateLimit(2, 0, time.Minute))
+	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(2, 0, time.Minute))
 	a := admin(t, srv)
 	v := viewer(t, srv)
 	anon(t, srv).do(http.MethodPost, "/auth/login", map[string]string{"email": srv.Email(), "password": srv.Password()}).
@@ -195,7 +195,7 @@ func TestRateLimitIsPerUser(t *testing.T) {
 
 func TestRateLimitAcrossGoroutines(t *testing.T) {
 	const limit, workers, each = 50, 8, 20
-	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithCustomRateLimit(limit, 0, time.Hour))
+	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(limit, 0, time.Hour))
 	c := admin(t, srv)
 
 	var mu sync.Mutex
@@ -232,7 +232,19 @@ func TestRateLimitAcrossGoroutines(t *testing.T) {
 	assert.Len(t, remaining, limit, "every admitted request saw its own count")
 }
 
-func TestRateLimitOptionsPanicOnNonsense(t *testing.T) {
-	assert.Panics(t, func() { atlastest.WithRateLimit("platinum", time.Minute) })
-	assert.Panics(t, func() { atlastest.WithCustomRateLimit(0, 1, time.Minute) })
+func TestRateLimitOptionsRefuseNonsense(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		opt  atlastest.Option
+		want string
+	}{
+		{atlastest.WithPlan("platinum", time.Minute), `atlastest: WithPlan: unknown tier "platinum" (standard, professional or enterprise)`},
+		{atlastest.WithPlan(atlastest.TierStandard, -time.Second), "atlastest: WithPlan: window -1s is negative"},
+		{atlastest.WithPlanLimits(0, 1, time.Minute), "atlastest: WithPlanLimits: limit 0 is not positive"},
+		{atlastest.WithPlanLimits(5, -1, time.Minute), "atlastest: WithPlanLimits: burst -1 is negative"},
+		{atlastest.WithPlanLimits(5, 1, -time.Minute), "atlastest: WithPlanLimits: window -1m0s is negative"},
+	} {
+		assert.PanicsWithValue(t, tc.want, func() { atlastest.NewServer(tc.opt).Close() })
+		assert.EqualError(t, atlastest.Validate(tc.opt), tc.want)
+	}
 }

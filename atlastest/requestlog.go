@@ -64,10 +64,16 @@ const defaultRequestLog = 10000
 const maxLoggedBody = 64 << 10
 
 // WithRequestLog makes the server keep the last n requests for Server.Requests instead of
-// the last 10,000, so that a long test does not grow memory without bound; n of zero or
-// less keeps none.
+// the last 10,000, so that a long test does not grow memory without bound; n of zero
+// keeps none, a negative n is invalid.
 func WithRequestLog(n int) Option {
-	return func(cfg *config) { cfg.requestLog = max(n, 0) }
+	return func(cfg *config) {
+		if n < 0 {
+			cfg.invalid("WithRequestLog", "%d requests is negative", n)
+			return
+		}
+		cfg.requestLog = n
+	}
 }
 
 // requestLog is a ring of the last requests.
@@ -132,9 +138,10 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// exchange is what the middlewares learn about a request for its record. The request log
-// puts one in the request's context; the others fill it in (all on the request's
-// goroutine). Its methods do nothing on a nil exchange, when there is no log.
+// exchange is what the middlewares learn about a request for its record. The access log
+// or the request log puts one in the request's context (withExchange); the others fill it
+// in (all on the request's goroutine). Its methods do nothing on a nil exchange, when
+// there is no log.
 type exchange struct {
 	fault         Fault
 	faultAfter    bool
@@ -148,6 +155,15 @@ type exchangeKey struct{}
 func exchangeOf(r *http.Request) *exchange {
 	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	return ex
+}
+
+// withExchange returns r with an exchange in its context, the one it has or a new one.
+func withExchange(r *http.Request) (*http.Request, *exchange) {
+	if ex := exchangeOf(r); ex != nil {
+		return r, ex
+	}
+	ex := &exchange{}
+	return r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)), ex
 }
 
 func (ex *exchange) injected(f Fault, after bool) {
@@ -182,8 +198,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		rec.Body, rec.BodyTruncated = peekBody(r)
 		rec.Body = redactBody(rec.Path, rec.Body, rec.BodyTruncated)
 
-		ex := &exchange{}
-		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+		r, ex := withExchange(r)
 		lw := &statusWriter{ResponseWriter: w, noted: func(status int) {
 			rec.Status = status
 			rec.RequestID = w.Header().Get("X-Request-ID")

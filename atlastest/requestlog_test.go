@@ -102,7 +102,7 @@ func TestRequestLogRedactsCredentials(t *testing.T) {
 }
 
 func TestRequestLogRecordsFaultsReplaysAndLimits(t *testing.T) {
-	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithCustomRateLimit(20, 0, time.Minute))
+	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(20, 0, time.Minute))
 	c := admin(t, srv)
 	hc := freshConnections(t)
 	postCustomer := func(key string) {

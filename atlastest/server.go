@@ -1,8 +1,13 @@
 package atlastest
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,14 +19,28 @@ import (
 // basePath is where the API lives on the server; Server.URL ends with it.
 const basePath = "/api/v1"
 
-// Server is an in-memory Atlas Accounting API listening on the loopback interface. It keeps
-// to the contract in api/openapi.yaml: build one with NewServer, point a client at URL, log
-// in with Email and Password, and Close it when the test ends.
+// Server is an in-memory Atlas Accounting API. It keeps to the contract in
+// api/openapi.yaml: build one with NewServer, point a client at URL, log in with Email and
+// Password, and Close it when the test ends.
+//
+// Like httptest.Server it can also be built with NewUnstartedServer, changed, and started
+// with Start or StartTLS; and its Handler mounts on any mux or http.Server.
 //
 // A Server is safe for concurrent use by any number of clients.
 type Server struct {
-	// URL is the API's base URL, "http://127.0.0.1:PORT/api/v1", with no trailing slash.
+	// URL is the API's base URL, "http://127.0.0.1:PORT/api/v1" (https with StartTLS),
+	// with no trailing slash; "" until the server starts.
 	URL string
+
+	// Listener is where Start and StartTLS serve. NewUnstartedServer opens one on
+	// 127.0.0.1 with a port of the system's choosing; replace it before Start to serve on
+	// another address (the old one is yours to close).
+	Listener net.Listener
+
+	// TLS is the TLS configuration StartTLS uses, if set before it: StartTLS adds a
+	// certificate when it has none (see Certificate). After StartTLS it is the
+	// configuration in use.
+	TLS *tls.Config
 
 	cfg   config
 	clock *clock
@@ -42,13 +61,18 @@ type Server struct {
 	reqLog *requestLog  // the last requests (requestlog.go)
 	hooks  *webhooks    // webhook subscriptions and deliveries (webhooks.go)
 
+	handler http.Handler // what Handler returns
+
 	// closing is closed when Close starts, before the HTTP server waits for the requests
 	// in flight, so that waits inside handlers (injected latency) end at once.
 	closing chan struct{}
 
-	hs        *httptest.Server
-	closeOnce sync.Once
-	closers   []func()
+	mu          sync.Mutex // guards what follows
+	hs          *httptest.Server
+	certificate *x509.Certificate
+	started     bool
+	closed      bool
+	closers     []func()
 }
 
 // seedInfo is what the accessors report about the seeded data.
@@ -61,12 +85,23 @@ type seedInfo struct {
 }
 
 // NewServer starts a fake Atlas on 127.0.0.1 with the seeded data described in the package
-// documentation and the options given. It panics if it cannot listen on the loopback
-// interface, like httptest.NewServer.
+// documentation and the options given. It panics if an option was given a value it cannot
+// use (see Validate) or if it cannot listen on the loopback interface, like
+// httptest.NewServer.
 func NewServer(opts ...Option) *Server {
-	cfg := defaultConfig()
-	for _, o := range opts {
-		o(&cfg)
+	s := NewUnstartedServer(opts...)
+	s.Start()
+	return s
+}
+
+// NewUnstartedServer returns a server that is seeded and listening on 127.0.0.1 but not
+// yet serving: change Listener or TLS, then call Start or StartTLS; or serve Handler
+// yourself. Either way, call Close when done: it stops webhook deliveries too. It panics
+// as NewServer does.
+func NewUnstartedServer(opts ...Option) *Server {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		panic(err.Error())
 	}
 	s := &Server{
 		cfg:         cfg,
@@ -79,45 +114,141 @@ func NewServer(opts ...Option) *Server {
 		reqLog:      newRequestLog(cfg.requestLog),
 		closing:     make(chan struct{}),
 	}
-	s.faults.chaos = cfg.chaos
+	if cfg.chaos != nil {
+		s.faults.chaos, _ = newChaos(*cfg.chaos) // checked by WithChaos
+	}
 	s.seedData()
 	s.hooks = newWebhooks(cfg.webhooks, s.seed.webhookSecret, s.clock.now)
+	s.onClose(s.hooks.close)
 
-	s.hs = httptest.NewUnstartedServer(s.handler())
+	s.handler = s.logAccess(s.chain())
+
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(fmt.Sprintf("atlastest: listen on 127.0.0.1: %v", err))
 	}
-	_ = s.hs.Listener.Close()
-	s.hs.Listener = ln
-	s.hs.Start()
-	s.onClose(s.hs.Close)
-	s.onClose(s.hooks.close)
-	s.URL = s.hs.URL + basePath
+	s.Listener = ln
 	return s
 }
+
+// Start starts serving on Listener, over HTTP, and sets URL. It panics if the server was
+// started or closed already.
+func (s *Server) Start() { s.start(false) }
+
+// StartTLS starts serving on Listener over TLS and sets URL to an https address. Without a
+// certificate in TLS it generates one, signed by a certificate authority of its own made
+// for this server (Certificate), for localhost, 127.0.0.1, ::1, the address it listens on
+// and the hosts of WithTLSHosts; Client trusts it. It panics as Start does, and if it
+// cannot make the certificate.
+func (s *Server) StartTLS() { s.start(true) }
+
+func (s *Server) start(useTLS bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.closed {
+		panic("atlastest: Server already started or closed")
+	}
+	s.started = true
+	s.hs = &httptest.Server{Listener: s.Listener, Config: &http.Server{Handler: s.handler, ErrorLog: s.errorLog()}}
+	if !useTLS {
+		s.hs.Start()
+	} else {
+		cfg := &tls.Config{}
+		if s.TLS != nil {
+			cfg = s.TLS.Clone()
+		}
+		if len(cfg.Certificates) == 0 {
+			cert, ca, err := newCertificate(certificateHosts(s.Listener.Addr(), s.cfg.tlsHosts))
+			if err != nil {
+				panic("atlastest: StartTLS: " + err.Error())
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+			s.certificate = ca
+		}
+		s.hs.TLS = cfg
+		s.hs.StartTLS()
+		s.TLS = s.hs.TLS
+		if s.certificate == nil {
+			s.certificate = s.hs.Certificate()
+		}
+	}
+	s.Listener = s.hs.Listener
+	s.URL = reachableURL(s.hs.URL) + basePath
+	s.closers = append([]func(){s.hs.Close}, s.closers...)
+}
+
+// reachableURL turns the URL of a server listening on every interface ("http://[::]:8080")
+// into one a client can dial: the loopback address.
+func reachableURL(u string) string {
+	scheme, hostport, _ := strings.Cut(u, "://")
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return u
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return scheme + "://" + net.JoinHostPort("127.0.0.1", port)
+	}
+	return u
+}
+
+// Handler is the server's whole API as an http.Handler, for a mux or an http.Server of
+// your own: the Atlas API under /api/v1 (so mount it at the root or at "/api/v1/", never
+// behind http.StripPrefix). It works whether or not the server was started; Close the server when done with it.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops the server: it stops accepting connections, waits for the requests in
 // flight to finish, and stops everything else the server started. Calling it again does
 // nothing.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.closing)
-		for _, f := range s.closers {
-			f()
-		}
-	})
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	closers := s.closers
+	if !s.started {
+		_ = s.Listener.Close()
+	}
+	s.mu.Unlock()
+	close(s.closing)
+	for _, f := range closers {
+		f()
+	}
 }
 
-// onClose registers f to run when the server closes, in the order of registration. The
-// HTTP server registers first, so what a component registers afterwards (from NewServer)
-// runs once no handler runs any more: components that start goroutines, such as webhook
+// onClose registers f to run when the server closes, in the order of registration, after
+// the HTTP server (which Start puts first) has stopped: so what a component registers runs
+// once no handler runs any more. Components that start goroutines, such as webhook
 // delivery, stop them here.
-func (s *Server) onClose(f func()) { s.closers = append(s.closers, f) }
+func (s *Server) onClose(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closers = append(s.closers, f)
+}
 
-// Client returns an HTTP client for the server. Close closes its idle connections, so a
-// test that uses it leaves no connection goroutine behind.
-func (s *Server) Client() *http.Client { return s.hs.Client() }
+// Client returns an HTTP client for the started server, nil before Start: after StartTLS
+// it trusts the server's certificate. Close closes its idle connections, so a test that
+// uses it leaves no connection goroutine behind.
+func (s *Server) Client() *http.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hs == nil {
+		return nil
+	}
+	return s.hs.Client()
+}
+
+// Certificate is the certificate a client of the server started with StartTLS must trust:
+// the certificate authority that signed the certificate StartTLS generated, or the first
+// certificate of TLS when it had one. It is nil for a server that is not serving TLS.
+// PEM-encode its Raw bytes for a client of another language (cmd/atlastest writes this
+// file).
+func (s *Server) Certificate() *x509.Certificate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.certificate
+}
 
 // Now is the server's current time: its clock (the real time unless WithClock is given)
 // plus everything Advance added.
@@ -181,6 +312,49 @@ func (s *Server) CustomerIDs() []string { return append([]string(nil), s.seed.cu
 // VendorIDs are the ids of the main company's seeded vendors, oldest first.
 func (s *Server) VendorIDs() []string { return append([]string(nil), s.seed.vendors...) }
 
+// Seed is the seeded data a test refers to, in one value: what Server.Seed returns, and
+// what the control API (GET /_atlastest/seed) and cmd/atlastest -json show, with these
+// JSON names.
+type Seed struct {
+	// Email and Password are the admin's (Server.Email, Server.Password).
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	// ViewerEmail and ViewerPassword are the viewer's, who gets 403 on every write.
+	ViewerEmail    string `json:"viewer_email"`
+	ViewerPassword string `json:"viewer_password"`
+	// CompanyID is the main company's id; SecondCompanyID and HiddenCompanyID are ""
+	// without WithSecondCompany (see Server.SecondCompanyID and HiddenCompanyID).
+	CompanyID       string `json:"company_id"`
+	SecondCompanyID string `json:"second_company_id"`
+	HiddenCompanyID string `json:"hidden_company_id"`
+	// WebhookSecret signs webhook deliveries.
+	WebhookSecret string `json:"webhook_secret"`
+	// Accounts are the main company's account ids by account number (see
+	// Server.AccountID).
+	Accounts map[string]string `json:"accounts"`
+	// CustomerIDs and VendorIDs are the main company's seeded contacts, oldest first.
+	CustomerIDs []string `json:"customer_ids"`
+	VendorIDs   []string `json:"vendor_ids"`
+}
+
+// Seed returns the seeded credentials and ids in one value, the caller's to keep and
+// change. The accessors (Email, CompanyID, ...) read the same data one at a time.
+func (s *Server) Seed() Seed {
+	return Seed{
+		Email:           s.Email(),
+		Password:        s.Password(),
+		ViewerEmail:     s.ViewerEmail(),
+		ViewerPassword:  s.ViewerPassword(),
+		CompanyID:       s.CompanyID(),
+		SecondCompanyID: s.SecondCompanyID(),
+		HiddenCompanyID: s.HiddenCompanyID(),
+		WebhookSecret:   s.WebhookSecret(),
+		Accounts:        maps.Clone(s.seed.accounts),
+		CustomerIDs:     s.CustomerIDs(),
+		VendorIDs:       s.VendorIDs(),
+	}
+}
+
 // userByEmail finds a seeded user, ignoring the email's case.
 func (s *Server) userByEmail(email string) *user {
 	for _, u := range s.users {
@@ -189,6 +363,15 @@ func (s *Server) userByEmail(email string) *user {
 		}
 	}
 	return nil
+}
+
+// errorLog is where the HTTP server reports what it cannot hand to a handler (a TLS
+// handshake a client broke off): the logger, at level Warn, or nowhere.
+func (s *Server) errorLog() *log.Logger {
+	if l := s.logger(); l != nil {
+		return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+	}
+	return log.New(io.Discard, "", 0)
 }
 
 // logger is where the server reports its own failures; nil when WithLogger was not given.

@@ -51,13 +51,20 @@ type webhookConfig struct {
 const webhookTimeout = 10 * time.Second
 
 // WithWebhookRetry sets how a delivery that gets no 2xx answer is retried: at most
-// maxAttempts attempts in all (default 5; at least 1), the second baseDelay after the
-// first (default 10 ms), each wait twice the one before (at most a minute). The waits are real time, kept
+// maxAttempts attempts in all (default 5), the second baseDelay after the first (default
+// 10 ms), each wait twice the one before (at most a minute). The waits are real time, kept
 // short so that tests do not wait; a test waits for deliveries with WaitWebhooks or
-// WaitDeliveries.
+// WaitDeliveries. Fewer than 1 attempt and a negative delay are invalid.
 func WithWebhookRetry(maxAttempts int, baseDelay time.Duration) Option {
 	return func(cfg *config) {
-		cfg.webhooks = webhookConfig{maxAttempts: max(maxAttempts, 1), baseDelay: max(baseDelay, 0)}
+		switch {
+		case maxAttempts < 1:
+			cfg.invalid("WithWebhookRetry", "%d attempts; at least 1 is needed", maxAttempts)
+		case baseDelay < 0:
+			cfg.invalid("WithWebhookRetry", "base delay %v is negative", baseDelay)
+		default:
+			cfg.webhooks = webhookConfig{maxAttempts: maxAttempts, baseDelay: baseDelay}
+		}
 	}
 }
 

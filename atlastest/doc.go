@@ -16,7 +16,13 @@
 // test change Listener or TLS first and then call Start or StartTLS (https, with a
 // certificate made for the server that Client trusts and Certificate returns). Handler is
 // the whole server as an http.Handler, to mount on a mux or an http.Server of your own.
-// Seed returns the seeded credentials and ids in one value.
+// Seed returns the seeded credentials and ids in one value, and Reset puts the records
+// back as they were at the start.
+//
+// The control API (WithControlAPI, or ControlHandler to mount it yourself) offers what the
+// Server methods do over HTTP, under /_atlastest/, a prefix the Atlas API never uses:
+// tests in other languages and other processes drive the server through it, and
+// cmd/atlastest serves it. api/atlastest-control.yaml in the module describes it.
 //
 // Options never panic themselves. An option given a value it cannot use (a negative
 // count, a lifetime of zero, an unknown tier, rates outside 0..1) makes NewServer and

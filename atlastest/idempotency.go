@@ -175,7 +175,7 @@ func (s *Server) runOnce(w http.ResponseWriter, r *http.Request, next http.Handl
 			if st.stored%256 == 0 {
 				st.sweep(e.stored)
 			}
-		} else {
+		} else if st.entries[id] == e { // a Reset may have put another in its place
 			delete(st.entries, id)
 		}
 		st.mu.Unlock()
@@ -183,6 +183,14 @@ func (s *Server) runOnce(w http.ResponseWriter, r *http.Request, next http.Handl
 	}()
 	next.ServeHTTP(rec, r)
 	rec.sendTo(w)
+}
+
+// forget drops every stored answer. A request still in flight keeps its entry to itself
+// and whoever waits for it; nobody else finds it any more.
+func (st *idempotency) forget() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	clear(st.entries)
 }
 
 // sweep forgets expired answers. Call with mu held.

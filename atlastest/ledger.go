@@ -174,9 +174,14 @@ func webhookAmount(d decimal.Decimal) float64 { return d.InexactFloat64() }
 // inStore runs f with the store lock held and returns its error. Handlers do their reading
 // and writing in f, copy the answer and the events out of it, and encode and emit after it
 // returned.
+//
+// The first call keeps a copy of the records as they were, for Reset.
 func (s *Server) inStore(f func(st *store) error) error {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
+	if s.st.initial == nil {
+		s.st.initial = s.st.clone()
+	}
 	return f(s.st)
 }
 

@@ -39,6 +39,7 @@ type config struct {
 	requestLog      int         // requests kept; 0 for none
 	webhooks        webhookConfig
 	chaos           *Chaos // nil: none
+	control         bool   // serve the control API on the server's handler
 	tlsHosts        []string
 
 	errs []error // the values the options could not use, in the order given

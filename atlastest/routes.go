@@ -85,6 +85,10 @@ func (s *Server) serve(e endpoint) http.Handler {
 			writeError(w, err)
 			return
 		}
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return
+		}
 		writeJSON(w, status, body)
 	})
 }

@@ -61,7 +61,12 @@ type Server struct {
 	reqLog *requestLog  // the last requests (requestlog.go)
 	hooks  *webhooks    // webhook subscriptions and deliveries (webhooks.go)
 
-	handler http.Handler // what Handler returns
+	control http.Handler // the control API (control.go)
+	handler http.Handler // what Handler returns: the API, and the control API with WithControlAPI
+
+	// onControlWait, when set (by tests, before the requests it is for), is called when a
+	// control request starts to wait for webhook deliveries.
+	onControlWait func()
 
 	// closing is closed when Close starts, before the HTTP server waits for the requests
 	// in flight, so that waits inside handlers (injected latency) end at once.
@@ -121,7 +126,11 @@ func NewUnstartedServer(opts ...Option) *Server {
 	s.hooks = newWebhooks(cfg.webhooks, s.seed.webhookSecret, s.clock.now)
 	s.onClose(s.hooks.close)
 
+	s.control = s.logAccess(s.controlRoutes())
 	s.handler = s.logAccess(s.chain())
+	if cfg.control {
+		s.handler = s.withControl(s.handler)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -193,7 +202,8 @@ func reachableURL(u string) string {
 
 // Handler is the server's whole API as an http.Handler, for a mux or an http.Server of
 // your own: the Atlas API under /api/v1 (so mount it at the root or at "/api/v1/", never
-// behind http.StripPrefix). It works whether or not the server was started; Close the server when done with it.
+// behind http.StripPrefix) and, with WithControlAPI, the control API under /_atlastest/.
+// It works whether or not the server was started; Close the server when done with it.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops the server: it stops accepting connections, waits for the requests in

@@ -163,6 +163,10 @@ type store struct {
 
 	ledger map[string][]*ledgerEntry // by company id, in posting order
 	seq    map[string]*numbers       // by company id
+
+	// initial is a copy of the records as they were before the first change (made by
+	// inStore, the one way requests change them), for Server.Reset; nil until then.
+	initial *store
 }
 
 func newStore() *store {
@@ -178,6 +182,52 @@ func newStore() *store {
 		ledger:    map[string][]*ledgerEntry{},
 		seq:       map[string]*numbers{},
 	}
+}
+
+// clone returns a deep copy of the records, with no sorted views and no initial copy.
+// Records are copied with their slices; what they point to (strings, times, ledger
+// entries) is never changed in place once made, and is shared. Call with mu held.
+func (st *store) clone() *store {
+	out := &store{
+		accounts:  st.accounts.clone(func(a account) account { return a }),
+		customers: st.customers.clone(func(c contact) contact { return c }),
+		vendors:   st.vendors.clone(func(c contact) contact { return c }),
+		periods:   st.periods.clone(func(p period) period { return p }),
+		invoices: st.invoices.clone(func(inv invoice) invoice {
+			inv.lines = slices.Clone(inv.lines)
+			return inv
+		}),
+		bills: st.bills.clone(func(b bill) bill {
+			b.lines = slices.Clone(b.lines)
+			return b
+		}),
+		journals: st.journals.clone(func(j journalEntry) journalEntry {
+			j.lines = slices.Clone(j.lines)
+			return j
+		}),
+		payments: st.payments.clone(func(p payment) payment {
+			p.applications = slices.Clone(p.applications)
+			return p
+		}),
+		ledger: make(map[string][]*ledgerEntry, len(st.ledger)),
+		seq:    make(map[string]*numbers, len(st.seq)),
+	}
+	for id, entries := range st.ledger {
+		out.ledger[id] = slices.Clone(entries)
+	}
+	for id, n := range st.seq {
+		c := *n
+		out.seq[id] = &c
+	}
+	return out
+}
+
+// replaceWith makes st hold the records of other, which nobody else may hold. Call with
+// mu held.
+func (st *store) replaceWith(other *store) {
+	st.accounts, st.customers, st.vendors, st.periods = other.accounts, other.customers, other.vendors, other.periods
+	st.invoices, st.bills, st.journals, st.payments = other.invoices, other.bills, other.journals, other.payments
+	st.ledger, st.seq = other.ledger, other.seq
 }
 
 // numbersOf is the company's number sequences, created on first use. Call with mu held.
@@ -241,6 +291,24 @@ type rows[T any] struct {
 
 func newTable[T any](keys func(*T) (id, companyID string)) table[T] {
 	return table[T]{keys: keys, byID: map[string]*T{}, rows: map[string]*rows[T]{}}
+}
+
+// clone returns a copy of the table in which every record is copied by cp, in the same
+// order, without sorted views.
+func (t *table[T]) clone(cp func(T) T) table[T] {
+	out := table[T]{keys: t.keys, byID: make(map[string]*T, len(t.byID)), rows: make(map[string]*rows[T], len(t.rows))}
+	for companyID, r := range t.rows {
+		recs := make([]T, len(r.all)) // one allocation for the company's records
+		all := make([]*T, len(r.all))
+		for i, v := range r.all {
+			recs[i] = cp(*v)
+			all[i] = &recs[i]
+			id, _ := t.keys(v)
+			out.byID[id] = all[i]
+		}
+		out.rows[companyID] = &rows[T]{all: all}
+	}
+	return out
 }
 
 // insert adds a new record.

@@ -143,9 +143,30 @@ func redacted(s string) string {
 }
 
 // TokenStore keeps a client's tokens, so that they survive a restart or are
-// shared between processes. The client calls Load once, before its first
-// request, and Save after every login and refresh. Implementations must be
+// shared between clients, in one process or in many. Implementations must be
 // safe for concurrent use.
+//
+// The client calls Load before its first request that needs a token: once,
+// however many calls start at the same time (the others wait for that Load).
+// When Load fails, the calls waiting for it get its error and the next call
+// loads again. Stored tokens with only a refresh token are enough: the client
+// refreshes with it before its first request. Load is also called when the
+// API refuses the refresh token (another client may have saved newer tokens)
+// and, when the store is a TokenLocker, after taking the lock for each renewal.
+//
+// The client calls Save after every login and refresh. Saving is best-effort:
+// an error is logged at Error and the call goes on with the new tokens, which
+// the client keeps in memory. Save gets a context that does not end with the
+// call that made the renewal (the server has already issued the new tokens
+// and spent the old refresh token, so they are worth storing), bounded to 10
+// seconds.
+//
+// Store calls never hold a client's call past its context: the client makes
+// them on a goroutine of its own and stops waiting when the call's context
+// ends. A store that ignores its context therefore only delays itself; while
+// such a call is still running, the client starts no second Load at start-up
+// and no second renewal (calls that need one wait for it within their own
+// context), so that a slow store is not called ever more often.
 type TokenStore interface {
 	// Load returns the stored tokens, or nil and no error when there are none.
 	Load(ctx context.Context) (*Tokens, error)
@@ -156,22 +177,41 @@ type TokenStore interface {
 // TokenLocker is implemented by a TokenStore that several clients share (in
 // one process or in many), so that they renew the tokens of one login one at
 // a time: the API rotates refresh tokens, and a refresh token used twice is
-// refused. The client holds the lock around every refresh and login; once it
-// has it, it loads the store again and, when another holder has renewed the
-// tokens meanwhile, uses those without a request.
+// refused.
+//
+// The client holds the lock around every renewal: its own logins and
+// refreshes, Auth.Login and Auth.Refresh. Once it holds the lock (except for
+// Auth.Login, which always logs in), it loads the store again; when the
+// stored tokens differ both from its own and from what it last read from or
+// wrote to the store, another holder has renewed them, and the client takes
+// them without a request (refreshing them at once, under the same lock, only
+// when they are themselves due). It releases the lock after saving the
+// tokens it obtained, even when the call that started the renewal has given
+// up by then, so that the next holder loads them.
+//
+// When LockTokens fails because the call's context ended, the call fails with
+// that context's error. When it fails for any other reason (the lock service
+// is down), the client renews without the lock and logs a warning: calls go
+// on working, at the risk that a client sharing the store uses a refresh
+// token this one spent, which that client then recovers from as it does
+// without a TokenLocker (it takes newer stored tokens, or logs in again).
 type TokenLocker interface {
 	// LockTokens blocks until the caller holds the renewal lock, or ctx ends.
-	// The lock must expire by itself, so that a holder that dies blocks the
-	// others no longer than that. unlock releases it; it is safe to call
-	// after the lock has expired.
+	// A lock shared between processes must expire by itself, so that a holder
+	// that dies blocks the others no longer than that. unlock releases it; it
+	// is safe to call after the lock has expired.
 	LockTokens(ctx context.Context) (unlock func(), err error)
 }
 
-// MemoryTokenStore is a TokenStore in memory, the default. Share one between
-// clients to share their tokens. The zero value is ready to use.
+// MemoryTokenStore is a TokenStore in memory, the default, and a
+// TokenLocker: clients that share one share their tokens and renew them one
+// at a time. Its lock is an in-process lock that waits no longer than the
+// context it is given; it does not expire, since its holders are in this
+// process and the client always releases it. The zero value is ready to use.
 type MemoryTokenStore struct {
 	mu     sync.Mutex
 	tokens *Tokens
+	lock   chan struct{} // holds a value while the lock is held; made on first use
 }
 
 // Load returns a copy of the stored tokens, or nil.
@@ -196,6 +236,28 @@ func (m *MemoryTokenStore) Save(_ context.Context, t *Tokens) error {
 	cp := *t
 	m.tokens = &cp
 	return nil
+}
+
+// LockTokens takes the store's renewal lock, waiting for it until ctx ends;
+// then it returns ctx's error. unlock releases the lock; calling it again
+// does nothing.
+func (m *MemoryTokenStore) LockTokens(ctx context.Context) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.lock == nil {
+		m.lock = make(chan struct{}, 1)
+	}
+	l := m.lock
+	m.mu.Unlock()
+	select {
+	case l <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-l }) }, nil
 }
 
 type credentials struct {
@@ -225,35 +287,108 @@ type (
 	}
 )
 
-// tokenManager holds the tokens that every copy of a Client shares. It logs
-// in lazily, refreshes shortly before expiry and after a 401, and lets only
-// one login or refresh run at a time: the callers that need a token while one
-// runs wait for its result.
+// tokenManager holds the tokens that every copy of a Client shares. It loads
+// the store once, logs in lazily, refreshes shortly before expiry and after a
+// 401, and lets only one login or refresh run at a time: the callers that
+// need a token while one runs wait for its result.
+//
+// The first Load and every renewal run as a flight: a goroutine of their own
+// that makes the store calls and the auth request, while the callers wait
+// for it or for their context, whichever ends first. A store that ignores
+// ctx so holds no caller past its context; the flight stays in place until
+// its store calls return, so no second one of its kind starts meanwhile.
+// The caller that started a flight waits for all of it (the Save included,
+// as when it ran in that caller); the others only until the new tokens are
+// installed.
 type tokenManager struct {
 	client *Client // for the auth calls; it has no company
 	clock  clock.Clock
 	store  TokenStore
 	logger *slog.Logger
 
-	mu        sync.Mutex
-	loaded    bool     // the store has been read (or tokens were given)
-	tokens    Tokens   // current tokens
-	bearer    string   // "Bearer " + tokens.AccessToken, built once per token
-	header    []string // {bearer}, the Authorization header value; never modified
-	refreshAt time.Time
-	stale     bool // the API refused the access token
-	creds     credentials
-	flight    *flight
+	mu         sync.Mutex
+	loaded     bool     // the store has been read (or tokens were given)
+	loading    *flight  // the first Load, while it runs
+	tokens     Tokens   // current tokens
+	bearer     string   // "Bearer " + tokens.AccessToken, built once per token; "" without one
+	header     []string // {bearer}, the Authorization header value; never modified
+	refreshAt  time.Time
+	lifetime   time.Duration // of the tokens, as far as known (see setLocked)
+	stale      bool          // the API refused the access token
+	creds      credentials
+	lastStored Tokens  // what this client last read from or wrote to the store
+	flight     *flight // the login or refresh in progress, store calls included
 }
 
 // errRenewAborted is what the callers waiting for a login or refresh get
 // when it ended without a result (it panicked).
 var errRenewAborted = errors.New("atlas: token renewal aborted")
 
-// flight is one login or refresh in progress.
+// saveTimeout bounds a Save, which does not end with the call that renewed
+// the tokens.
+const saveTimeout = 10 * time.Second
+
+// flight is the first Load, or one login or refresh, in progress.
 type flight struct {
-	done chan struct{}
-	err  error
+	settled chan struct{} // closed when err is known: new tokens are installed, or there are none
+	done    chan struct{} // closed when the flight has ended, store calls included
+	login   bool          // an Auth.Login: its outcome is its caller's alone
+	once    sync.Once
+
+	err      error // set before settled is closed
+	panicked any   // set before done is closed
+
+	user *User // the user an Auth.Login got; set under tokenManager.mu
+}
+
+func newFlight(login bool) *flight {
+	return &flight{settled: make(chan struct{}), done: make(chan struct{}), login: login}
+}
+
+// settle makes err the flight's outcome, the first time it is called.
+func (f *flight) settle(err error) {
+	f.once.Do(func() {
+		f.err = err
+		close(f.settled)
+	})
+}
+
+// isSettled reports whether the flight's outcome is known.
+func (f *flight) isSettled() bool {
+	select {
+	case <-f.settled:
+		return true
+	default:
+		return false
+	}
+}
+
+// launch makes f the flight in *slot and runs fn on a goroutine of its own.
+// fn settles f as soon as it has installed new tokens; f is settled with
+// fn's error when fn returns (or with errRenewAborted when it panics: then
+// the caller that started f panics with the same value), and then *slot is
+// cleared and f.done closed. The caller holds tm.mu.
+func (tm *tokenManager) launch(slot **flight, f *flight, fn func() error) {
+	*slot = f
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				f.panicked = p
+				f.settle(errRenewAborted)
+			}
+			tm.mu.Lock()
+			if *slot == f {
+				*slot = nil
+			}
+			tm.mu.Unlock()
+			close(f.done)
+		}()
+		f.settle(fn())
+	}()
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // refreshLead returns how long before expiry a token of the given lifetime is
@@ -262,19 +397,37 @@ func refreshLead(lifetime time.Duration) time.Duration {
 	return min(lifetime/10, time.Minute)
 }
 
-// setLocked installs new tokens. The caller holds tm.mu.
+// setLocked installs new tokens of the given lifetime; zero means it is not
+// known (tokens given or stored), and an estimate stands in for it. The
+// caller holds tm.mu.
 func (tm *tokenManager) setLocked(t Tokens, lifetime time.Duration) {
 	tm.tokens = t
-	tm.bearer = "Bearer " + t.AccessToken
-	tm.header = []string{tm.bearer}
+	tm.bearer, tm.header = "", nil
+	if t.AccessToken != "" {
+		tm.bearer = "Bearer " + t.AccessToken
+		tm.header = []string{tm.bearer}
+	}
 	tm.stale = false
 	tm.refreshAt = time.Time{}
+	switch {
+	case lifetime > 0:
+		tm.lifetime = lifetime
+	case !t.Expiry.IsZero():
+		// No token lives shorter than the time left on it: the longest seen
+		// is the best guess, so that tokens another client renewed a while
+		// ago are renewed as early as the ones this client got itself.
+		tm.lifetime = max(tm.lifetime, t.Expiry.Sub(tm.clock.Now()))
+		lifetime = tm.lifetime
+	}
 	if !t.Expiry.IsZero() {
-		if lifetime <= 0 {
-			lifetime = t.Expiry.Sub(tm.clock.Now())
-		}
 		tm.refreshAt = t.Expiry.Add(-refreshLead(lifetime))
 	}
+}
+
+// usableLocked reports whether the access token serves as it is: the API
+// has not refused it and it is not due for renewal. The caller holds tm.mu.
+func (tm *tokenManager) usableLocked(now time.Time) bool {
+	return tm.tokens.AccessToken != "" && !tm.stale && (tm.refreshAt.IsZero() || now.Before(tm.refreshAt))
 }
 
 // authorization returns the Authorization header value for the next request
@@ -291,16 +444,15 @@ func (tm *tokenManager) authorization(ctx context.Context) ([]string, error) {
 			continue
 		}
 		seen, header := tm.bearer, tm.header
-		usable := tm.tokens.AccessToken != "" && !tm.stale
 		now := tm.clock.Now()
-		if usable && (tm.refreshAt.IsZero() || now.Before(tm.refreshAt)) {
+		if tm.usableLocked(now) {
 			tm.mu.Unlock()
 			return header, nil
 		}
 		// Due for renewal but not expired: if renewal fails for a reason
 		// other than the API refusing it, the current token still serves.
 		var fallback []string
-		if usable && now.Before(tm.tokens.Expiry) {
+		if tm.tokens.AccessToken != "" && !tm.stale && now.Before(tm.tokens.Expiry) {
 			fallback = header
 		}
 		tm.mu.Unlock()
@@ -338,27 +490,66 @@ func (tm *tokenManager) invalidate(bearer string) {
 	}
 }
 
-// ensureLoaded reads the store once.
+// ensureLoaded reads the store once, however many callers need it at the
+// same time; a failed Load leaves the next caller to try again.
 func (tm *tokenManager) ensureLoaded(ctx context.Context) error {
-	tm.mu.Lock()
-	loaded := tm.loaded
-	tm.mu.Unlock()
-	if loaded {
-		return nil
+	for {
+		tm.mu.Lock()
+		if tm.loaded {
+			tm.mu.Unlock()
+			return nil
+		}
+		f, leader := tm.loading, false
+		if f == nil {
+			f, leader = newFlight(false), true
+			tm.launch(&tm.loading, f, func() error { return tm.load(ctx) })
+		}
+		tm.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return fmt.Errorf("atlas: load tokens: %w", ctx.Err())
+		}
+		if leader && f.panicked != nil {
+			panic(f.panicked)
+		}
+		// A Load that failed because the context of the caller that
+		// started it ended says nothing about ours: try again.
+		if f.err != nil && !(isContextError(f.err) && ctx.Err() == nil) {
+			return f.err
+		}
 	}
+}
+
+// load is the first Load's flight.
+func (tm *tokenManager) load(ctx context.Context) error {
 	t, err := tm.store.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("atlas: load tokens: %w", err)
 	}
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	if !tm.loaded {
-		tm.loaded = true
-		if t != nil && t.AccessToken != "" && tm.tokens.AccessToken == "" {
+	if tm.loaded {
+		return nil // tokens came from Auth.Login meanwhile
+	}
+	tm.loaded = true
+	if hasTokens(t) {
+		tm.lastStored = *t
+		if !hasTokens(&tm.tokens) {
 			tm.setLocked(*t, 0)
 		}
 	}
 	return nil
+}
+
+func hasTokens(t *Tokens) bool {
+	return t != nil && (t.AccessToken != "" || t.RefreshToken != "")
+}
+
+// samePair reports whether a and b hold the same tokens, whatever their
+// expiry says.
+func samePair(a, b Tokens) bool {
+	return a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken
 }
 
 // renew refreshes the tokens (or logs in when there is nothing to refresh),
@@ -372,45 +563,89 @@ func (tm *tokenManager) renew(ctx context.Context, seen string) error {
 			tm.mu.Unlock()
 			return nil
 		}
-		f := tm.flight
+		f, leader := tm.flight, false
 		if f == nil {
-			f = &flight{done: make(chan struct{}), err: errRenewAborted}
-			tm.flight = f
-			tm.mu.Unlock()
-			// Deferred, so that the callers waiting for this flight are
-			// released even if a TokenStore panics.
-			defer func() {
-				tm.mu.Lock()
-				tm.flight = nil
-				tm.mu.Unlock()
-				close(f.done)
-			}()
-			f.err = tm.renewNow(ctx)
-			return f.err
+			f, leader = newFlight(false), true
+			tm.launch(&tm.flight, f, func() error { return tm.renewNow(ctx, f) })
 		}
 		tm.mu.Unlock()
+		wait := f.settled
+		if leader {
+			wait = f.done
+		} else if f.isSettled() {
+			// Its outcome did not help us, and it is only saving: wait for
+			// it to end, then look again.
+			select {
+			case <-f.done:
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("atlas: waiting for token refresh: %w", ctx.Err())
+			}
+		}
 		select {
-		case <-f.done:
+		case <-wait:
 		case <-ctx.Done():
+			if tm.bearerSnapshot() != seen {
+				return nil // renewed; only its store calls go on
+			}
 			return fmt.Errorf("atlas: waiting for token refresh: %w", ctx.Err())
+		}
+		if leader && f.panicked != nil {
+			panic(f.panicked)
+		}
+		if f.login {
+			continue // an Auth.Login, whose outcome is not ours: look again
 		}
 		// The leader's context may have ended while ours goes on: then try
 		// again, becoming the leader if nobody else has.
-		if f.err != nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+		if f.err != nil && isContextError(f.err) && ctx.Err() == nil {
 			continue
 		}
 		return f.err
 	}
 }
 
-// renewNow does the actual refresh or login. Only the flight's leader calls it.
-func (tm *tokenManager) renewNow(ctx context.Context) error {
+// lockStore takes the store's renewal lock when it is a TokenLocker, and
+// returns the function that releases it (one that does nothing without a
+// lock) and whether it holds the lock. It fails only when ctx ended; any other
+// failure to take the lock is logged, and the renewal goes on without it.
+func (tm *tokenManager) lockStore(ctx context.Context) (unlock func(), locked bool, err error) {
+	l, ok := tm.store.(TokenLocker)
+	if !ok {
+		return func() {}, false, nil
+	}
+	unlock, err = l.LockTokens(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, fmt.Errorf("atlas: waiting for the token lock: %w", ctx.Err())
+		}
+		tm.log(ctx, slog.LevelWarn, "atlas: taking the token lock failed; renewing without it", slog.String("error", err.Error()))
+		return func() {}, false, nil
+	}
+	if unlock == nil {
+		unlock = func() {}
+	}
+	return unlock, true, nil
+}
+
+// renewNow is the renewal flight f: under the store's lock, it takes the
+// tokens another holder renewed, or refreshes, or logs in.
+func (tm *tokenManager) renewNow(ctx context.Context, f *flight) error {
+	unlock, locked, err := tm.lockStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if locked && tm.reload(ctx) {
+		return nil
+	}
+
 	tm.mu.Lock()
 	refresh, creds := tm.tokens.RefreshToken, tm.creds
 	tm.mu.Unlock()
 
 	if refresh != "" {
-		err := tm.refresh(ctx, refresh)
+		err := tm.refresh(ctx, refresh, f)
 		if err == nil {
 			return nil
 		}
@@ -432,8 +667,33 @@ func (tm *tokenManager) renewNow(ctx context.Context) error {
 		}
 		return fmt.Errorf("%w: no credentials or tokens: use WithCredentials, WithTokens or WithTokenStore", ErrUnauthorized)
 	}
-	_, err := tm.login(ctx, creds, false, nil)
+	_, err = tm.loginNow(ctx, creds, false, nil, f)
 	return err
+}
+
+// reload loads the store again under its lock and takes the stored tokens
+// when another holder has renewed them: when they differ both from the
+// client's and from what it last read from or wrote to the store. It reports
+// whether the tokens now serve without a request.
+func (tm *tokenManager) reload(ctx context.Context) bool {
+	t, err := tm.store.Load(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			tm.log(ctx, slog.LevelWarn, "atlas: loading tokens under the lock failed; renewing the client's own", slog.String("error", err.Error()))
+		}
+		return false
+	}
+	tm.mu.Lock()
+	if !hasTokens(t) || samePair(*t, tm.tokens) || samePair(*t, tm.lastStored) {
+		tm.mu.Unlock()
+		return false
+	}
+	tm.lastStored = *t
+	tm.setLocked(*t, 0)
+	usable := tm.usableLocked(tm.clock.Now())
+	tm.mu.Unlock()
+	tm.log(ctx, slog.LevelDebug, "atlas: using the tokens another client renewed", slog.Bool("due", !usable))
+	return usable
 }
 
 // adoptStored takes the store's tokens when they differ from the refused
@@ -444,13 +704,16 @@ func (tm *tokenManager) adoptStored(ctx context.Context, refused string) bool {
 		return false
 	}
 	tm.mu.Lock()
+	tm.lastStored = *t
 	tm.setLocked(*t, 0)
 	tm.mu.Unlock()
 	tm.log(ctx, slog.LevelDebug, "atlas: refresh token refused; using newer tokens from the store")
 	return true
 }
 
-func (tm *tokenManager) refresh(ctx context.Context, refreshToken string) error {
+// refresh sends the refresh request, installs the new tokens, settles f and
+// saves them.
+func (tm *tokenManager) refresh(ctx context.Context, refreshToken string, f *flight) error {
 	var out tokenResponse
 	req := request{method: http.MethodPost, path: "/auth/refresh", body: &refreshRequest{RefreshToken: refreshToken}, noAuth: true}
 	if err := tm.client.do(ctx, req, requestConfig{}, &out); err != nil {
@@ -459,24 +722,73 @@ func (tm *tokenManager) refresh(ctx context.Context, refreshToken string) error 
 	if out.AccessToken == "" {
 		return errors.New("atlas: POST /auth/refresh: the response has no access_token")
 	}
-	tm.mu.Lock()
-	t := Tokens{AccessToken: out.AccessToken, RefreshToken: tm.tokens.RefreshToken}
+	t := Tokens{AccessToken: out.AccessToken, RefreshToken: refreshToken}
 	if out.RefreshToken != "" {
 		t.RefreshToken = out.RefreshToken // rotation: the old one is spent
 	}
+	tm.mu.Lock()
 	lifetime := expiry(&t, out.ExpiresIn, tm.clock.Now())
 	tm.setLocked(t, lifetime)
 	tm.mu.Unlock()
+	f.settle(nil)
 	tm.log(ctx, slog.LevelDebug, "atlas: access token refreshed", slog.Duration("lifetime", lifetime), slog.Bool("rotated", out.RefreshToken != ""))
 	tm.save(ctx, t)
 	return nil
 }
 
-// login logs in with creds; remember makes them the ones used for later logins.
+// login is Auth.Login: it logs in with creds, under the store's lock, once
+// any renewal in progress has ended; remember makes them the ones used for
+// later logins.
 func (tm *tokenManager) login(ctx context.Context, creds credentials, remember bool, opts []RequestOption) (*User, error) {
+	if ctx == nil {
+		return nil, nilContext(http.MethodPost, "/auth/login")
+	}
 	if !creds.known() {
 		return nil, errors.New("atlas: POST /auth/login: email and password are required")
 	}
+	for {
+		tm.mu.Lock()
+		if busy := tm.flight; busy != nil {
+			tm.mu.Unlock()
+			select {
+			case <-busy.done:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("atlas: POST /auth/login: waiting for a token refresh: %w", ctx.Err())
+			}
+		}
+		f := newFlight(true)
+		tm.launch(&tm.flight, f, func() error {
+			unlock, _, err := tm.lockStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			_, err = tm.loginNow(ctx, creds, remember, opts, f)
+			return err
+		})
+		tm.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.panicked != nil {
+				panic(f.panicked)
+			}
+			return f.user, f.err
+		case <-ctx.Done():
+			tm.mu.Lock()
+			u := f.user
+			tm.mu.Unlock()
+			if u != nil {
+				return u, nil // logged in; only the Save goes on
+			}
+			return nil, fmt.Errorf("atlas: POST /auth/login: %w", ctx.Err())
+		}
+	}
+}
+
+// loginNow sends the login request, installs the tokens, settles the flight
+// f (which gets the user) and saves them.
+func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remember bool, opts []RequestOption, f *flight) (*User, error) {
 	var out loginResponse
 	req := request{method: http.MethodPost, path: "/auth/login", body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true}
 	if err := tm.client.do(ctx, req, newRequestConfig(opts), &out); err != nil {
@@ -486,6 +798,7 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 		return nil, errors.New("atlas: POST /auth/login: the response has no access_token")
 	}
 	t := Tokens{AccessToken: out.Tokens.AccessToken, RefreshToken: out.Tokens.RefreshToken}
+	u := &out.User
 	tm.mu.Lock()
 	lifetime := expiry(&t, out.Tokens.ExpiresIn, tm.clock.Now())
 	tm.setLocked(t, lifetime)
@@ -493,10 +806,12 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 	if remember {
 		tm.creds = creds
 	}
+	f.user = u
 	tm.mu.Unlock()
+	f.settle(nil)
 	tm.log(ctx, slog.LevelDebug, "atlas: logged in", slog.Duration("lifetime", lifetime))
 	tm.save(ctx, t)
-	return &out.User, nil
+	return u, nil
 }
 
 // expiry sets t.Expiry from expires_in and returns the lifetime.
@@ -510,12 +825,22 @@ func expiry(t *Tokens, expiresIn int64, now time.Time) time.Duration {
 	return lifetime
 }
 
+// save stores t, best-effort. It runs in a flight, under the store's lock
+// when there is one, and on a context that does not end with the call that
+// renewed the tokens: they are issued, and the refresh token they replace is
+// spent.
 func (tm *tokenManager) save(ctx context.Context, t Tokens) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
 	if err := tm.store.Save(ctx, &t); err != nil {
-		// The new tokens are in memory and this call goes on; the store will
+		// The new tokens are in memory and the client goes on; the store will
 		// get the next ones.
 		tm.log(ctx, slog.LevelError, "atlas: saving tokens failed", slog.String("error", err.Error()))
+		return
 	}
+	tm.mu.Lock()
+	tm.lastStored = t
+	tm.mu.Unlock()
 }
 
 func (tm *tokenManager) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {

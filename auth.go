@@ -75,7 +75,9 @@ func (s *AuthService) Login(ctx context.Context, email, password string, opts ..
 // Refresh exchanges the refresh token for a new access token now, rather than
 // shortly before the access token expires. When the refresh token is refused
 // and the client has credentials it logs in again; without credentials the
-// error matches ErrUnauthorized.
+// error matches ErrUnauthorized. With a TokenStore that is a TokenLocker
+// (MemoryTokenStore is one), when another client sharing it has renewed the
+// tokens since, Refresh takes those instead of sending a request.
 //
 // Refresh takes RequestOptions as every other method does, but it goes
 // through the same renewal as the client's own refreshes: one request for

@@ -1,0 +1,432 @@
+package atlasredis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	atlas "github.com/atlas-accounting/atlas-go"
+)
+
+// Defaults of a Limiter.
+const (
+	// DefaultLimiterTimeout is how long a Limiter waits for Redis to answer
+	// one call before it lets the client pace the attempt by itself.
+	DefaultLimiterTimeout = 200 * time.Millisecond
+	// limiterRecheck is how long after Redis failed a Limiter asks it again;
+	// until then Wait fails at once, so that an outage costs no time.
+	limiterRecheck = time.Second
+	// minMaxPause is the least of the longest pause a 429 or a spent window
+	// can impose on every process: the API's windows are a minute long.
+	minMaxPause = time.Minute
+)
+
+// Limiter is an atlas.Limiter that shares one rate budget among every process
+// that makes one with the same Redis and key: set it on each client with
+// atlas.WithLimiter. Each attempt takes a token from a GCRA bucket in Redis
+// (redis_rate), refilled at limit per window and holding a little less than
+// burst; a 429 that any of them gets, and an answer that says the window is
+// spent, pause all of them until the time the API gave. Processes sharing a
+// key must use the same limit, burst and window.
+//
+// Wait costs one Redis round trip per attempt (a second one only when Redis
+// has dropped its script cache, or after a pause). Observe costs none for an
+// ordinary answer, and one for a 429 or a spent window.
+//
+// When Redis fails to answer within the Limiter's timeout (see
+// WithLimiterTimeout), Wait returns an error matching ErrUnavailable and the
+// client paces that attempt with its built-in pacer (set WithTier or
+// WithRateLimit on the client too, so that this fallback knows the plan); for
+// a second after that Wait fails at once without asking Redis, and then it
+// asks again. A Limiter is safe for concurrent use.
+type Limiter struct {
+	rdb      redis.UniversalClient
+	key      string
+	keys     accountKeys
+	limit    redis_rate.Limit
+	maxPause time.Duration // longest pause Observe imposes
+	timeout  time.Duration
+	recheck  time.Duration // how long after a failure Redis is asked again
+	logger   *slog.Logger
+
+	now   func() time.Time
+	timer func(time.Duration) (<-chan time.Time, func() bool)
+
+	mu        sync.Mutex
+	downSince time.Time // when Redis failed; zero while it answers
+	recheckAt time.Time // no Redis call before this while down
+}
+
+var _ atlas.Limiter = (*Limiter)(nil)
+
+// LimiterOption configures a Limiter.
+type LimiterOption func(*Limiter) error
+
+// WithLimiterTimeout sets how long the Limiter waits for Redis to answer one
+// call (default DefaultLimiterTimeout). Past it, Wait returns an error
+// matching ErrUnavailable and the client paces the attempt by itself. d must
+// be positive.
+func WithLimiterTimeout(d time.Duration) LimiterOption {
+	return func(l *Limiter) error {
+		if d <= 0 {
+			return fmt.Errorf("timeout %s is not positive", d)
+		}
+		l.timeout = d
+		return nil
+	}
+}
+
+// WithLimiterLogger sets the logger to which the Limiter reports, once per
+// outage, that Redis stopped answering and that it answers again (default:
+// none).
+func WithLimiterLogger(logger *slog.Logger) LimiterOption {
+	return func(l *Limiter) error {
+		l.logger = logger
+		return nil
+	}
+}
+
+// NewLimiter returns a Limiter that lets every process sharing key send limit
+// requests per window, with bursts of up to burst, less a margin (a tenth of
+// burst, at least one when burst is more than one) that absorbs the uneven
+// delays of requests on their way, as the client's built-in pacer does. It
+// fails when rdb is nil or ignores context deadlines (see the package
+// documentation), key is not valid, or limit, burst or window is not
+// positive; it does not contact Redis.
+func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window time.Duration, opts ...LimiterOption) (*Limiter, error) {
+	if rdb == nil {
+		return nil, errors.New("atlasredis: NewLimiter: nil Redis client")
+	}
+	if err := checkContextTimeout(rdb); err != nil {
+		return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+	}
+	keys, err := newAccountKeys(key)
+	if err != nil {
+		return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+	}
+	if limit <= 0 || burst <= 0 || window <= 0 {
+		return nil, fmt.Errorf("atlasredis: NewLimiter: limit %d, burst %d and window %s must be positive", limit, burst, window)
+	}
+	l := &Limiter{
+		rdb:      rdb,
+		key:      key,
+		keys:     keys,
+		limit:    redis_rate.Limit{Rate: limit, Burst: burst - burstMargin(burst), Period: window},
+		maxPause: max(window, minMaxPause),
+		timeout:  DefaultLimiterTimeout,
+		now:      time.Now,
+		timer:    realTimer,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(l); err != nil {
+			return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+		}
+	}
+	l.recheck = max(limiterRecheck, l.timeout)
+	return l, nil
+}
+
+// NewTierLimiter is NewLimiter with the limits of an Atlas plan: requests per
+// minute and burst as atlas.TierStandard, atlas.TierProfessional and
+// atlas.TierEnterprise document them. An unknown tier is an error.
+func NewTierLimiter(rdb redis.UniversalClient, key string, tier atlas.Tier, opts ...LimiterOption) (*Limiter, error) {
+	limit, burst, ok := tierLimits(tier)
+	if !ok {
+		return nil, fmt.Errorf("atlasredis: NewTierLimiter: unknown tier %q", string(tier))
+	}
+	return NewLimiter(rdb, key, limit, burst, time.Minute, opts...)
+}
+
+// tierLimits returns a plan's requests per minute and burst.
+func tierLimits(t atlas.Tier) (perMinute, burst int, ok bool) {
+	switch t {
+	case atlas.TierStandard:
+		return 60, 10, true
+	case atlas.TierProfessional:
+		return 300, 50, true
+	case atlas.TierEnterprise:
+		return 1000, 100, true
+	}
+	return 0, 0, false
+}
+
+// burstMargin is how many tokens of a burst the Limiter leaves unused: the
+// same as the client's built-in pacer.
+func burstMargin(burst int) int {
+	if burst <= 1 {
+		return 0
+	}
+	return max(1, burst/10)
+}
+
+// Wait blocks until the shared budget lets one more attempt go. It returns an
+// error wrapping ctx's error when ctx ends first, and at once an error
+// matching atlas.ErrRateLimited and context.DeadlineExceeded when the wait
+// would outlast ctx's deadline. When Redis fails or is slow it returns an
+// error matching ErrUnavailable (and no context error), so that the client
+// paces the attempt by itself.
+func (l *Limiter) Wait(ctx context.Context) error {
+	if ctx == nil {
+		return errors.New("atlasredis: Limiter.Wait: nil context")
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("atlasredis: waiting for the shared rate limit: %w", err)
+		}
+		if err := l.checkDown(); err != nil {
+			return err
+		}
+		d, err := l.take(ctx)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return fmt.Errorf("atlasredis: waiting for the shared rate limit: %w", cerr)
+			}
+			return l.failed(ctx, err)
+		}
+		l.answered(ctx)
+		if d <= 0 {
+			return nil
+		}
+		if err := l.sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// take asks Redis, in one round trip, whether the processes are paused and
+// for a token. It returns 0 when the attempt may go, or how long to wait
+// before asking again. A token taken during a pause is not used: it stands
+// for time in which nothing could be sent anyway.
+func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	var pause *redis.DurationCmd
+	rd := &pipeliner{rdb: l.rdb, before: func(pipe redis.Pipeliner) {
+		pause = pipe.PTTL(ctx, l.keys.pause)
+	}}
+	res, err := redis_rate.NewLimiter(rd).Allow(ctx, l.keys.budget, l.limit)
+	if err != nil {
+		return 0, err
+	}
+	if err := pause.Err(); err != nil {
+		return 0, err
+	}
+	if p := pause.Val(); p > 0 {
+		return p, nil
+	}
+	if res.Allowed > 0 {
+		return 0, nil
+	}
+	if res.RetryAfter > 0 {
+		return res.RetryAfter, nil
+	}
+	return l.limit.Period / time.Duration(l.limit.Rate), nil
+}
+
+// Observe shares what an answer said with every process: a 429 pauses them
+// all for its Retry-After (and empties the shared bucket, as the API's is),
+// and an answer whose X-RateLimit-Remaining is 0 pauses them all until the
+// window's reset. Pauses are capped at a minute, or the window when longer.
+// Other answers cost nothing. When Redis fails, the pause is lost: Observe
+// has no error to return, and the client's own retry of a 429 still waits.
+func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
+	var pause time.Duration
+	drain := false
+	switch {
+	case o.StatusCode == http.StatusTooManyRequests:
+		pause, drain = o.RetryAfter, true
+		if pause <= 0 {
+			pause = l.limit.Period / time.Duration(l.limit.Rate)
+		}
+	case o.RateLimit.Limit > 0 && o.RateLimit.Remaining == 0 && !o.RateLimit.Reset.IsZero():
+		pause = o.RateLimit.Reset.Sub(l.now())
+	}
+	if pause <= 0 {
+		return
+	}
+	pause = min(pause, l.maxPause)
+	ms := max(1, (pause + time.Millisecond - 1).Milliseconds())
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if l.checkDown() != nil {
+		return
+	}
+	// The pause matters to the other processes even when this call's
+	// context has ended.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.timeout)
+	defer cancel()
+	var err error
+	if drain {
+		var set *redis.Cmd
+		rd := &pipeliner{rdb: l.rdb, before: func(pipe redis.Pipeliner) {
+			set = pipe.Eval(ctx, pauseScript, []string{l.keys.pause}, ms)
+		}}
+		// Take every token left, so that the processes start again from an
+		// empty bucket, as the API's is after a 429.
+		if _, err = redis_rate.NewLimiter(rd).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst); err == nil {
+			err = set.Err()
+		}
+	} else {
+		err = l.rdb.Eval(ctx, pauseScript, []string{l.keys.pause}, ms).Err()
+	}
+	if err != nil {
+		_ = l.failed(ctx, err)
+		return
+	}
+	l.answered(ctx)
+}
+
+// pauseScript sets the pause key to expire ARGV[1] milliseconds from now,
+// unless it already lasts longer.
+const pauseScript = `
+local ms = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ms then
+  redis.call('SET', KEYS[1], '1', 'PX', ms)
+end
+return 1
+`
+
+// checkDown returns ErrUnavailable while Redis is known to be down and it is
+// not yet time to ask it again. The first caller after that time asks; the
+// others go on failing at once until it has an answer.
+func (l *Limiter) checkDown() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.downSince.IsZero() {
+		return nil
+	}
+	now := l.now()
+	if now.Before(l.recheckAt) {
+		return fmt.Errorf("atlasredis: limiter %q: %w since %s", l.key, ErrUnavailable, l.downSince.Format(time.RFC3339))
+	}
+	l.recheckAt = now.Add(l.recheck)
+	return nil
+}
+
+// failed records that Redis did not answer, logs it when it is the start of
+// an outage, and returns the error for Wait.
+func (l *Limiter) failed(ctx context.Context, err error) error {
+	l.mu.Lock()
+	now := l.now()
+	first := l.downSince.IsZero()
+	if first {
+		l.downSince = now
+	}
+	l.recheckAt = now.Add(l.recheck)
+	l.mu.Unlock()
+	if first && l.logger != nil {
+		l.logger.LogAttrs(ctx, slog.LevelWarn, "atlasredis: Redis does not answer; clients pace themselves until it does",
+			slog.String("key", l.key), slog.String("error", err.Error()))
+	}
+	// The cause is kept as text only: a timeout of the Limiter's own must not
+	// look like the end of the caller's context.
+	return fmt.Errorf("atlasredis: limiter %q: %w: %v", l.key, ErrUnavailable, err)
+}
+
+// answered records that Redis answered, and logs the end of an outage.
+func (l *Limiter) answered(ctx context.Context) {
+	l.mu.Lock()
+	since := l.downSince
+	l.downSince, l.recheckAt = time.Time{}, time.Time{}
+	l.mu.Unlock()
+	if !since.IsZero() && l.logger != nil {
+		l.logger.LogAttrs(ctx, slog.LevelInfo, "atlasredis: Redis answers again; the rate limit is shared again",
+			slog.String("key", l.key), slog.Duration("outage", l.now().Sub(since)))
+	}
+}
+
+// sleep waits d, or returns at once when that would outlast ctx's deadline.
+func (l *Limiter) sleep(ctx context.Context, d time.Duration) error {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return &waitError{wait: d}
+	}
+	c, stop := l.timer(d)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("atlasredis: waiting for the shared rate limit: %w", ctx.Err())
+	case <-c:
+		return nil
+	}
+}
+
+func realTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
+	return t.C, t.Stop
+}
+
+// waitError is a wait that would have outlasted the context's deadline.
+type waitError struct {
+	wait time.Duration
+}
+
+func (e *waitError) Error() string {
+	return fmt.Sprintf("atlasredis: waiting %s for the shared rate limit would outlast the context deadline", e.wait.Round(time.Millisecond))
+}
+
+// Unwrap lets errors.Is find atlas.ErrRateLimited and context.DeadlineExceeded.
+func (e *waitError) Unwrap() []error {
+	return []error{atlas.ErrRateLimited, context.DeadlineExceeded}
+}
+
+// pipeliner is what redis_rate runs its scripts through: it sends each script
+// call in one pipeline after the commands that before queues, so that they
+// cost one round trip together. The keys they touch share a hash tag, so that
+// on a Cluster the pipeline goes to one node.
+type pipeliner struct {
+	rdb    redis.UniversalClient
+	before func(redis.Pipeliner)
+}
+
+func (p *pipeliner) run(ctx context.Context, queue func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
+	var cmd *redis.Cmd
+	_, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		p.before(pipe)
+		cmd = queue(pipe)
+		return nil
+	})
+	if cmd == nil {
+		cmd = redis.NewCmd(ctx)
+		cmd.SetErr(err)
+	}
+	return cmd
+}
+
+func (p *pipeliner) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return p.run(ctx, func(pipe redis.Pipeliner) *redis.Cmd { return pipe.Eval(ctx, script, keys, args...) })
+}
+
+func (p *pipeliner) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return p.run(ctx, func(pipe redis.Pipeliner) *redis.Cmd { return pipe.EvalSha(ctx, sha1, keys, args...) })
+}
+
+func (p *pipeliner) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return p.run(ctx, func(pipe redis.Pipeliner) *redis.Cmd { return pipe.EvalRO(ctx, script, keys, args...) })
+}
+
+func (p *pipeliner) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return p.run(ctx, func(pipe redis.Pipeliner) *redis.Cmd { return pipe.EvalShaRO(ctx, sha1, keys, args...) })
+}
+
+func (p *pipeliner) ScriptExists(ctx context.Context, hashes ...string) *redis.BoolSliceCmd {
+	return p.rdb.ScriptExists(ctx, hashes...)
+}
+
+func (p *pipeliner) ScriptLoad(ctx context.Context, script string) *redis.StringCmd {
+	return p.rdb.ScriptLoad(ctx, script)
+}
+
+func (p *pipeliner) Del(ctx context.Context, keys ...string) *redis.IntCmd {
+	return p.rdb.Del(ctx, keys...)
+}

@@ -255,7 +255,7 @@ func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
 		return
 	}
 	pause = min(pause, l.maxPause)
-	ms := max(1, (pause + time.Millisecond - 1).Milliseconds())
+	ms := millis(pause)
 	if ctx == nil {
 		ctx = context.Background()
 	}

@@ -1,0 +1,177 @@
+package atlasredis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	atlas "github.com/atlas-accounting/atlas-go"
+)
+
+// Defaults of a Deduper.
+const (
+	// DefaultDedupTTL is how long a Deduper made with a ttl of zero or less
+	// remembers a handled event.
+	DefaultDedupTTL = 7 * 24 * time.Hour
+	// DefaultClaimTTL is how long a claim lasts when its handler neither
+	// finishes nor fails (its process died): after that, a redelivery of the
+	// event is handled again.
+	DefaultClaimTTL = 5 * time.Minute
+)
+
+// Deduper is an atlas.EventDeduper in Redis, for a webhook receiver that runs
+// as several replicas behind a load balancer (set it with
+// atlas.WithWebhookDeduper): whichever replica a delivery reaches, each event
+// is handled once. It keeps the semantics of atlas.MemoryDeduper: a delivery
+// of an event another replica is handling right now is told apart
+// (EventStateBusy, which the handler answers with 409 so that Atlas delivers
+// it again later), and an event whose callback failed is forgotten, so that
+// its redelivery is handled.
+//
+// Each event id is one Redis key, the prefix followed by the id: claimed
+// while it is handled (for the claim's TTL at most, see WithClaimTTL) and
+// marked handled for the Deduper's ttl. When Redis fails, Claim returns the
+// error and the handler answers 500, so that Atlas delivers the event again
+// later: nothing is handled twice nor lost. A Deduper is safe for concurrent
+// use.
+type Deduper struct {
+	rdb      redis.UniversalClient
+	prefix   string
+	ttl      time.Duration
+	claimTTL time.Duration
+	owner    string // marks this Deduper's claims, so that it releases only its own
+	err      error  // a configuration error, returned by every call
+}
+
+var _ atlas.EventDeduper = (*Deduper)(nil)
+
+// DeduperOption configures a Deduper.
+type DeduperOption func(*Deduper)
+
+// WithClaimTTL sets how long a claim lasts if its handler never finishes
+// (default DefaultClaimTTL). Longer than any callback runs, so that a slow
+// callback's event is not handled twice; short enough that the event of a
+// replica that died mid-callback is handled again soon. A d of zero or less
+// keeps the default.
+func WithClaimTTL(d time.Duration) DeduperOption {
+	return func(dd *Deduper) {
+		if d > 0 {
+			dd.claimTTL = d
+		}
+	}
+}
+
+// NewDeduper returns a Deduper that keeps its keys under prefix (prepended to
+// each event id as it is, so end it with a separator, e.g.
+// "myapp:atlas-events:") and remembers a handled event for ttl
+// (DefaultDedupTTL when zero or less): longer than Atlas goes on delivering
+// one. A nil rdb is not a panic: every call then returns an error.
+func NewDeduper(rdb redis.UniversalClient, prefix string, ttl time.Duration, opts ...DeduperOption) *Deduper {
+	d := &Deduper{rdb: rdb, prefix: prefix, ttl: ttl, claimTTL: DefaultClaimTTL}
+	if d.ttl <= 0 {
+		d.ttl = DefaultDedupTTL
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(d)
+		}
+	}
+	owner, err := newHolderValue()
+	d.owner = "claimed " + owner
+	switch {
+	case rdb == nil:
+		d.err = errors.New("atlasredis: Deduper: nil Redis client")
+	case err != nil:
+		d.err = fmt.Errorf("atlasredis: Deduper: %w", err)
+	}
+	return d
+}
+
+// The results of claimScript.
+const (
+	claimNew  = 0
+	claimBusy = 1
+	claimDone = 2
+)
+
+// claimScript claims KEYS[1] for ARGV[1] (expiring in ARGV[2] milliseconds)
+// unless it is claimed or handled.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == 'handled' then return 2 end
+if v then return 1 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 0
+`)
+
+// finishScript marks KEYS[1] handled for ARGV[3] milliseconds when ARGV[1]
+// is 1, and otherwise deletes it if it is still the claim ARGV[2].
+var finishScript = redis.NewScript(`
+if ARGV[1] == '1' then
+  redis.call('SET', KEYS[1], 'handled', 'PX', ARGV[3])
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+end
+return 1
+`)
+
+// Claim reserves the event id for the caller (EventStateNew), or reports that
+// another delivery of it is being handled (EventStateBusy) or that it has
+// been handled (EventStateDone). Of concurrent claims of one id, on any
+// replica, one gets EventStateNew. An empty id is an error.
+func (d *Deduper) Claim(ctx context.Context, id string) (atlas.EventState, error) {
+	if err := d.check(ctx, id); err != nil {
+		return 0, err
+	}
+	n, err := claimScript.Run(ctx, d.rdb, []string{d.prefix + id}, d.owner, millis(d.claimTTL)).Int()
+	if err != nil {
+		return 0, fmt.Errorf("atlasredis: claim webhook event %q: %w", id, err)
+	}
+	switch n {
+	case claimNew:
+		return atlas.EventStateNew, nil
+	case claimBusy:
+		return atlas.EventStateBusy, nil
+	case claimDone:
+		return atlas.EventStateDone, nil
+	}
+	return 0, fmt.Errorf("atlasredis: claim webhook event %q: unexpected answer %d from Redis", id, n)
+}
+
+// Finish ends a claim: when handled is true the id is recorded as handled for
+// the Deduper's ttl; when false the claim is released (if it is still this
+// Deduper's), so that a redelivery is handled.
+func (d *Deduper) Finish(ctx context.Context, id string, handled bool) error {
+	if err := d.check(ctx, id); err != nil {
+		return err
+	}
+	err := finishScript.Run(ctx, d.rdb, []string{d.prefix + id}, handled, d.owner, millis(d.ttl)).Err()
+	if err != nil {
+		return fmt.Errorf("atlasredis: finish webhook event %q: %w", id, err)
+	}
+	return nil
+}
+
+func (d *Deduper) check(ctx context.Context, id string) error {
+	switch {
+	case d == nil:
+		return errors.New("atlasredis: nil Deduper")
+	case d.err != nil:
+		return d.err
+	case ctx == nil:
+		return errors.New("atlasredis: Deduper: nil context")
+	case id == "":
+		return errors.New("atlasredis: Deduper: empty event id")
+	}
+	return nil
+}
+
+// millis is d in whole milliseconds, rounded up: Redis refuses an expiry of 0.
+func millis(d time.Duration) int64 {
+	return max(1, (d + time.Millisecond - 1).Milliseconds())
+}

@@ -57,6 +57,14 @@ func (ss *sessions) issue(u *user, now time.Time, accessLife, refreshLife time.D
 	return p
 }
 
+// revokeAll forgets every token issued so far.
+func (ss *sessions) revokeAll() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	clear(ss.access)
+	clear(ss.refresh)
+}
+
 // sweep forgets expired tokens so a long-running server does not grow without bound. A
 // used refresh token is kept until it expires, so that reusing it stays a 401 for the
 // same reason. Call with mu held.
@@ -208,11 +216,11 @@ func (s *Server) refresh(r *http.Request) (int, any, error) {
 func (s *Server) me(_ *http.Request, u *user) (int, any, error) {
 	out := meJSON{
 		userJSON:     renderUser(u),
-		Organization: organizationJSON{ID: s.org.id, Name: s.org.name},
+		Organization: organizationJSON{ID: u.w.org.id, Name: u.w.org.name},
 		Companies:    make([]membershipJSON, 0, len(u.memberships)),
 	}
 	for _, m := range u.memberships {
-		out.Companies = append(out.Companies, membershipJSON{ID: m.companyID, Name: s.companyByID[m.companyID].name, Role: m.role})
+		out.Companies = append(out.Companies, membershipJSON{ID: m.companyID, Name: u.w.companyByID[m.companyID].name, Role: m.role})
 	}
 	return http.StatusOK, out, nil
 }

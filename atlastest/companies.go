@@ -42,7 +42,7 @@ func (s *Server) listCompanies(r *http.Request, u *user) (int, any, error) {
 	}
 	mine := make([]*company, 0, len(u.memberships))
 	for _, m := range u.memberships {
-		mine = append(mine, s.companyByID[m.companyID])
+		mine = append(mine, u.w.companyByID[m.companyID])
 	}
 	return http.StatusOK, paginate(sortRecords(mine, key, companyKeys), p, nil, renderCompany), nil
 }
@@ -54,7 +54,7 @@ func (s *Server) getCompany(r *http.Request, u *user) (int, any, error) {
 	if !isUUID(id) {
 		return 0, nil, errValidation(fieldError{Field: "id", Message: "Input should be a valid UUID."})
 	}
-	c, ok := s.companyByID[normalizeUUID(id)]
+	c, ok := u.w.companyByID[normalizeUUID(id)]
 	if !ok {
 		return 0, nil, errNotFound("Company")
 	}

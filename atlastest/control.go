@@ -53,6 +53,8 @@ func WithControlAPI() Option {
 //	POST   /_atlastest/subscriptions        Subscribe
 //	DELETE /_atlastest/subscriptions/{id}   Unsubscribe
 //	POST   /_atlastest/reset                Reset
+//	GET    /_atlastest/state                SaveState
+//	PUT    /_atlastest/state                LoadState
 //
 // Durations are Go duration strings ("1h30m", "250ms").
 func (s *Server) ControlHandler() http.Handler { return s.control }
@@ -92,6 +94,8 @@ func (s *Server) controlTable() []controlRoute {
 		{"POST /subscriptions", s.controlSubscribe},
 		{"DELETE /subscriptions/{id}", s.controlUnsubscribe},
 		{"POST /reset", s.controlReset},
+		{"GET /state", s.controlSaveState},
+		{"PUT /state", s.controlLoadState},
 	}
 }
 
@@ -546,5 +550,28 @@ func (s *Server) controlUnsubscribe(r *http.Request) (int, any, error) {
 
 func (s *Server) controlReset(*http.Request) (int, any, error) {
 	s.Reset()
+	return http.StatusNoContent, noContent{}, nil
+}
+
+// maxStateBody caps the state a control request may load.
+const maxStateBody = 256 << 20
+
+func (s *Server) controlSaveState(*http.Request) (int, any, error) {
+	return http.StatusOK, s.state(), nil
+}
+
+func (s *Server) controlLoadState(r *http.Request) (int, any, error) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxStateBody+1))
+	if err != nil {
+		return 0, nil, errBadRequest("Could not read the request body.")
+	}
+	if len(raw) > maxStateBody {
+		return 0, nil, errBadRequest("Request body is too large (limit 256 MiB).")
+	}
+	ld, err := readState(bytes.NewReader(raw))
+	if err != nil {
+		return 0, nil, errValidation(fieldError{Field: "body", Message: err.Error()})
+	}
+	s.install(ld)
 	return http.StatusNoContent, noContent{}, nil
 }

@@ -337,6 +337,21 @@ func TestControlAPI(t *testing.T) {
 		assert.Equal(t, srv.CustomerIDs(), ids(api.list("/contacts/customers?company_id="+srv.CompanyID()+"&sort_order=asc").Items))
 	})
 
+	t.Run("state", func(t *testing.T) {
+		resp := ctl.do(http.MethodGet, "/_atlastest/state", nil)
+		require.Equal(t, http.StatusOK, resp.status)
+		other, octl := controlServer(t)
+		octl.seen = ctl.seen
+		require.Equal(t, http.StatusNoContent, octl.do(http.MethodPut, "/_atlastest/state", string(resp.body)).status)
+		assert.Equal(t, srv.Seed(), other.Seed())
+		assert.Equal(t, api.list("/contacts/customers?company_id="+srv.CompanyID()),
+			admin(t, other).list("/contacts/customers?company_id="+srv.CompanyID()))
+
+		octl.do(http.MethodPut, "/_atlastest/state", `{"atlastest_state": 2}`).requireError(t, http.StatusUnprocessableEntity)
+		octl.do(http.MethodPut, "/_atlastest/state", `[`).requireError(t, http.StatusUnprocessableEntity)
+		assert.Equal(t, srv.Seed(), other.Seed(), "unchanged")
+	})
+
 	t.Run("unknown routes", func(t *testing.T) {
 		ctl.do(http.MethodGet, "/_atlastest/nothing", nil).requireError(t, http.StatusNotFound)
 		resp := ctl.do(http.MethodPost, "/_atlastest/seed", nil)

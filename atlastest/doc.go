@@ -111,6 +111,16 @@
 // X-Atlas-Signature, in order, retried with backoff until acknowledged (WithWebhookRetry).
 // Deliveries lists the attempts; WaitWebhooks and WaitDeliveries wait for them.
 //
+// # Fixtures
+//
+// SaveState writes the server's state as JSON: the organization, users and their
+// passwords, companies, the seed's ids and every record with the ledger and the number
+// sequences, each record in the API's own shape plus its company_id. WithState starts a
+// server from such a file and LoadState replaces a running server's state with one, so a
+// suite starts from a known set of customers and invoices and a failing run can be
+// replayed from where it started (pin the clock too, with WithClock). Reset goes back to
+// the state the server started from or last loaded.
+//
 // # Extending the server
 //
 // The server is built from small parts meant to be extended in their own files:

@@ -41,6 +41,7 @@ type config struct {
 	chaos           *Chaos // nil: none
 	control         bool   // serve the control API on the server's handler
 	tlsHosts        []string
+	state           *loadedState // WithState; nil: seed
 
 	errs []error // the values the options could not use, in the order given
 }
@@ -68,6 +69,9 @@ func newConfig(opts []Option) (config, error) {
 		if o != nil {
 			o(&cfg)
 		}
+	}
+	if cfg.state != nil && (cfg.secondCompany || cfg.invoices > 0) {
+		cfg.invalid("WithState", "the state replaces the seed that WithSecondCompany and WithInvoices change")
 	}
 	return cfg, errors.Join(cfg.errs...)
 }

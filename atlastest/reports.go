@@ -229,7 +229,7 @@ func (s *Server) profitLoss(r *http.Request, u *user) (int, any, error) {
 		CompanyID:   companyID,
 		PeriodStart: start,
 		PeriodEnd:   end,
-		Currency:    s.companyByID[companyID].baseCurrency,
+		Currency:    u.w.companyByID[companyID].baseCurrency,
 		GeneratedAt: timestamp(s.clock.now()),
 	}
 	s.st.mu.Lock()
@@ -262,7 +262,7 @@ func (s *Server) balanceSheet(r *http.Request, u *user) (int, any, error) {
 	if err := s.access(u, companyID); err != nil {
 		return 0, nil, err
 	}
-	co := s.companyByID[companyID]
+	co := u.w.companyByID[companyID]
 	out := balanceSheetJSON{
 		CompanyID:   companyID,
 		AsOfDate:    asOf,

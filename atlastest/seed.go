@@ -74,8 +74,9 @@ func (s *Server) seedData() {
 	sd := &seeder{at: now.Add(-24 * time.Hour).Truncate(time.Second)}
 	year := now.Year()
 
-	s.org = organization{id: newID(), name: "Acme Holdings"}
-	s.seed.webhookSecret = randomToken("whsec_")
+	w := &world{companyByID: map[string]*company{}}
+	w.org = organization{id: newID(), name: "Acme Holdings"}
+	w.seed.webhookSecret = randomToken("whsec_")
 
 	addCompany := func(name, currency string) *company {
 		t := sd.next()
@@ -87,40 +88,41 @@ func (s *Server) seedData() {
 			createdAt:       t,
 			updatedAt:       t,
 		}
-		s.companies = append(s.companies, c)
-		s.companyByID[c.id] = c
+		w.companies = append(w.companies, c)
+		w.companyByID[c.id] = c
 		return c
 	}
 	primary := addCompany("Acme Consulting LLC", "USD")
-	s.seed.mainCompany = primary.id
+	w.seed.mainCompany = primary.id
 
 	admin := &user{id: newID(), email: "admin@acme.example.com", fullName: "Alex Admin", password: randomToken("pw-")[:27], role: "admin",
-		memberships: []membership{{companyID: primary.id, role: "admin"}}}
+		memberships: []membership{{companyID: primary.id, role: "admin"}}, w: w}
 	viewer := &user{id: newID(), email: "viewer@acme.example.com", fullName: "Vera Viewer", password: randomToken("pw-")[:27], role: "viewer",
-		memberships: []membership{{companyID: primary.id, role: "viewer"}}}
-	s.users = []*user{admin, viewer}
-	s.seed.admin, s.seed.viewer = admin, viewer
+		memberships: []membership{{companyID: primary.id, role: "viewer"}}, w: w}
+	w.users = []*user{admin, viewer}
+	w.seed.admin, w.seed.viewer = admin, viewer
 
 	if s.cfg.secondCompany {
 		second := addCompany("Acme Retail Inc.", "USD")
 		hidden := addCompany("Acme Europe GmbH", "EUR")
 		admin.memberships = append(admin.memberships, membership{companyID: second.id, role: "admin"})
-		s.seed.second, s.seed.hidden = second.id, hidden.id
+		w.seed.second, w.seed.hidden = second.id, hidden.id
 	}
 
-	for _, c := range s.companies {
+	for _, c := range w.companies {
 		accounts := s.seedCompany(c, sd, year)
 		if c == primary {
-			s.seed.accounts = accounts
+			w.seed.accounts = accounts
 		}
 	}
 	for _, c := range s.st.customers.rowsOf(primary.id) {
-		s.seed.customers = append(s.seed.customers, c.id)
+		w.seed.customers = append(w.seed.customers, c.id)
 	}
 	for _, v := range s.st.vendors.rowsOf(primary.id) {
-		s.seed.vendors = append(s.seed.vendors, v.id)
+		w.seed.vendors = append(w.seed.vendors, v.id)
 	}
-	s.seedInvoices(primary.id, sd, now)
+	s.seedInvoices(primary.id, w.seed.accounts, sd, now)
+	s.w.Store(w)
 }
 
 // seedCompany gives a company its chart of accounts, customers, vendors and twelve open
@@ -235,13 +237,12 @@ func invoiceTemplates() []invoiceTemplate {
 // to today, due 30 days later, one line each, and in turn draft, sent, sent, void. Sent
 // invoices are posted to the ledger (receivable against revenue and sales tax) and count
 // in their customer's balance.
-func (s *Server) seedInvoices(companyID string, sd *seeder, now time.Time) {
+func (s *Server) seedInvoices(companyID string, accounts map[string]string, sd *seeder, now time.Time) {
 	n := s.cfg.invoices
 	if n == 0 {
 		return
 	}
 	st := s.st
-	accounts := s.seed.accounts
 	customers := st.customers.rowsOf(companyID)
 	templates := invoiceTemplates()
 

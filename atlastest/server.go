@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,12 +47,7 @@ type Server struct {
 	cfg   config
 	clock *clock
 
-	// Fixed when the server starts, read without locking.
-	org         organization
-	users       []*user
-	companies   []*company // in creation order
-	companyByID map[string]*company
-	seed        seedInfo
+	w atomic.Pointer[world] // the organization, users and companies (see world)
 
 	st   *store    // records requests can change
 	auth *sessions // access and refresh tokens
@@ -79,6 +76,20 @@ type Server struct {
 	closed      bool
 	closers     []func()
 }
+
+// world is what the records hang from and requests never change: the organization, its
+// users and companies, and what the accessors report. Seeding makes one, and LoadState
+// replaces it whole; it is read without locking.
+type world struct {
+	org         organization
+	users       []*user
+	companies   []*company // in creation order
+	companyByID map[string]*company
+	seed        seedInfo
+}
+
+// world is the server's current world.
+func (s *Server) world() *world { return s.w.Load() }
 
 // seedInfo is what the accessors report about the seeded data.
 type seedInfo struct {
@@ -109,21 +120,25 @@ func NewUnstartedServer(opts ...Option) *Server {
 		panic(err.Error())
 	}
 	s := &Server{
-		cfg:         cfg,
-		clock:       &clock{base: cfg.clock},
-		companyByID: map[string]*company{},
-		st:          newStore(),
-		auth:        newSessions(),
-		limits:      newLimiter(cfg.rate),
-		idem:        newIdempotency(),
-		reqLog:      newRequestLog(cfg.requestLog),
-		closing:     make(chan struct{}),
+		cfg:     cfg,
+		clock:   &clock{base: cfg.clock},
+		st:      newStore(),
+		auth:    newSessions(),
+		limits:  newLimiter(cfg.rate),
+		idem:    newIdempotency(),
+		reqLog:  newRequestLog(cfg.requestLog),
+		closing: make(chan struct{}),
 	}
 	if cfg.chaos != nil {
 		s.faults.chaos, _ = newChaos(*cfg.chaos) // checked by WithChaos
 	}
-	s.seedData()
-	s.hooks = newWebhooks(cfg.webhooks, s.seed.webhookSecret, s.clock.now)
+	if cfg.state != nil {
+		s.st = cfg.state.st
+		s.w.Store(cfg.state.w)
+	} else {
+		s.seedData()
+	}
+	s.hooks = newWebhooks(cfg.webhooks, s.world().seed.webhookSecret, s.clock.now)
 	s.onClose(s.hooks.close)
 
 	s.control = s.logAccess(s.controlRoutes())
@@ -270,32 +285,32 @@ func (s *Server) Advance(d time.Duration) { s.clock.advance(d) }
 
 // Email is the seeded admin user's email. The admin can write to every company it can
 // access: the main company and, with WithSecondCompany, the second one.
-func (s *Server) Email() string { return s.seed.admin.email }
+func (s *Server) Email() string { return s.world().seed.admin.email }
 
 // Password is the seeded admin user's password, random for each server.
-func (s *Server) Password() string { return s.seed.admin.password }
+func (s *Server) Password() string { return s.world().seed.admin.password }
 
 // ViewerEmail is the email of the seeded viewer, who can read the main company and gets
 // 403 on every write.
-func (s *Server) ViewerEmail() string { return s.seed.viewer.email }
+func (s *Server) ViewerEmail() string { return s.world().seed.viewer.email }
 
 // ViewerPassword is the seeded viewer's password, random for each server.
-func (s *Server) ViewerPassword() string { return s.seed.viewer.password }
+func (s *Server) ViewerPassword() string { return s.world().seed.viewer.password }
 
 // CompanyID is the id of the main company, which both seeded users can access.
-func (s *Server) CompanyID() string { return s.seed.mainCompany }
+func (s *Server) CompanyID() string { return s.world().seed.mainCompany }
 
 // SecondCompanyID is the id of the second company the admin can access (not the viewer),
 // or "" without WithSecondCompany.
-func (s *Server) SecondCompanyID() string { return s.seed.second }
+func (s *Server) SecondCompanyID() string { return s.world().seed.second }
 
 // HiddenCompanyID is the id of a company of the same organization that no seeded user can
 // access (403), or "" without WithSecondCompany.
-func (s *Server) HiddenCompanyID() string { return s.seed.hidden }
+func (s *Server) HiddenCompanyID() string { return s.world().seed.hidden }
 
 // WebhookSecret is the secret webhook deliveries are signed with (hex HMAC-SHA256 of the
 // body in X-Atlas-Signature), random for each server.
-func (s *Server) WebhookSecret() string { return s.seed.webhookSecret }
+func (s *Server) WebhookSecret() string { return s.world().seed.webhookSecret }
 
 // AccountID is the id of the main company's account with the given account number, or ""
 // when there is none. The seeded chart of accounts:
@@ -314,13 +329,13 @@ func (s *Server) WebhookSecret() string { return s.seed.webhookSecret }
 //	6000 Rent Expense                expense    debit
 //	6100 Office Supplies             expense    debit
 //	6200 Utilities                   expense    debit
-func (s *Server) AccountID(number string) string { return s.seed.accounts[number] }
+func (s *Server) AccountID(number string) string { return s.world().seed.accounts[number] }
 
 // CustomerIDs are the ids of the main company's seeded customers, oldest first.
-func (s *Server) CustomerIDs() []string { return append([]string(nil), s.seed.customers...) }
+func (s *Server) CustomerIDs() []string { return slices.Clone(s.world().seed.customers) }
 
 // VendorIDs are the ids of the main company's seeded vendors, oldest first.
-func (s *Server) VendorIDs() []string { return append([]string(nil), s.seed.vendors...) }
+func (s *Server) VendorIDs() []string { return slices.Clone(s.world().seed.vendors) }
 
 // Seed is the seeded data a test refers to, in one value: what Server.Seed returns, and
 // what the control API (GET /_atlastest/seed) and cmd/atlastest -json show, with these
@@ -350,24 +365,25 @@ type Seed struct {
 // Seed returns the seeded credentials and ids in one value, the caller's to keep and
 // change. The accessors (Email, CompanyID, ...) read the same data one at a time.
 func (s *Server) Seed() Seed {
+	sd := s.world().seed
 	return Seed{
-		Email:           s.Email(),
-		Password:        s.Password(),
-		ViewerEmail:     s.ViewerEmail(),
-		ViewerPassword:  s.ViewerPassword(),
-		CompanyID:       s.CompanyID(),
-		SecondCompanyID: s.SecondCompanyID(),
-		HiddenCompanyID: s.HiddenCompanyID(),
-		WebhookSecret:   s.WebhookSecret(),
-		Accounts:        maps.Clone(s.seed.accounts),
-		CustomerIDs:     s.CustomerIDs(),
-		VendorIDs:       s.VendorIDs(),
+		Email:           sd.admin.email,
+		Password:        sd.admin.password,
+		ViewerEmail:     sd.viewer.email,
+		ViewerPassword:  sd.viewer.password,
+		CompanyID:       sd.mainCompany,
+		SecondCompanyID: sd.second,
+		HiddenCompanyID: sd.hidden,
+		WebhookSecret:   sd.webhookSecret,
+		Accounts:        maps.Clone(sd.accounts),
+		CustomerIDs:     slices.Clone(sd.customers),
+		VendorIDs:       slices.Clone(sd.vendors),
 	}
 }
 
 // userByEmail finds a seeded user, ignoring the email's case.
 func (s *Server) userByEmail(email string) *user {
-	for _, u := range s.users {
+	for _, u := range s.world().users {
 		if strings.EqualFold(u.email, email) {
 			return u
 		}

@@ -27,10 +27,13 @@ type organization struct {
 }
 
 // user is a seeded login. role is the role in the organization; memberships give the role
-// in each company the user can access, in the order /auth/me lists them.
+// in each company the user can access, in the order /auth/me lists them. w is the world
+// the user belongs to: a request reads the organization and companies through its user,
+// so that it sees one world even when LoadState replaces it meanwhile.
 type user struct {
 	id, email, fullName, password, role string
 	memberships                         []membership
+	w                                   *world
 }
 
 type membership struct {

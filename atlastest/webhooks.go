@@ -71,7 +71,6 @@ func WithWebhookRetry(maxAttempts int, baseDelay time.Duration) Option {
 // webhooks delivers events to the subscribers, each from its own goroutine, in order.
 type webhooks struct {
 	cfg       webhookConfig
-	secret    []byte
 	now       func() time.Time
 	transport *http.Transport
 	client    *http.Client
@@ -80,6 +79,7 @@ type webhooks struct {
 	wg        sync.WaitGroup
 
 	mu         sync.Mutex
+	secret     []byte // what deliveries are signed with; LoadState changes it
 	subs       []*subscriber
 	pending    int           // events queued or being delivered, over all subscribers
 	deliveries []Delivery    // the last defaultRequestLog attempts, oldest first
@@ -377,7 +377,10 @@ func (h *webhooks) post(ctx context.Context, url string, ev *event) (int, string
 	if err != nil {
 		return 0, err.Error()
 	}
-	mac := hmac.New(sha256.New, h.secret)
+	h.mu.Lock()
+	secret := h.secret
+	h.mu.Unlock()
+	mac := hmac.New(sha256.New, secret)
 	mac.Write(ev.body)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "atlastest-webhooks")
@@ -389,6 +392,13 @@ func (h *webhooks) post(ctx context.Context, url string, ev *event) (int, string
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	return resp.StatusCode, ""
+}
+
+// setSecret makes deliveries from now on signed with secret.
+func (h *webhooks) setSecret(secret string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.secret = []byte(secret)
 }
 
 // record adds an attempt to the delivery log.

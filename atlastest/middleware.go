@@ -103,8 +103,10 @@ func (s *Server) logAccess(h http.Handler) http.Handler {
 					status = http.StatusInternalServerError
 				}
 			}
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status,
-				"duration", time.Since(start), "request_id", w.Header().Get("X-Request-ID")}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", status, "duration", time.Since(start)}
+			if id := w.Header().Get("X-Request-ID"); id != "" {
+				attrs = append(attrs, "request_id", id)
+			}
 			if r.URL.RawQuery != "" {
 				attrs = append(attrs, "query", r.URL.RawQuery)
 			}

@@ -18,14 +18,21 @@ type Option func(*config)
 // a value it cannot use.
 var ErrInvalidOption = errors.New("atlastest: invalid option")
 
-// optionError is an option's value that cannot be used: "atlastest: WithX: why".
-type optionError struct {
-	option, reason string
+// OptionError is an option's value that cannot be used, as Validate returns it (through
+// errors.As) and NewServer panics with its message: "atlastest: WithPlan: unknown tier
+// ...". It matches ErrInvalidOption.
+type OptionError struct {
+	// Option is the option's name, such as "WithPlan".
+	Option string
+	// Reason says what is wrong with the value.
+	Reason string
 }
 
-func (e *optionError) Error() string { return "atlastest: " + e.option + ": " + e.reason }
+// Error is "atlastest: Option: Reason".
+func (e *OptionError) Error() string { return "atlastest: " + e.Option + ": " + e.Reason }
 
-func (e *optionError) Unwrap() error { return ErrInvalidOption }
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 
 // config is what the options set. Later stages add their fields here.
 type config struct {
@@ -58,7 +65,7 @@ func defaultConfig() config {
 
 // invalid notes that option was given a value it cannot use.
 func (cfg *config) invalid(option, format string, args ...any) {
-	cfg.errs = append(cfg.errs, &optionError{option: option, reason: fmt.Sprintf(format, args...)})
+	cfg.errs = append(cfg.errs, &OptionError{Option: option, Reason: fmt.Sprintf(format, args...)})
 }
 
 // newConfig applies opts to the defaults and returns every value they could not use,
@@ -78,7 +85,7 @@ func newConfig(opts []Option) (config, error) {
 
 // Validate reports whether NewServer would accept opts: nil when it would, otherwise an
 // error that matches ErrInvalidOption and names every option whose value cannot be used,
-// in the words NewServer would panic with. A program that builds options from its input
+// in the words NewServer would panic with (an *OptionError each, joined). A program that builds options from its input
 // (flags, a configuration file) calls it first, so that bad input is an error it can
 // report instead of a panic. WithState reads its file here too.
 func Validate(opts ...Option) error {

@@ -54,3 +54,10 @@ func TestValidateNamesEveryInvalidOption(t *testing.T) {
 	assert.NoError(t, atlastest.Validate(atlastest.WithInvoices(0), atlastest.WithPlan(atlastest.TierEnterprise, 0), atlastest.WithPlanLimits(1, 0, 0)))
 	assert.False(t, errors.Is(atlastest.Validate(), atlastest.ErrInvalidOption))
 }
+
+func TestOptionErrorNamesTheOption(t *testing.T) {
+	t.Parallel()
+	var oe *atlastest.OptionError
+	require.ErrorAs(t, atlastest.Validate(atlastest.WithInvoices(3), atlastest.WithPlanLimits(0, 0, 0)), &oe)
+	assert.Equal(t, &atlastest.OptionError{Option: "WithPlanLimits", Reason: "limit 0 is not positive"}, oe)
+}

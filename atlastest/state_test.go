@@ -244,3 +244,42 @@ func TestSaveStateOfAFreshServerIsSmallAndComplete(t *testing.T) {
 	assert.NotNil(t, st.Invoices, "an empty list, not null")
 	assert.Equal(t, srv.CompanyID(), st.Customers[0]["company_id"])
 }
+
+// BenchmarkSaveLoadState saves the state of a server with 10,000 invoices and loads it
+// into another: what a suite pays per fixture of that size.
+func BenchmarkSaveLoadState(b *testing.B) {
+	src := atlastest.NewServer(atlastest.WithInvoices(10_000))
+	defer src.Close()
+	dst := atlastest.NewServer()
+	defer dst.Close()
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		buf.Reset()
+		if err := src.SaveState(&buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := dst.LoadState(&buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Cap())/1e6, "MB-cap")
+}
+
+// BenchmarkReset makes one change to a server with 10,000 invoices and resets it: the
+// copy of the records Reset restores from is taken at the first change.
+func BenchmarkReset(b *testing.B) {
+	srv := atlastest.NewServer(atlastest.WithInvoices(10_000))
+	defer srv.Close()
+	c := admin(b, srv)
+	path := inCompany(srv, "/contacts/customers")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if resp := c.do(http.MethodPost, path, map[string]any{"display_name": "Bench"}); resp.status != http.StatusCreated {
+			b.Fatalf("status %d", resp.status)
+		}
+		srv.Reset()
+	}
+}

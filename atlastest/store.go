@@ -12,10 +12,10 @@ import (
 
 // The domain store.
 //
-// Organization, users, memberships and companies are fixed when the server starts and are
-// read without a lock (fields of Server). Everything a request can change lives in store
-// and is guarded by store.mu: take it, read or change the records, copy what the answer
-// needs into its wire struct, release it, then encode. Never encode JSON, call emit or do
+// Organization, users, memberships and companies never change while requests run: they
+// are a world (server.go), read without a lock and replaced whole by LoadState. Everything
+// a request can change lives in store and is guarded by store.mu: take it, read or change
+// the records, copy what the answer needs into its wire struct, release it, then encode. Never encode JSON, call emit or do
 // I/O while holding it.
 //
 // Records are pointers shared between a table's index and its sorted views: change them

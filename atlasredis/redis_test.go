@@ -118,6 +118,7 @@ func testKey(t testing.TB) string {
 type redisServer struct {
 	port int
 	dir  string
+	args []string // added to the command line
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -127,8 +128,9 @@ type redisServer struct {
 func (s *redisServer) url() string { return "redis://127.0.0.1:" + strconv.Itoa(s.port) }
 
 // startRedisServer starts redis-server on port (a free one when 0) without
-// persistence, and returns once it accepts connections.
-func startRedisServer(port int) (*redisServer, error) {
+// persistence, with args added to its command line, and returns once it
+// accepts connections.
+func startRedisServer(port int, args ...string) (*redisServer, error) {
 	if port == 0 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -141,7 +143,7 @@ func startRedisServer(port int) (*redisServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &redisServer{port: port, dir: dir}
+	s := &redisServer{port: port, dir: dir, args: args}
 	if err := s.start(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -150,9 +152,11 @@ func startRedisServer(port int) (*redisServer, error) {
 }
 
 func (s *redisServer) start() error {
-	cmd := exec.Command("redis-server",
+	args := append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "notice")
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "notice",
+	}, s.args...)
+	cmd := exec.Command("redis-server", args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

@@ -717,8 +717,13 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 	if truncated {
 		return &opError{method: req.method, path: req.path, err: fmt.Errorf("response larger than %d bytes", maxResponseBody)}
 	}
-	if out == nil || len(bytes.TrimSpace(buf.Bytes())) == 0 {
-		return nil
+	if out == nil {
+		return nil // a route whose answer has no body
+	}
+	if b := bytes.TrimSpace(buf.Bytes()); len(b) == 0 || string(b) == "null" {
+		// A zero-value struct would pass for an answer; it is not one.
+		return &opError{method: req.method, path: req.path, err: fmt.Errorf("%d %s with an empty or null body where the API answers an object",
+			resp.StatusCode, http.StatusText(resp.StatusCode))}
 	}
 	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
 		return &opError{method: req.method, path: req.path, err: fmt.Errorf("decode response: %w", err)}

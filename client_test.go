@@ -717,7 +717,11 @@ func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
 	}{
 		{"malformed", `{"id": `, "decode response"},
 		{"wrong type", `{"id": 12}`, "decode response"},
-		{"empty", ``, ""},
+		// An empty or null answer was a zero Company and no error; issue 10
+		// makes it an error (TestEmptyOrNullSuccessIsAnError has the rest).
+		{"empty", ``, "200 OK with an empty or null body"},
+		{"null", `null`, "200 OK with an empty or null body"},
+		{"an empty object is an object", `{}`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -538,7 +538,8 @@ func WithResponse(dst **Response) RequestOption {
 }
 
 // WithConcurrency lets an All iterator fetch up to n pages at once once the
-// first page has told it how many there are, within the client's rate-limit
+// server has shown that it advances (page 2 came as asked for) and the first
+// page has told it how many there are, within the client's rate-limit
 // budget; items still come in order. n <= 1 (the default) fetches one page
 // ahead of the caller.
 func WithConcurrency(n int) RequestOption {

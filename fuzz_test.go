@@ -92,6 +92,19 @@ func FuzzPage(f *testing.F) {
 			return
 		}
 		_ = checkAdvance("/invoices", want, &p)
+		// The guard All runs: whatever the page, no panic, and the same page
+		// twice is never accepted when its items have ids.
+		g := newPageGuard[Invoice]("/invoices", ListOptions{Page: max(want, 1), PageSize: MaxPageSize})
+		if g.check(p.Page, &p) == nil {
+			_ = g.overrun(p.Page, &p)
+			hasID := false
+			for _, inv := range p.Items {
+				hasID = hasID || inv.ID != ""
+			}
+			if err := g.check(p.Page, &p); hasID && err == nil {
+				t.Fatalf("page %d accepted twice", p.Page)
+			}
+		}
 		if last := lastPage(&p, MaxPageSize); p.Total > 0 && p.PageSize > 0 && last < 1 {
 			t.Fatalf("last page %d of a total of %d in pages of %d", last, p.Total, p.PageSize)
 		}

@@ -2,10 +2,14 @@ package atlas
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
+	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"sync"
 )
@@ -76,12 +80,22 @@ func fetchPage[T any](ctx context.Context, c *Client, req request, lo ListOption
 	return p, nil
 }
 
+// ErrPagination is wrapped by the error that ends an All iteration when the
+// server's pages do not add up, so that following them would loop forever or
+// repeat items: a page that is not the one asked for (or names none), a page
+// holding the same items as an earlier one, an empty page that claims a next
+// one, or a next page claimed once the total has come. The error comes after
+// at most one request beyond the last good page; with WithConcurrency, the
+// pages already on their way when it shows are cancelled.
+var ErrPagination = errors.New("atlas: broken pagination")
+
 // listAll walks every page of the collection that req describes, starting at
 // lo.Page. While the caller works through one page, the next is already on
-// its way (with WithConcurrency, up to n pages). Breaking out of the loop, or
-// ctx ending, cancels what is in flight and waits for it, so no goroutine
-// outlives the loop. A page that does not advance (a server ignoring `page`)
-// ends the iteration with an error rather than looping forever.
+// its way (with WithConcurrency, up to n pages, once the server has shown
+// that it advances). Breaking out of the loop, or ctx ending, cancels what is
+// in flight and waits for it, so no goroutine outlives the loop. Pages that
+// do not add up (see ErrPagination) end the iteration with an error rather
+// than looping forever.
 func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions, opts []RequestOption) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		if ctx == nil {
@@ -131,6 +145,7 @@ func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions,
 			return pending{number: number, ch: ch}
 		}
 
+		guard := newPageGuard[T](req.path, lo)
 		var queue []pending
 		want, next := lo.Page, lo.Page+1
 		var r result
@@ -146,15 +161,25 @@ func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions,
 				*dst = r.resp
 			}
 			p := r.page
-			if err := checkAdvance(req.path, want, p); err != nil {
+			if err := guard.check(want, p); err != nil {
 				yield(nil, err)
 				return
 			}
-			if p.HasNext {
+			// A next page claimed once the total has come is not fetched:
+			// the items are yielded, then the error.
+			overrun := guard.overrun(want, p)
+			if p.HasNext && overrun == nil {
+				// Until a page after the first has come as asked, the server
+				// has not shown that it honours page: one page at a time, so
+				// that a server that ignores it costs one extra request.
+				limit := 1
+				if want > lo.Page {
+					limit = ahead
+				}
 				last := lastPage(p, lo.PageSize)
-				for len(queue) < ahead && (len(queue) == 0 || next <= last) {
+				for len(queue) < limit && next > 0 && (len(queue) == 0 || next <= last) {
 					queue = append(queue, fetch(next))
-					next++
+					next++ // past MaxInt it turns negative, and no page is fetched
 				}
 			}
 			for i := range p.Items {
@@ -166,7 +191,15 @@ func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions,
 					return
 				}
 			}
+			if overrun != nil {
+				yield(nil, overrun)
+				return
+			}
 			if !p.HasNext {
+				return
+			}
+			if len(queue) == 0 {
+				yield(nil, broken(req.path, "page %d claims a next page after the largest page number", want))
 				return
 			}
 			head := queue[0]
@@ -182,16 +215,106 @@ func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions,
 	}
 }
 
-// checkAdvance refuses a page that is not the one asked for, or that claims
-// more pages while holding no items: either would make the iteration loop.
+// broken returns an error wrapping ErrPagination for the list at path.
+func broken(path, format string, args ...any) error {
+	return &opError{method: http.MethodGet, path: path, err: fmt.Errorf("%w: %s", ErrPagination, fmt.Sprintf(format, args...))}
+}
+
+// checkAdvance refuses a page that is not the one asked for (a page without
+// a number included), or that claims more pages while holding no items:
+// either would make the iteration loop.
 func checkAdvance[T any](path string, want int, p *Page[T]) error {
-	if p.Page != 0 && p.Page != want {
-		return &opError{method: http.MethodGet, path: path, err: fmt.Errorf("asked for page %d, got page %d: the server does not advance", want, p.Page)}
+	if p.Page != want {
+		if p.Page == 0 {
+			return broken(path, "asked for page %d, got a page without a number: the server does not advance as asked", want)
+		}
+		return broken(path, "asked for page %d, got page %d: the server does not advance", want, p.Page)
 	}
 	if p.HasNext && len(p.Items) == 0 {
-		return &opError{method: http.MethodGet, path: path, err: fmt.Errorf("page %d is empty but claims a next page: the server does not advance", want)}
+		return broken(path, "page %d is empty but claims a next page: the server does not advance", want)
 	}
 	return nil
+}
+
+// pageGuard checks, page after page, that the pages of one iteration add up.
+// It keeps a fingerprint of each page's item ids, not the ids themselves, so
+// its memory grows by a few bytes a page however large the items.
+type pageGuard[T any] struct {
+	path     string
+	start    int   // the first page asked for
+	size     int   // the page size asked for
+	received int   // items before the start page, plus those received since
+	idField  []int // index of T's string ID field; nil when T has none
+	seed     maphash.Seed
+	pages    map[uint64]int // fingerprint of a page's ids -> the page's number
+}
+
+func newPageGuard[T any](path string, lo ListOptions) *pageGuard[T] {
+	g := &pageGuard[T]{path: path, start: lo.Page, size: lo.PageSize, seed: maphash.MakeSeed()}
+	if t := reflect.TypeFor[T](); t.Kind() == reflect.Struct {
+		if f, ok := t.FieldByName("ID"); ok && f.Type.Kind() == reflect.String {
+			g.idField = f.Index
+		}
+	}
+	return g
+}
+
+// check refuses page number want, p, when it is not the page asked for (see
+// checkAdvance) or holds the same items as an earlier page.
+func (g *pageGuard[T]) check(want int, p *Page[T]) error {
+	if err := checkAdvance(g.path, want, p); err != nil {
+		return err
+	}
+	if fp, ok := g.fingerprint(p.Items); ok {
+		if earlier, seen := g.pages[fp]; seen {
+			return broken(g.path, "page %d holds the same items as page %d: the server does not advance", want, earlier)
+		}
+		if g.pages == nil {
+			g.pages = make(map[uint64]int)
+		}
+		g.pages[fp] = want
+	}
+	if want == g.start {
+		// The pages before the first one asked for count towards the total.
+		size := max(g.size, 1)
+		if p.PageSize > 0 && p.PageSize <= MaxPageSize {
+			size = p.PageSize
+		}
+		if g.start-1 > math.MaxInt/size {
+			g.received = math.MaxInt
+		} else {
+			g.received = (g.start - 1) * size
+		}
+	}
+	g.received += min(len(p.Items), math.MaxInt-g.received)
+	return nil
+}
+
+// overrun returns the error for a page that claims a next page although the
+// items received so far (check has counted p's) make up the total.
+func (g *pageGuard[T]) overrun(want int, p *Page[T]) error {
+	if p.HasNext && g.received >= p.Total {
+		return broken(g.path, "page %d claims a next page, but the %d items so far make up the total of %d", want, g.received, p.Total)
+	}
+	return nil
+}
+
+// fingerprint hashes the ids of items, in any order, into one number; ok is
+// false when they have none to hash (T has no ID field, or every id is empty).
+func (g *pageGuard[T]) fingerprint(items []T) (fp uint64, ok bool) {
+	if g.idField == nil {
+		return 0, false
+	}
+	n := uint64(0)
+	for i := range items {
+		id := reflect.ValueOf(&items[i]).Elem().FieldByIndex(g.idField).String()
+		if id == "" {
+			continue
+		}
+		fp += maphash.String(g.seed, id) // a sum: the order of the items does not matter
+		n++
+	}
+	return fp ^ n*0x9e3779b97f4a7c15, n > 0
 }
 
 // lastPage estimates the number of the last page from the total, for

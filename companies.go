@@ -44,16 +44,14 @@ const (
 //
 // API: GET /companies
 func (s *CompaniesService) List(ctx context.Context, params *CompanyListParams, opts ...RequestOption) (*Page[Company], error) {
-	lo, q := queryOf(params) // not listOf: company routes take no company_id
-	return listPage[Company](ctx, s.client, request{path: "/companies", query: q}, lo, opts)
+	return listIn[Company](ctx, s.client, request{path: "/companies"}, params, opts) // no company_id
 }
 
 // All iterates over every company the user can access, page by page.
 //
 // API: GET /companies
 func (s *CompaniesService) All(ctx context.Context, params *CompanyListParams, opts ...RequestOption) iter.Seq2[*Company, error] {
-	lo, q := queryOf(params)
-	return listAll[Company](ctx, s.client, request{path: "/companies", query: q}, lo, opts)
+	return allIn[Company](ctx, s.client, request{path: "/companies"}, params, opts)
 }
 
 // Get returns one company. A company the user cannot access gets ErrForbidden;

@@ -120,13 +120,22 @@ func (p *InvoiceCreateParams) check() error {
 }
 
 // InvoiceUpdateParams are the changes to a draft invoice. A nil field is left
-// unchanged and stays off the wire; Lines, when set, replaces every line.
+// unchanged and stays off the wire; Lines, when set, replaces every line, so
+// a non-nil empty Lines (an invoice without lines) is refused before any
+// request.
 type InvoiceUpdateParams struct {
 	InvoiceDate *Date               `json:"invoice_date,omitempty"`
 	DueDate     *Date               `json:"due_date,omitempty"`
 	Currency    *string             `json:"currency,omitempty"`
 	Notes       *string             `json:"notes,omitempty"`
 	Lines       []InvoiceLineParams `json:"lines,omitempty"`
+}
+
+func (p *InvoiceUpdateParams) check() error {
+	if p.Lines != nil && len(p.Lines) == 0 {
+		return errors.New("lines: an invoice needs at least 1 line (leave Lines nil to keep the lines)")
+	}
+	return nil
 }
 
 // InvoiceListParams page, sort and filter Invoices.List and Invoices.All.

@@ -31,11 +31,24 @@ const MaxPageSize = 100
 // each <Resource>ListParams, of a type of its own (InvoiceSortBy, ...), so
 // that another resource's key does not compile. Zero values leave the
 // server's defaults (page 1, 50 a page, created_at desc); All asks for
-// MaxPageSize a page unless PageSize is set.
+// MaxPageSize a page unless PageSize is set. A negative Page or PageSize
+// fails the call with ErrInvalidParams before any request.
 type ListOptions struct {
 	Page      int
 	PageSize  int
 	SortOrder SortOrder
+}
+
+// check refuses options that would not reach the wire as given: a negative
+// page or page size (zero is the server's default).
+func (o ListOptions) check() error {
+	if o.Page < 0 {
+		return fmt.Errorf("page: %d is not a page number (they start at 1; 0 is the default)", o.Page)
+	}
+	if o.PageSize < 0 {
+		return fmt.Errorf("page_size: %d is negative (0 is the default)", o.PageSize)
+	}
+	return nil
 }
 
 // values adds the options to q.

@@ -3,7 +3,6 @@ package atlas
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -20,10 +19,10 @@ type ProfitLossParams struct {
 }
 
 func (p *ProfitLossParams) check() error {
-	if !p.PeriodStart.Valid() || !p.PeriodEnd.Valid() {
-		return errors.New("period_start and period_end are required")
+	if err := checkDate("period_start", p.PeriodStart); err != nil {
+		return err
 	}
-	return nil
+	return checkDate("period_end", p.PeriodEnd)
 }
 
 // BalanceSheetParams choose the date of Reports.BalanceSheet, which takes the
@@ -33,10 +32,7 @@ type BalanceSheetParams struct {
 }
 
 func (p *BalanceSheetParams) check() error {
-	if !p.AsOfDate.Valid() {
-		return errors.New("as_of_date is required")
-	}
-	return nil
+	return checkDate("as_of_date", p.AsOfDate)
 }
 
 // ProfitLossReport is an income statement for a period: categories of

@@ -49,7 +49,8 @@ func TestQueryOfEncodesEveryTaggedField(t *testing.T) {
 					t.Fatalf("field %s: no test value for %s", f.Name, fv.Type())
 				}
 			}
-			_, q := queryOf(p)
+			_, q, err := queryOf(p)
+			require.NoError(t, err)
 			for _, name := range tags {
 				assert.NotEmpty(t, q.Get(name), name)
 			}
@@ -59,18 +60,22 @@ func TestQueryOfEncodesEveryTaggedField(t *testing.T) {
 }
 
 func TestQueryOfSkipsZeroFiltersAndNilParams(t *testing.T) {
-	lo, q := queryOf((*InvoiceListParams)(nil))
+	lo, q, err := queryOf((*InvoiceListParams)(nil))
+	require.NoError(t, err)
 	assert.Equal(t, ListOptions{}, lo)
 	assert.Empty(t, q)
 
-	lo, q = queryOf(nil)
+	lo, q, err = queryOf(nil)
+	require.NoError(t, err)
 	assert.Equal(t, ListOptions{}, lo)
 	assert.Empty(t, q)
 
-	lo, q = queryOf(&InvoiceListParams{ListOptions: ListOptions{Page: 3}, SortBy: "due_date", Status: InvoiceStatusOverdue})
+	lo, q, err = queryOf(&InvoiceListParams{ListOptions: ListOptions{Page: 3}, SortBy: "due_date", Status: InvoiceStatusOverdue})
+	require.NoError(t, err)
 	assert.Equal(t, ListOptions{Page: 3}, lo)
 	assert.Equal(t, url.Values{"sort_by": {"due_date"}, "status": {"overdue"}}, q)
 
-	_, q = queryOf(&CustomerListParams{IsActive: Ptr(false)})
+	_, q, err = queryOf(&CustomerListParams{IsActive: Ptr(false)})
+	require.NoError(t, err)
 	assert.Equal(t, url.Values{"is_active": {"false"}}, q)
 }

@@ -117,9 +117,12 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 func Ptr[T any](v T) *T { return &v }
 
 // ErrInvalidParams is wrapped by the errors the client returns before sending
-// a request whose parameters the server would certainly refuse: an empty id,
-// missing params, a journal entry with fewer than two lines, a report without
-// its dates. The server stays the judge of every domain rule.
+// a request whose parameters the server would certainly refuse, or that could
+// not reach the wire as given: an empty id, missing params, a journal entry
+// with fewer than two lines, a zero date where one is required, an impossible
+// date (February 30, month 13) in a filter or a body, a negative page. No
+// parameter is dropped in silence. The server stays the judge of every
+// domain rule.
 var ErrInvalidParams = errors.New("atlas: invalid parameters")
 
 // invalidParams returns an error wrapping ErrInvalidParams for the operation op.

@@ -27,6 +27,12 @@ const WebhookSignatureHeader = "X-Atlas-Signature"
 // unless WithWebhookMaxBody says otherwise (1 MiB).
 const DefaultWebhookMaxBody = 1 << 20
 
+// DefaultWebhookReadTimeout is how long NewWebhookHandler lets a sender take
+// to deliver a body unless WithWebhookReadTimeout says otherwise. Atlas sends
+// a body of a few hundred bytes at once; only a stalled or hostile sender
+// takes longer.
+const DefaultWebhookReadTimeout = 10 * time.Second
+
 // Errors returned by VerifySignature, ParseWebhook and the webhook handler,
 // for use with errors.Is.
 var (
@@ -424,6 +430,27 @@ func WithWebhookMaxBody(n int64) WebhookOption {
 	}
 }
 
+// WithWebhookReadTimeout bounds the time the handler spends reading a
+// delivery's body to d (default DefaultWebhookReadTimeout), counted from when
+// the handler starts, and never longer than the http.Server's own
+// ReadTimeout: a sender that trickles its body more slowly than that
+// (a slow-loris attack) is cut off with 408 Request Timeout, the callback does
+// not run, and the handler returns. The bound is a read deadline on the
+// connection, set through http.ResponseController and lifted once the body is
+// read, so a slow callback is not cut off; a ResponseWriter that cannot set
+// one (an httptest.ResponseRecorder, a middleware's wrapper without an Unwrap
+// method) reads without it. A value <= 0 keeps the default. The http.Server
+// the handler runs in should have its own timeouts too (ReadHeaderTimeout,
+// ReadTimeout, WriteTimeout, IdleTimeout): they bound what happens before the
+// handler starts and after it returns.
+func WithWebhookReadTimeout(d time.Duration) WebhookOption {
+	return func(h *webhookHandler) {
+		if d > 0 {
+			h.readTimeout = d
+		}
+	}
+}
+
 // WithWebhookDeduper sets where the handler records which events it has
 // handled. The default is a MemoryDeduper of DefaultDeduperSize events, which
 // is enough for one process; a service running several replicas behind one
@@ -456,19 +483,22 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 }
 
 type webhookHandler struct {
-	secrets   []string
-	fn        func(context.Context, *WebhookEvent) error
-	maxBody   int64
-	dedup     EventDeduper
-	tolerance time.Duration
-	now       func() time.Time
-	log       *slog.Logger
+	secrets     []string
+	fn          func(context.Context, *WebhookEvent) error
+	maxBody     int64
+	readTimeout time.Duration
+	dedup       EventDeduper
+	tolerance   time.Duration
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // NewWebhookHandler returns an http.Handler that receives Atlas webhook
 // deliveries and calls fn once for each event. It answers:
 //
 //   - 405 to any method but POST;
+//   - 408 to a body that takes longer than the read timeout to arrive (see
+//     WithWebhookReadTimeout);
 //   - 413 to a body larger than the limit (see WithWebhookMaxBody);
 //   - 401 to a missing signature or one that matches no secret;
 //   - 400 to a signed body that is not a webhook event (see ParseWebhook), or
@@ -493,11 +523,12 @@ func NewWebhookHandler(secret string, fn func(ctx context.Context, ev *WebhookEv
 		fn = func(context.Context, *WebhookEvent) error { return errNoWebhookCallback }
 	}
 	h := &webhookHandler{
-		secrets: []string{secret},
-		fn:      fn,
-		maxBody: DefaultWebhookMaxBody,
-		dedup:   NewMemoryDeduper(DefaultDeduperSize),
-		now:     time.Now,
+		secrets:     []string{secret},
+		fn:          fn,
+		maxBody:     DefaultWebhookMaxBody,
+		readTimeout: DefaultWebhookReadTimeout,
+		dedup:       NewMemoryDeduper(DefaultDeduperSize),
+		now:         time.Now,
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -519,14 +550,21 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, r, http.StatusMethodNotAllowed, "method not allowed", nil, nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	body, err := h.readBody(w, r)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var (
+			tooBig  *http.MaxBytesError
+			timeout interface{ Timeout() bool }
+		)
+		switch {
+		case errors.As(err, &tooBig):
 			h.answer(w, r, http.StatusRequestEntityTooLarge, "body too large", nil, nil)
-			return
+		case errors.As(err, &timeout) && timeout.Timeout():
+			w.Header().Set("Connection", "close")
+			h.answer(w, r, http.StatusRequestTimeout, "body too slow", nil, err)
+		default:
+			h.answer(w, r, http.StatusBadRequest, "cannot read body", nil, err)
 		}
-		h.answer(w, r, http.StatusBadRequest, "cannot read body", nil, err)
 		return
 	}
 	if err := VerifySignature(body, r.Header.Get(WebhookSignatureHeader), h.secrets...); err != nil {
@@ -550,6 +588,24 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, msg, err := h.deliver(r.Context(), ev)
 	h.answer(w, r, status, msg, ev, err)
+}
+
+// readBody reads the request body, at most maxBody bytes within the read
+// timeout, and lifts the read deadline afterwards: once the body is in, the
+// connection's read side only tells whether the sender hung up, which must
+// not end the callback's context on a timer.
+func (h *webhookHandler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	d := h.readTimeout
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
+		d = min(d, srv.ReadTimeout) // the deadline replaces the server's: never extend it
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(h.now().Add(d)); err == nil {
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	} else if !errors.Is(err, http.ErrNotSupported) {
+		return nil, err
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 }
 
 // deliver runs fn for ev unless the deduper says it was handled or is being

@@ -77,7 +77,17 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	receiver := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Every phase of a connection is bounded, so that a sender that trickles
+	// its request, or never reads the answer, cannot hold a goroutine. The
+	// handler itself also stops reading a body after 10 s
+	// (atlas.WithWebhookReadTimeout).
+	receiver := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,  // the request line and headers
+		ReadTimeout:       15 * time.Second, // the whole request, body included
+		WriteTimeout:      30 * time.Second, // the answer, the callback's work included
+		IdleTimeout:       60 * time.Second, // a kept-alive connection between deliveries
+	}
 	go receiver.Serve(ln)
 	defer receiver.Close()
 

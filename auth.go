@@ -65,7 +65,8 @@ type Me struct {
 // Login logs in with email and password, replaces the client's tokens (and
 // those of every copy made by ForCompany), and remembers the credentials so
 // that the client can log in again when its refresh token is refused. Wrong
-// credentials get ErrUnauthorized.
+// credentials get ErrUnauthorized. The User is the zero User when the answer's
+// user cannot be read: the login, whose tokens could, still counts.
 //
 // API: POST /auth/login
 func (s *AuthService) Login(ctx context.Context, email, password string, opts ...RequestOption) (*User, error) {

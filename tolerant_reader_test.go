@@ -83,3 +83,68 @@ func TestReportGeneratedAtIsReadTolerantly(t *testing.T) {
 	assert.True(t, pl.GeneratedAt.IsZero())
 	assert.Equal(t, "1500", pl.NetIncome.String())
 }
+
+// A login answer is refused only when its tokens cannot be read: an
+// expires_in written another way is read when it can be, and otherwise
+// leaves the expiry unknown; an odd token_type or user does not fail it.
+func TestLoginAnswerIsReadTolerantly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, tokens, user string
+		lifetime           time.Duration // 0: expiry unknown
+		wantUser           atlas.User
+	}{
+		{"seconds", `"expires_in":3600`, `{"id":"u","email":"e","full_name":"f","role":"admin"}`, time.Hour,
+			atlas.User{ID: "u", Email: "e", FullName: "f", Role: atlas.RoleAdmin}},
+		{"a float", `"expires_in":3600.0`, `{"id":"u"}`, time.Hour, atlas.User{ID: "u"}},
+		{"a fraction", `"expires_in":1799.9`, `{"id":"u"}`, 1799 * time.Second, atlas.User{ID: "u"}},
+		{"a string", `"expires_in":" 900 "`, `{"id":"u"}`, 15 * time.Minute, atlas.User{ID: "u"}},
+		{"an exponent", `"expires_in":3.6e3`, `{"id":"u"}`, time.Hour, atlas.User{ID: "u"}},
+		{"garbage", `"expires_in":"soon"`, `{"id":"u"}`, 0, atlas.User{ID: "u"}},
+		{"negative", `"expires_in":-60`, `{"id":"u"}`, 0, atlas.User{ID: "u"}},
+		{"out of range", `"expires_in":1e400`, `{"id":"u"}`, 0, atlas.User{ID: "u"}},
+		{"an object", `"expires_in":{"s":1}`, `{"id":"u"}`, 0, atlas.User{ID: "u"}},
+		{"null, token_type a number", `"expires_in":null,"token_type":7`, `{"id":"u"}`, 0, atlas.User{ID: "u"}},
+		{"missing", `"token_type":"bearer"`, `{"id":"u"}`, 0, atlas.User{ID: "u"}},
+		{"a user that is not one", `"expires_in":3600`, `"u-1"`, time.Hour, atlas.User{}},
+		{"a user with a numeric role", `"expires_in":3600`, `{"id":"u","role":5}`, time.Hour, atlas.User{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.WriteString(w, `{"tokens":{"access_token":"acc-1","refresh_token":"ref-1",`+tt.tokens+`},"user":`+tt.user+`}`)
+			}))
+			t.Cleanup(srv.Close)
+			store := &atlas.MemoryTokenStore{}
+			c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()), atlas.WithTokenStore(store))
+			require.NoError(t, err)
+			before := time.Now()
+			u, err := c.Auth.Login(context.Background(), "e", "p")
+			after := time.Now()
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantUser, *u)
+			saved, err := store.Load(context.Background())
+			require.NoError(t, err)
+			require.NotNil(t, saved)
+			assert.Equal(t, "acc-1", saved.AccessToken)
+			assert.Equal(t, "ref-1", saved.RefreshToken)
+			if tt.lifetime == 0 {
+				assert.True(t, saved.Expiry.IsZero(), "expiry %v, want unknown", saved.Expiry)
+				return
+			}
+			assert.False(t, saved.Expiry.Before(before.Add(tt.lifetime)), "expiry %v", saved.Expiry)
+			assert.False(t, saved.Expiry.After(after.Add(tt.lifetime)), "expiry %v", saved.Expiry)
+		})
+	}
+
+	// Tokens the client cannot read still fail the login.
+	for _, body := range []string{`{"tokens":{"access_token":7}}`, `{"tokens":"acc"}`, `{"tokens":{"refresh_token":"r"}}`} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, body) }))
+		t.Cleanup(srv.Close)
+		c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()))
+		require.NoError(t, err)
+		_, err = c.Auth.Login(context.Background(), "e", "p")
+		assert.Error(t, err, body)
+	}
+}

@@ -10,19 +10,19 @@ import (
 )
 
 // Exponential returns the wait before retry number attempt (0 for the first
-// retry): min doubled per attempt, capped at max, with "equal jitter" (a random
-// point in the upper half) so that clients failing together do not retry
+// retry): minWait doubled per attempt, capped at maxWait, with "equal jitter" (a
+// random point in the upper half) so that clients failing together do not retry
 // together.
-func Exponential(min, max time.Duration, attempt int) time.Duration {
-	if max < min {
-		max = min
+func Exponential(minWait, maxWait time.Duration, attempt int) time.Duration {
+	if maxWait < minWait {
+		maxWait = minWait
 	}
-	d := min
-	for i := 0; i < attempt && d < max; i++ {
+	d := minWait
+	for i := 0; i < attempt && d < maxWait; i++ {
 		d *= 2
 	}
-	if d > max || d <= 0 {
-		d = max
+	if d > maxWait || d <= 0 {
+		d = maxWait
 	}
 	half := d / 2
 	if half <= 0 {

@@ -166,7 +166,8 @@ func (s *Server) SaveState(w io.Writer) error {
 //
 // A state it cannot load changes nothing and gets an error matching ErrInvalidState that
 // names the first problems it found ("invoices[3].customer_id: no customer ... in
-// company ...").
+// company ..."); when r cannot be read or is not JSON, the error wraps r's error or the
+// JSON decoder's too.
 func (s *Server) LoadState(r io.Reader) error {
 	ld, err := readState(r)
 	if err != nil {
@@ -319,7 +320,7 @@ func readState(r io.Reader) (*loadedState, error) {
 	dec.DisallowUnknownFields()
 	var in stateJSON
 	if err := dec.Decode(&in); err != nil {
-		return nil, fmt.Errorf("%w: not a state: %v", ErrInvalidState, err)
+		return nil, fmt.Errorf("%w: not a state: %w", ErrInvalidState, err)
 	}
 	if in.Version != stateVersion {
 		return nil, fmt.Errorf("%w: atlastest_state is %d; this atlastest reads version %d", ErrInvalidState, in.Version, stateVersion)

@@ -3,11 +3,14 @@ package atlastest_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -203,6 +206,35 @@ func TestLoadStateRefusesWhatItCannotLoad(t *testing.T) {
 			require.ErrorIs(t, atlastest.Validate(opt), atlastest.ErrInvalidOption)
 			assert.Contains(t, atlastest.Validate(opt).Error(), "atlastest: WithState: ")
 			assert.Panics(t, func() { atlastest.NewServer(opt).Close() })
+		})
+	}
+}
+
+func TestLoadStateKeepsTheCauseOfAnUnreadableState(t *testing.T) {
+	t.Parallel()
+	errDisk := errors.New("disk on fire")
+	for _, tc := range []struct {
+		name  string
+		state io.Reader
+		cause func(t *testing.T, err error)
+	}{
+		{"reader fails", iotest.ErrReader(errDisk), func(t *testing.T, err error) {
+			assert.ErrorIs(t, err, errDisk)
+		}},
+		{"not JSON", strings.NewReader("nonsense"), func(t *testing.T, err error) {
+			var syntax *json.SyntaxError
+			assert.ErrorAs(t, err, &syntax)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t)
+			seed := srv.Seed()
+			err := srv.LoadState(tc.state)
+			require.ErrorIs(t, err, atlastest.ErrInvalidState)
+			assert.Contains(t, err.Error(), "not a state: ")
+			tc.cause(t, err)
+			assert.Equal(t, seed, srv.Seed(), "a state it cannot read changes nothing")
 		})
 	}
 }

@@ -21,6 +21,11 @@ import (
 // basePath is where the API lives on the server; Server.URL ends with it.
 const basePath = "/api/v1"
 
+// readHeaderTimeout bounds how long a connection may take to send a request's headers,
+// so that a peer opening connections and never finishing them (slowloris) cannot hold
+// them forever when the server listens on a network (cmd/atlastest -addr).
+const readHeaderTimeout = time.Minute
+
 // Server is an in-memory Atlas Accounting API. It keeps to the contract in
 // api/openapi.yaml: build one with NewServer, point a client at URL, log in with Email and
 // Password, and Close it when the test ends.
@@ -173,7 +178,7 @@ func (s *Server) start(useTLS bool) {
 		panic("atlastest: Server already started or closed")
 	}
 	s.started = true
-	s.hs = &httptest.Server{Listener: s.Listener, Config: &http.Server{Handler: s.handler, ErrorLog: s.errorLog()}}
+	s.hs = &httptest.Server{Listener: s.Listener, Config: &http.Server{Handler: s.handler, ErrorLog: s.errorLog(), ReadHeaderTimeout: readHeaderTimeout}}
 	if !useTLS {
 		s.hs.Start()
 	} else {

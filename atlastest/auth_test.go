@@ -220,7 +220,7 @@ func TestBearerTokenRequired(t *testing.T) {
 			}
 			resp, err := srv.Client().Do(req)
 			require.NoError(t, err)
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 			assert.Equal(t, "Bearer", resp.Header.Get("WWW-Authenticate"))
 		})
@@ -231,7 +231,7 @@ func TestBearerTokenRequired(t *testing.T) {
 	req.Header.Set("Authorization", "bearer "+tok.AccessToken)
 	resp, err := srv.Client().Do(req)
 	require.NoError(t, err)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 

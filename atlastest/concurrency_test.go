@@ -116,7 +116,7 @@ func call(srv *atlastest.Server, token, method, path string, body any, want int,
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err

@@ -85,7 +85,7 @@ func (c *controlClient) do(method, path string, body any) response {
 	}
 	resp, err := c.hc.Do(req)
 	require.NoError(c.t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	got, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
 	out := response{status: resp.StatusCode, header: resp.Header, body: got}

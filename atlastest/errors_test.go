@@ -68,7 +68,7 @@ func TestBodyErrors(t *testing.T) {
 			}
 			resp, err := srv.Client().Do(req)
 			require.NoError(t, err)
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			raw, err := io.ReadAll(resp.Body)
 			require.NoError(t, err)
 			r := response{status: resp.StatusCode, header: resp.Header, body: raw}

@@ -116,7 +116,7 @@ func ExampleServer_Subscribe() {
 
 	var mu sync.Mutex
 	var got []string
-	receiver := httptest.NewServer(atlas.NewWebhookHandler(srv.WebhookSecret(), func(ctx context.Context, ev *atlas.WebhookEvent) error {
+	receiver := httptest.NewServer(atlas.NewWebhookHandler(srv.WebhookSecret(), func(_ context.Context, ev *atlas.WebhookEvent) error {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, string(ev.Type))

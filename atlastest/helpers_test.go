@@ -117,7 +117,7 @@ func (c *client) do(method, path string, body any) response {
 	}
 	resp, err := c.srv.Client().Do(req)
 	require.NoError(c.t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
 	out := response{status: resp.StatusCode, header: resp.Header, body: raw}

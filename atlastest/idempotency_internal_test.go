@@ -22,7 +22,7 @@ type blockingCreate struct {
 	firstStatus int
 }
 
-func (b *blockingCreate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (b *blockingCreate) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	n := b.runs.Add(1)
 	b.entered <- struct{}{}
 	<-b.release
@@ -78,7 +78,7 @@ func postKeyed(ctx context.Context, ts *httptest.Server, key string) <-chan answ
 			out <- answer{err: err}
 			return
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		body, err := io.ReadAll(resp.Body)
 		out <- answer{resp.StatusCode, string(body), resp.Header.Get("Idempotent-Replayed") == "true", err}
 	}()

@@ -102,7 +102,7 @@ func TestInvoiceFilters(t *testing.T) {
 		{"draft", []string{"status", "draft"}, func(m map[string]any) bool { return m["status"] == "draft" }},
 		{"overdue", []string{"status", "overdue"}, func(m map[string]any) bool { return m["status"] == "overdue" }},
 		{"sent", []string{"status", "sent"}, func(m map[string]any) bool { return m["status"] == "sent" }},
-		{"paid", []string{"status", "paid"}, func(m map[string]any) bool { return false }},
+		{"paid", []string{"status", "paid"}, func(map[string]any) bool { return false }},
 		{"customer", []string{"customer_id", customer}, func(m map[string]any) bool { return m["customer_id"] == customer }},
 		{"from", []string{"date_from", "2026-03-01"}, func(m map[string]any) bool { return m["invoice_date"].(string) >= "2026-03-01" }},
 		{"to", []string{"date_to", "2026-03-01"}, func(m map[string]any) bool { return m["invoice_date"].(string) <= "2026-03-01" }},

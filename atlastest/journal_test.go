@@ -123,7 +123,7 @@ func TestCreateJournalEntryValidation(t *testing.T) {
 		{"empty description", valid(func(m map[string]any, _ []map[string]any) { m["description"] = "" }), []string{"description"}},
 		{"long description", valid(func(m map[string]any, _ []map[string]any) { m["description"] = strings.Repeat("d", 501) }), []string{"description"}},
 		{"bad date", valid(func(m map[string]any, _ []map[string]any) { m["entry_date"] = "2026-03-32" }), []string{"entry_date"}},
-		{"line without fields", valid(func(m map[string]any, l []map[string]any) { l[0] = map[string]any{} }),
+		{"line without fields", valid(func(_ map[string]any, l []map[string]any) { l[0] = map[string]any{} }),
 			[]string{"lines.0.account_id", "lines.0.entry_type", "lines.0.amount"}},
 		{"zero amount", valid(func(_ map[string]any, l []map[string]any) { l[1]["amount"] = "0.00" }), []string{"lines.1.amount"}},
 		{"negative amount", valid(func(_ map[string]any, l []map[string]any) { l[1]["amount"] = "-100.00" }), []string{"lines.1.amount"}},

@@ -21,7 +21,7 @@ func send(t testing.TB, srv *atlastest.Server, req *http.Request) (response, err
 	if err != nil {
 		return response{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return response{}, err

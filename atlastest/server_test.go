@@ -96,7 +96,10 @@ func TestStartTLS(t *testing.T) {
 	// A client that does not trust it is refused.
 	plain := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(plain.CloseIdleConnections)
-	_, err = plain.Get(srv.URL + "/auth/me")
+	resp, err := plain.Get(srv.URL + "/auth/me")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
 	var unknown x509.UnknownAuthorityError
 	assert.True(t, errors.As(err, &unknown), "%v", err)
 

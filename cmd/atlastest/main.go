@@ -78,16 +78,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintln(stderr, "atlastest:", line)
+			complain(stderr, "atlastest:", line)
 		}
-		fmt.Fprintln(stderr, "Run atlastest -h for the flags.")
+		complain(stderr, "Run atlastest -h for the flags.")
 		return exitUsage
 	}
 	log := cfg.logger
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
-		fmt.Fprintln(stderr, "atlastest:", err)
+		complain(stderr, "atlastest:", err)
 		return exitError
 	}
 	srv := atlastest.NewUnstartedServer(cfg.opts...) // parseFlags checked every option
@@ -100,11 +100,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		caFile, err = writeCA(cfg.caFile, srv.Certificate().Raw)
 		if err != nil {
 			srv.Close()
-			fmt.Fprintln(stderr, "atlastest: write the CA certificate:", err)
+			complain(stderr, "atlastest: write the CA certificate:", err)
 			return exitError
 		}
 		if cfg.caFile == "" {
-			defer os.Remove(caFile)
+			defer func() {
+				if err := os.Remove(caFile); err != nil {
+					log.Warn("atlastest: remove the CA certificate", "file", caFile, "err", err)
+				}
+			}()
 		}
 	} else {
 		srv.Start()
@@ -126,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		srv.Close()
-		fmt.Fprintln(stderr, "atlastest: write to stdout:", err)
+		complain(stderr, "atlastest: write to stdout:", err)
 		return exitError
 	}
 	log.Info("atlastest: serving", "url", srv.URL, "control", out.ControlURL, "tls", cfg.tls)
@@ -136,13 +140,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	srv.Close()
 	if cfg.saveState != "" {
 		if err := saveState(srv, cfg.saveState); err != nil {
-			fmt.Fprintln(stderr, "atlastest: save the state:", err)
+			complain(stderr, "atlastest: save the state:", err)
 			return exitError
 		}
 		log.Info("atlastest: state saved", "file", cfg.saveState)
 	}
 	log.Info("atlastest: stopped")
 	return exitOK
+}
+
+// complain writes a line for the person at the terminal to stderr. When stderr itself
+// cannot be written there is nobody left to tell, so that error goes nowhere.
+func complain(stderr io.Writer, a ...any) {
+	_, _ = fmt.Fprintln(stderr, a...)
 }
 
 // subscription is a webhook subscription made from -webhook.
@@ -160,27 +170,46 @@ type startup struct {
 	Subscriptions []subscription `json:"subscriptions"`
 }
 
-// print writes the startup information for a person.
+// print writes the startup information for a person. The first write that fails ends it
+// and is its error.
 func (s startup) print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "atlastest: a fake Atlas API at %s\n", s.URL)
-	fmt.Fprintf(tw, "  control API\t%s (api/atlastest-control.yaml)\n", s.ControlURL)
-	fmt.Fprintf(tw, "  admin\t%s\t%s\n", s.Seed.Email, s.Seed.Password)
-	fmt.Fprintf(tw, "  viewer\t%s\t%s\n", s.Seed.ViewerEmail, s.Seed.ViewerPassword)
-	fmt.Fprintf(tw, "  company\t%s\n", s.Seed.CompanyID)
+	p := &printer{w: tw}
+	p.printf("atlastest: a fake Atlas API at %s\n", s.URL)
+	p.printf("  control API\t%s (api/atlastest-control.yaml)\n", s.ControlURL)
+	p.printf("  admin\t%s\t%s\n", s.Seed.Email, s.Seed.Password)
+	p.printf("  viewer\t%s\t%s\n", s.Seed.ViewerEmail, s.Seed.ViewerPassword)
+	p.printf("  company\t%s\n", s.Seed.CompanyID)
 	if s.Seed.SecondCompanyID != "" {
-		fmt.Fprintf(tw, "  second company\t%s\n", s.Seed.SecondCompanyID)
-		fmt.Fprintf(tw, "  hidden company\t%s\n", s.Seed.HiddenCompanyID)
+		p.printf("  second company\t%s\n", s.Seed.SecondCompanyID)
+		p.printf("  hidden company\t%s\n", s.Seed.HiddenCompanyID)
 	}
-	fmt.Fprintf(tw, "  webhook secret\t%s\n", s.Seed.WebhookSecret)
+	p.printf("  webhook secret\t%s\n", s.Seed.WebhookSecret)
 	if s.CAFile != "" {
-		fmt.Fprintf(tw, "  CA certificate\t%s\n", s.CAFile)
+		p.printf("  CA certificate\t%s\n", s.CAFile)
 	}
 	for _, sub := range s.Subscriptions {
-		fmt.Fprintf(tw, "  webhooks to\t%s\t(subscription %s)\n", sub.URL, sub.ID)
+		p.printf("  webhooks to\t%s\t(subscription %s)\n", sub.URL, sub.ID)
 	}
-	fmt.Fprintln(tw, "Seeded ids: GET "+s.ControlURL+"seed. Stop with Ctrl-C.")
+	p.printf("Seeded ids: GET %sseed. Stop with Ctrl-C.\n", s.ControlURL)
+	if p.err != nil {
+		return p.err
+	}
 	return tw.Flush()
+}
+
+// printer writes formatted text to w until a write fails, and keeps that first error:
+// the tabwriter passes on a line as soon as it can, so any write may be the one that
+// fails.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
 }
 
 // writeCA writes the CA certificate as PEM to path, or to a new temporary file when path
@@ -213,15 +242,18 @@ func saveState(srv *atlastest.Server, path string) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
 	err = srv.SaveState(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		err = os.Rename(f.Name(), path)
 	}
-	return os.Rename(f.Name(), path)
+	if err != nil {
+		// The temporary file must not stay behind; if it does, the error says so too.
+		return errors.Join(err, os.Remove(f.Name()))
+	}
+	return nil
 }
 
 // listFlag is a flag that may be given several times, each a comma-separated list.
@@ -256,7 +288,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("atlastest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: atlastest [flags]\n\nServes the SDK's fake Atlas API (package atlastest) and its control API under /_atlastest/.\n\nFlags:")
+		complain(fs.Output(), "Usage: atlastest [flags]\n\nServes the SDK's fake Atlas API (package atlastest) and its control API under /_atlastest/.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	var (

@@ -191,7 +191,7 @@ func (a *api) call(method, url string, body, out any) int {
 	}
 	resp, err := a.hc.Do(req)
 	require.NoError(a.t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(a.t, err)
 	if out != nil && resp.StatusCode < 300 {
@@ -398,7 +398,10 @@ func TestCommandOverTLS(t *testing.T) {
 	// Without the CA, the server is not trusted.
 	plain := &http.Client{Transport: &http.Transport{}}
 	defer plain.CloseIdleConnections()
-	_, err = plain.Get(p.info.URL + "/auth/me")
+	resp, err := plain.Get(p.info.URL + "/auth/me")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
 	var unknown x509.UnknownAuthorityError
 	require.ErrorAs(t, err, &unknown)
 
@@ -591,7 +594,7 @@ func TestAnAddressInUseExitsWithStatus1(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	defer ln.Close()
+	t.Cleanup(func() { assert.NoError(t, ln.Close()) })
 	var stdout, stderr bytes.Buffer
 	assert.Equal(t, exitError, run(context.Background(), []string{"-addr", ln.Addr().String()}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "address already in use")
@@ -644,4 +647,76 @@ func TestStartupPrintsForPeople(t *testing.T) {
 	for _, want := range []string{"http://127.0.0.1:8080/api/v1", "admin@acme.example.com", "pw-1", "c1", "c2", "c3", "whsec_1", "/tmp/ca.pem", "/_atlastest/seed"} {
 		assert.Contains(t, out, want)
 	}
+}
+
+// failingWriter fails its first write and takes every later one, as a pipe whose reader
+// comes and goes would: the startup text must not be reported written when part of it
+// was lost.
+type failingWriter struct {
+	failed bool
+	buf    bytes.Buffer
+}
+
+var errWrite = errors.New("write failed")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if !w.failed {
+		w.failed = true
+		return 0, errWrite
+	}
+	return w.buf.Write(p)
+}
+
+func TestStartupPrintReportsALostWrite(t *testing.T) {
+	t.Parallel()
+	var w failingWriter
+	err := startup{URL: "http://127.0.0.1:8080/api/v1", ControlURL: "http://127.0.0.1:8080/_atlastest/"}.print(&w)
+	require.ErrorIs(t, err, errWrite)
+	assert.NotContains(t, w.buf.String(), "Seeded ids", "nothing is written after the first failure")
+}
+
+// A stdout that cannot be written ends the command with status 1 before it serves.
+func TestAStdoutThatFailsExitsWithStatus1(t *testing.T) {
+	t.Parallel()
+	var stdout failingWriter
+	var stderr syncBuffer
+	// The context has ended already: a run that missed the failure would serve, stop at
+	// once and exit 0.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.Equal(t, exitError, run(ctx, []string{"-log-level", "error"}, &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "atlastest: write to stdout: write failed")
+}
+
+func TestSaveStateLeavesNoTemporaryFileWhenItFails(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// A directory that is not empty cannot be replaced by the state file.
+	path := filepath.Join(dir, "state.json")
+	require.NoError(t, os.MkdirAll(filepath.Join(path, "in-the-way"), 0o755))
+	srv := atlastest.NewServer()
+	t.Cleanup(srv.Close)
+
+	err := saveState(srv, path)
+	require.Error(t, err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "only the directory in the way: %v", entries)
+	assert.Equal(t, "state.json", entries[0].Name())
+}
+
+// A temporary CA file the command cannot remove on exit is reported, not dropped in
+// silence; the exit status stays 0, as the server ran and stopped cleanly.
+func TestCommandReportsACAFileItCannotRemove(t *testing.T) {
+	skipWithoutSignals(t)
+	t.Parallel()
+	p := startCommand(t, "-tls")
+	require.NotEmpty(t, p.info.CAFile)
+	// A directory that is not empty, where the file was, cannot be removed.
+	require.NoError(t, os.Remove(p.info.CAFile))
+	require.NoError(t, os.MkdirAll(filepath.Join(p.info.CAFile, "in-the-way"), 0o755))
+	t.Cleanup(func() { _ = os.RemoveAll(p.info.CAFile) })
+
+	assert.Equal(t, 0, p.stop(t))
+	assert.Contains(t, p.stderr.String(), "atlastest: remove the CA certificate")
 }

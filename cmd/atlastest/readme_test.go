@@ -219,7 +219,7 @@ func (sh *shell) curl(args []string) string {
 	req.Header = header
 	resp, err := sh.hc.Do(req)
 	require.NoError(t, err, "%s %s", method, url)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	if fail {

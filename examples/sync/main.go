@@ -92,14 +92,18 @@ func run(ctx context.Context, out, format string, resume bool, demoInvoices int)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	// This closes f when an error ends the export early, and the error says what
+	// went wrong; a complete export closes f itself below, and checks.
+	defer func() { _ = f.Close() }()
 
 	var write func(*atlas.Invoice) error
 	var flush func() error
 	if format == "csv" {
 		w := csv.NewWriter(f)
 		if st.Offset == 0 {
-			_ = w.Write(csvHeader)
+			if err := w.Write(csvHeader); err != nil {
+				return err
+			}
 		}
 		write = func(inv *atlas.Invoice) error { return w.Write(csvRecord(inv)) }
 		flush = func() error { w.Flush(); return w.Error() }
@@ -152,6 +156,11 @@ func run(ctx context.Context, out, format string, resume bool, demoInvoices int)
 		}
 	}
 	prog.done()
+	// An output that does not close cleanly is not reported exported: the state
+	// stays, and -resume checks the file again from the last page it recorded.
+	if err := f.Close(); err != nil {
+		return err
+	}
 	fmt.Printf("Exported %d invoices of company %s to %s.\n", st.Exported, company, out)
 	return os.Remove(statePath)
 }
@@ -227,12 +236,10 @@ func openOutput(out, statePath string, st *state, resume bool) (*os.File, error)
 		return nil, err
 	}
 	if err := f.Truncate(st.Offset); err != nil {
-		f.Close()
-		return nil, err
+		return nil, errors.Join(err, f.Close())
 	}
 	if _, err := f.Seek(st.Offset, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
+		return nil, errors.Join(err, f.Close())
 	}
 	fmt.Printf("Resuming at page %d, after %d invoices.\n", st.NextPage, st.Exported)
 	return f, nil
@@ -246,7 +253,7 @@ func saveState(path string, st *state) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

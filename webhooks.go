@@ -697,9 +697,11 @@ const (
 
 // EventDeduper records which webhook events have been handled, so that the
 // handler of NewWebhookHandler runs its callback once per event however many
-// times Atlas delivers it. Implementations must be safe for concurrent use;
-// one backed by shared storage (a database row, a Redis key set only if
-// absent) serves several replicas.
+// times Atlas delivers it. The id it is given is the event's DedupKey: the
+// event id, or "sha256:" and the hex SHA-256 of the body for a delivery
+// without one. Implementations must be safe for concurrent use; one backed by
+// shared storage (a database row, a Redis key set only if absent) serves
+// several replicas.
 type EventDeduper interface {
 	// Claim reserves the event id for the caller and returns EventStateNew,
 	// or reports that it is being handled (EventStateBusy) or has been handled

@@ -29,3 +29,17 @@ type realTimer struct{ t *time.Timer }
 
 func (r realTimer) C() <-chan time.Time { return r.t.C }
 func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+// Offset is Base read By ahead (behind, for a negative By): the clock of a
+// machine whose clock is off. Its timers are Base's, since a duration is
+// the same on both.
+type Offset struct {
+	Base Clock
+	By   time.Duration
+}
+
+// Now returns Base's time plus By.
+func (o Offset) Now() time.Time { return o.Base.Now().Add(o.By) }
+
+// NewTimer returns Base's timer.
+func (o Offset) NewTimer(d time.Duration) Timer { return o.Base.NewTimer(d) }

@@ -68,3 +68,18 @@ func assertNotFired(t *testing.T, tm Timer) {
 	default:
 	}
 }
+
+func TestOffsetReadsAheadOrBehindWithTheSameTimers(t *testing.T) {
+	start := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
+	f := NewFake(start)
+	for _, by := range []time.Duration{5 * time.Second, -5 * time.Second} {
+		o := Offset{Base: f, By: by}
+		assert.Equal(t, start.Add(by), o.Now())
+		tm := o.NewTimer(time.Second)
+		assert.Equal(t, []time.Duration{time.Second}, f.Pending())
+		f.Advance(time.Second)
+		assert.Equal(t, f.Now(), <-tm.C())
+		assert.Equal(t, f.Now().Add(by), o.Now())
+		start = f.Now()
+	}
+}

@@ -92,7 +92,7 @@
 // up); WithPlan(tier, window) enforces a tier per user with windows as short as a test
 // needs, and WithPlanLimits any limit and burst. A refused request gets 429 with
 // Retry-After (and Retry-After-Ms). The windows follow the server's clock, so Advance moves
-// into the next one.
+// into the next one, and so does every answer's Date header, as a real server's does.
 //
 // Idempotency: a POST with an Idempotency-Key runs once per user and key; a repeat with the
 // same request gets the stored answer (Idempotent-Replayed: true) for 24 hours of the

@@ -245,6 +245,9 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 		now := s.clock.now()
 		v := s.limits.take(s.rateCaller(r), now)
 		h := w.Header()
+		// The Date of the server's clock (net/http would send the wall
+		// clock's): clients read X-RateLimit-Reset against it.
+		h.Set("Date", now.UTC().Format(http.TimeFormat))
 		h.Set("X-RateLimit-Limit", strconv.Itoa(v.limit))
 		h.Set("X-RateLimit-Remaining", strconv.Itoa(v.remaining))
 		h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilDiv(v.end.UnixNano(), int64(time.Second)), 10))

@@ -79,7 +79,7 @@ func TestAttemptTimeoutGivesUpWithAClearError(t *testing.T) {
 	srv.DelayNext(fastRetry.MaxRetries+1, time.Minute, atlastest.Matching("GET /auth/me"))
 	_, err = c.Auth.Me(ctx)
 	require.Error(t, err)
-	assert.Equal(t, "atlas: GET /auth/me: no complete answer within the attempt timeout of 100ms", err.Error())
+	assert.Equal(t, "atlas: GET /auth/me: no complete answer within the attempt timeout of 100ms (after 4 attempts)", err.Error())
 	assert.True(t, errors.Is(err, context.DeadlineExceeded))
 	srv.Close()
 	n := 0

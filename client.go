@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -70,6 +71,9 @@ type core struct {
 	http      *retryablehttp.Client
 	tokens    *tokenManager
 	pacer     *pacer
+	limiter   Limiter     // the pacer, or WithLimiter's
+	custom    bool        // limiter is WithLimiter's
+	down      atomic.Bool // the custom limiter fails: the pacer stands in
 	retry     RetryPolicy
 	attempt   time.Duration // per-attempt timeout; 0 for none
 	logger    *slog.Logger  // nil: no logging
@@ -90,7 +94,7 @@ type service struct {
 // Connection errors, 429, 502, 503 and 504 are retried for every method, 500
 // only for idempotent ones (GET, PUT, DELETE, and POST, which always carries
 // an Idempotency-Key). A 429 waits for Retry-After or the window's reset
-// rather than for the backoff.
+// rather than for the backoff, up to MaxRateLimitWait.
 type RetryPolicy struct {
 	// MaxRetries is the number of retries after the first attempt; 0 disables retrying.
 	MaxRetries int
@@ -99,12 +103,25 @@ type RetryPolicy struct {
 	MinBackoff time.Duration
 	// MaxBackoff caps the wait between retries (default 30s).
 	MaxBackoff time.Duration
+	// MaxRateLimitWait caps every wait for the rate limit (default 2m, long
+	// enough for the API's one-minute windows). A 429 whose Retry-After (or,
+	// without one, whose window's reset) is further away fails the call at
+	// once, with an *Error that matches ErrRateLimited and carries the
+	// RetryAfter the server asked for; the pause it makes every other call
+	// of the client take is cut to MaxRateLimitWait. A window that the
+	// X-RateLimit-* headers say is used up holds calls back until its reset,
+	// and never longer than a window or MaxRateLimitWait: then the client
+	// sends again and learns the window anew, so that a reset the client
+	// cannot believe (in milliseconds, say) never stalls it. Together with
+	// MaxRetries this bounds every call, with or without a deadline.
+	MaxRateLimitWait time.Duration
 }
 
 const (
-	defaultMaxRetries = 4
-	defaultMinBackoff = 500 * time.Millisecond
-	defaultMaxBackoff = 30 * time.Second
+	defaultMaxRetries       = 4
+	defaultMinBackoff       = 500 * time.Millisecond
+	defaultMaxBackoff       = 30 * time.Second
+	defaultMaxRateLimitWait = 2 * time.Minute
 )
 
 // Option configures a Client in NewClient.
@@ -119,6 +136,7 @@ type settings struct {
 	store     TokenStore
 	tier      Tier
 	custom    *customRate // WithRateLimit; nil for none
+	limiter   Limiter     // WithLimiter; nil for the built-in pacer
 	hc        *http.Client
 	attempt   time.Duration // WithAttemptTimeout; 0 for none
 	retry     RetryPolicy
@@ -268,11 +286,15 @@ func WithAttemptTimeout(d time.Duration) Option {
 	}
 }
 
-// WithRetry sets the retry policy (default: 4 retries, backoff from 500ms to 30s).
+// WithRetry sets the retry policy (default: 4 retries, backoff from 500ms to
+// 30s, rate-limit waits of at most 2m). Zero durations take their defaults.
 func WithRetry(p RetryPolicy) Option {
 	return func(s *settings) error {
-		if p.MaxRetries < 0 || p.MinBackoff < 0 || p.MaxBackoff < 0 {
+		if p.MaxRetries < 0 || p.MinBackoff < 0 || p.MaxBackoff < 0 || p.MaxRateLimitWait < 0 {
 			return errors.New("atlas: WithRetry: negative value")
+		}
+		if p.MaxRateLimitWait == 0 {
+			p.MaxRateLimitWait = defaultMaxRateLimitWait
 		}
 		if p.MinBackoff == 0 {
 			p.MinBackoff = defaultMinBackoff
@@ -284,6 +306,25 @@ func WithRetry(p RetryPolicy) Option {
 			return errors.New("atlas: WithRetry: MaxBackoff is less than MinBackoff")
 		}
 		s.retry = p
+		return nil
+	}
+}
+
+// WithLimiter makes l decide when each attempt of every call may be sent,
+// instead of the client's built-in pacer, and tells l what every answer said
+// about the rate limit (see Limiter). Use it to share one rate budget among
+// the processes that use one Atlas login. The built-in pacer (with WithTier
+// or WithRateLimit, if given) still learns from every answer and stands in
+// for l while l's Wait fails for a reason other than the call's context:
+// the client logs one warning when that starts and one Info record when l
+// works again. A 429's pause is still capped by RetryPolicy.MaxRateLimitWait,
+// and a call still ends with its context when l's Wait does not.
+func WithLimiter(l Limiter) Option {
+	return func(s *settings) error {
+		if l == nil {
+			return errors.New("atlas: WithLimiter: nil limiter")
+		}
+		s.limiter = l
 		return nil
 	}
 }
@@ -327,8 +368,9 @@ func withClock(c clock.Clock) Option {
 func NewClient(opts ...Option) (*Client, error) {
 	s := settings{
 		baseURL: DefaultBaseURL,
-		retry:   RetryPolicy{MaxRetries: defaultMaxRetries, MinBackoff: defaultMinBackoff, MaxBackoff: defaultMaxBackoff},
-		clock:   clock.Real{},
+		retry: RetryPolicy{MaxRetries: defaultMaxRetries, MinBackoff: defaultMinBackoff, MaxBackoff: defaultMaxBackoff,
+			MaxRateLimitWait: defaultMaxRateLimitWait},
+		clock: clock.Real{},
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -352,8 +394,13 @@ func NewClient(opts ...Option) (*Client, error) {
 		clock:   s.clock,
 		pacer:   newPacer(s.clock, s.tier, s.logger),
 	}
+	co.pacer.maxWait = s.retry.MaxRateLimitWait
 	if s.custom != nil {
 		co.pacer.limitTo(s.custom.limit, s.custom.burst, s.custom.window)
+	}
+	co.limiter = co.pacer
+	if s.limiter != nil {
+		co.limiter, co.custom = s.limiter, true
 	}
 	ua := "atlas-go/" + Version + " go/" + strings.TrimPrefix(runtime.Version(), "go")
 	if s.userAgent != "" {
@@ -580,8 +627,17 @@ type callState struct {
 	auth         bool      // send the Authorization header
 	idempotent   bool      // a 500 may be retried
 	retries      int       // retries granted so far
-	notBefore    time.Time // the next attempt waits until then (backoff)
+	notBefore    time.Time // the next attempt waits until then (backoff, or a 429's pause)
+	waitFor      string    // what notBefore waits for, for the log and the error
 	bearer       string    // Authorization value of the last attempt
+	attempts     int       // attempts sent
+
+	// The pacer's record of the attempt in flight (see pacer.claimLocked),
+	// and what the last answer said.
+	claimed  bool
+	grant    uint64
+	answered bool
+	ans      answer
 
 	// Allocated with the state rather than on their own, to keep a call's
 	// allocations down.
@@ -675,7 +731,7 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 	for replayed := false; ; replayed = true {
 		resp, err = c.core.http.Do(rreq)
 		if err != nil {
-			return &opError{method: req.method, path: req.path, err: unwrapURLError(err)}
+			return &opError{method: req.method, path: req.path, err: unwrapURLError(err), attempts: st.attempts}
 		}
 		if resp.StatusCode != http.StatusUnauthorized || !st.auth || st.bearer == "" || replayed {
 			break
@@ -696,7 +752,7 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 		}
 	}()
 
-	rl, _, _, _ := parseRateLimit(resp.Header)
+	rl := st.ans.raw
 	if cfg.response != nil {
 		*cfg.response = &Response{StatusCode: resp.StatusCode, Header: resp.Header, RateLimit: rl, RequestID: requestID(resp.Header)}
 	}
@@ -708,7 +764,9 @@ func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any
 		if err != nil && buf.Len() == 0 {
 			return &opError{method: req.method, path: req.path, err: fmt.Errorf("%d %s: read error body: %w", resp.StatusCode, http.StatusText(resp.StatusCode), err)}
 		}
-		return newError(resp, buf.Bytes(), truncated || err != nil, rl, c.core.clock.Now(), req.method, req.path)
+		e := newError(resp, buf.Bytes(), truncated || err != nil, rl, st.ans.retryAfter, req.method, req.path)
+		e.Attempts = st.attempts
+		return e
 	}
 	truncated, err := readCapped(buf, resp.Body, maxResponseBody)
 	consumed = err == nil && !truncated
@@ -805,14 +863,25 @@ func nilContext(method, path string) error {
 	return &opError{method: method, path: path, err: errors.New("nil context")}
 }
 
-// opError names the operation an error happened in.
+// opError names the operation an error happened in, and how many attempts
+// it made.
 type opError struct {
 	method, path string
 	err          error
+	attempts     int
 }
 
 func (e *opError) Error() string {
-	return "atlas: " + e.method + " " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "atlas: ")
+	return "atlas: " + e.method + " " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "atlas: ") + afterAttempts(e.attempts)
+}
+
+// afterAttempts is what an error message says of the attempts a call made:
+// nothing for one.
+func afterAttempts(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return " (after " + strconv.Itoa(n) + " attempts)"
 }
 
 func (e *opError) Unwrap() error { return e.err }
@@ -852,6 +921,10 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		closeBody(r)
 		return nil, &redirectError{to: r.URL.Scheme + "://" + r.URL.Host}
 	}
+	if err := co.waitNotBefore(ctx, st); err != nil {
+		closeBody(r)
+		return nil, err
+	}
 	out := r
 	if st.auth {
 		header, err := co.tokens.authorization(ctx)
@@ -862,17 +935,23 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		st.bearer = header[0]
 		out = st.withAuthorization(r, header)
 	}
-	if err := co.pacer.wait(ctx, st.notBefore); err != nil {
+	by, err := co.wait(ctx, st)
+	if err != nil {
 		closeBody(r)
 		return nil, err
+	}
+	if r.Response == nil { // not a redirect's next hop
+		st.attempts++
 	}
 	var start time.Time
 	logging := co.logger != nil && co.logger.Enabled(st, slog.LevelDebug)
 	if logging {
 		start = time.Now()
 	}
+	sent := co.clock.Now()
 	resp, err := t.send(st, out)
 	if err != nil {
+		co.observe(ctx, st, by, nil, sent)
 		if logging {
 			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request failed",
 				slog.String("method", st.method), slog.String("path", st.path),
@@ -881,7 +960,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	co.pacer.observe(resp.Header, resp.StatusCode, co.clock.Now())
+	co.observe(ctx, st, by, resp, sent)
 	if logging {
 		co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request",
 			slog.String("method", st.method), slog.String("path", st.path),
@@ -889,6 +968,99 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 			slog.Duration("elapsed", time.Since(start)), slog.String("request_id", requestID(resp.Header)))
 	}
 	return resp, nil
+}
+
+// waitNotBefore waits out the call's own pause before its next attempt: the
+// retry backoff, or a 429's pause. It is the call's, not the Limiter's: it
+// comes before the Limiter's Wait.
+func (co *core) waitNotBefore(ctx context.Context, st *callState) error {
+	if st.notBefore.IsZero() {
+		return nil
+	}
+	d := st.notBefore.Sub(co.clock.Now())
+	if d <= 0 {
+		return nil
+	}
+	logged := false
+	return sleep(ctx, co.clock, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
+}
+
+// What a call's own pause waits for.
+const (
+	waitBackoff   = "retry backoff"
+	waitRateLimit = "rate limit"
+)
+
+// wait holds an attempt back until the Limiter lets it go, and returns the
+// Limiter that did: the client's, or the pacer standing in for it. A custom
+// Limiter whose Wait fails for a reason other than ctx (or a wait that
+// would outlast ctx's deadline) has the pacer stand in, with one warning for
+// the whole outage.
+func (co *core) wait(ctx context.Context, st *callState) (Limiter, error) {
+	if !co.custom {
+		return co.limiter, co.limiter.Wait(ctx)
+	}
+	err := co.waitCustom(ctx)
+	switch {
+	case err == nil:
+		if co.down.Load() && co.down.CompareAndSwap(true, false) && co.logger != nil {
+			co.logger.LogAttrs(ctx, slog.LevelInfo, "atlas: the limiter works again; it paces the client once more")
+		}
+		co.pacer.track(st, co.clock.Now())
+		return co.limiter, nil
+	case ctx.Err() != nil:
+		return nil, &waitError{what: "rate limit (limiter)", err: ctx.Err()}
+	case errors.Is(err, ErrRateLimited) && errors.Is(err, context.DeadlineExceeded):
+		return nil, &waitError{what: "rate limit (limiter)", err: err}
+	}
+	if co.down.CompareAndSwap(false, true) && co.logger != nil {
+		co.logger.LogAttrs(ctx, slog.LevelWarn, "atlas: the limiter fails; the client paces itself until it works again",
+			slog.String("error", err.Error()))
+	}
+	return co.pacer, co.pacer.Wait(ctx)
+}
+
+// waitCustom calls the custom Limiter's Wait, and returns when ctx ends
+// even if Wait does not. A Wait that lets the attempt go after the call has
+// given up is observed as an attempt that got no answer.
+func (co *core) waitCustom(ctx context.Context) error {
+	if ctx.Done() == nil {
+		return co.limiter.Wait(ctx)
+	}
+	done := make(chan error, 1)
+	go func() { done <- co.limiter.Wait(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		go func() {
+			if err := <-done; err == nil {
+				co.limiter.Observe(context.WithoutCancel(ctx), RateObservation{})
+			}
+		}()
+		return ctx.Err()
+	}
+}
+
+// observe reads what the answer to an attempt said (resp is nil when it got
+// none) and tells the Limiter that let the attempt go; the pacer learns from
+// every answer, whichever Limiter let it go. A custom Limiter is told even
+// when the call's ctx has ended.
+func (co *core) observe(ctx context.Context, st *callState, by Limiter, resp *http.Response, sent time.Time) {
+	var h http.Header
+	status := 0
+	if resp != nil {
+		h, status = resp.Header, resp.StatusCode
+	}
+	now := co.clock.Now()
+	st.ans = co.pacer.read(h, status, sent, now)
+	st.answered = true
+	if by == Limiter(co.pacer) {
+		by.Observe(ctx, st.ans.obs)
+		return
+	}
+	by.Observe(context.WithoutCancel(ctx), st.ans.obs)
+	co.pacer.learn(st, st.ans.obs, st.ans.serverReset, now)
 }
 
 // send hands the request to the base transport, bounded by the attempt
@@ -1067,23 +1239,27 @@ func (e *authError) Unwrap() error { return e.err }
 // checkRetry is go-retryablehttp's CheckRetry: it decides whether an attempt
 // is retried and, if so, when the next one may start (which the transport
 // enforces on the client's clock). A retry whose wait would outlast ctx's
-// deadline is not made: the caller gets the last answer at once.
+// deadline is not made, nor one after a 429 that asks for a pause longer
+// than MaxRateLimitWait: the caller gets the last answer at once.
 func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st := stateOf(ctx)
 	if st == nil || ctx.Err() != nil {
 		return false, nil
 	}
 	var retryAfter time.Duration
+	rateLimited := false
 	switch {
 	case err != nil:
 		if !retryableError(err) {
 			return false, nil
 		}
 	case resp.StatusCode == http.StatusTooManyRequests:
-	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
-		if v := resp.Header["Retry-After"]; len(v) > 0 {
-			retryAfter, _ = backoff.RetryAfter(v[0], co.clock.Now())
+		if st.ans.retryAfter > co.retry.MaxRateLimitWait {
+			return false, nil
 		}
+		rateLimited = true
+	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
+		retryAfter = st.ans.retryAfter
 	case resp.StatusCode == http.StatusInternalServerError && st.idempotent:
 	default:
 		return false, nil
@@ -1093,19 +1269,16 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	}
 
 	now := co.clock.Now()
-	var wait time.Duration
-	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-		// The pacer now holds every request until Retry-After or the reset;
-		// only when the server said neither is the backoff a guess.
-		if wait = co.pacer.delay(now); wait == 0 {
-			wait = backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retries)
-			st.notBefore = now.Add(wait)
-		}
-	} else {
+	wait := st.ans.retryAfter
+	st.waitFor = waitRateLimit
+	if !rateLimited || wait == 0 {
+		// Only when a 429 said nothing of when to come back is the
+		// backoff a guess.
 		wait = max(backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retries), min(retryAfter, co.retry.MaxBackoff))
-		st.notBefore = now.Add(wait)
+		st.waitFor = waitBackoff
 	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+	st.notBefore = now.Add(wait)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < max(wait, co.pacer.delay(now)) {
 		st.notBefore = time.Time{}
 		return false, nil
 	}

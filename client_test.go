@@ -56,6 +56,8 @@ func TestNewClientValidatesOptions(t *testing.T) {
 		{"negative retries", []Option{WithRetry(RetryPolicy{MaxRetries: -1})}, "negative"},
 		{"max below min", []Option{WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MaxBackoff"},
 		{"user agent line break", []Option{WithUserAgent("a\r\nX-Evil: 1")}, "line break"},
+		{"negative rate-limit wait", []Option{WithRetry(RetryPolicy{MaxRateLimitWait: -time.Second})}, "negative"},
+		{"nil limiter", []Option{WithLimiter(nil)}, "WithLimiter"},
 		{"nil option", []Option{nil}, ""},
 	}
 	for _, tc := range cases {

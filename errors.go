@@ -10,8 +10,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/atlas-accounting/atlas-go/internal/backoff"
 )
 
 // Sentinel errors for errors.Is. An *Error matches the one for its status code;
@@ -56,7 +54,8 @@ type Error struct {
 	Errors []FieldError
 	// RequestID is the server's X-Request-ID, for support requests.
 	RequestID string
-	// RetryAfter is the wait the server asked for (Retry-After), or 0.
+	// RetryAfter is the wait the server asked for (Retry-After; for a 429
+	// without one, the time left to the window's reset), or 0.
 	RetryAfter time.Duration
 	// RateLimit is the rate-limit state the response reported.
 	RateLimit RateLimit
@@ -64,6 +63,10 @@ type Error struct {
 	// Method and Path name the call that failed (path without the query).
 	Method string
 	Path   string
+	// Attempts is how many times the call was sent (retries, and a replay
+	// with a renewed token, included); 0 for an Error the client did not
+	// get from the API.
+	Attempts int
 }
 
 // FieldError is one field-level problem in an Error.
@@ -75,7 +78,8 @@ type FieldError struct {
 }
 
 // Error formats the error as "atlas: POST /invoices: 422 Unprocessable Entity:
-// amount: Amount must be greater than zero".
+// amount: Amount must be greater than zero", followed by " (after 3
+// attempts)" when the call was sent more than once.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("atlas: ")
@@ -108,6 +112,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Detail)
 	}
+	b.WriteString(afterAttempts(e.Attempts))
 	return b.String()
 }
 
@@ -289,17 +294,16 @@ func htmlTitle(body []byte) []byte {
 	return bytes.TrimSpace(body[start : start+end])
 }
 
-// newError builds the *Error for a non-2xx response whose (capped) body is given.
-func newError(resp *http.Response, body []byte, truncated bool, rl RateLimit, now time.Time, method, path string) *Error {
+// newError builds the *Error for a non-2xx response whose (capped) body is given;
+// rl and retryAfter are what its headers said of the rate limit.
+func newError(resp *http.Response, body []byte, truncated bool, rl RateLimit, retryAfter time.Duration, method, path string) *Error {
 	e := &Error{
 		StatusCode: resp.StatusCode,
 		RequestID:  requestID(resp.Header),
 		RateLimit:  rl,
+		RetryAfter: retryAfter,
 		Method:     method,
 		Path:       path,
-	}
-	if v := resp.Header["Retry-After"]; len(v) > 0 {
-		e.RetryAfter, _ = backoff.RetryAfter(v[0], now)
 	}
 	e.parseErrorBody(body, truncated)
 	return e

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,10 @@ func TestErrorMessage(t *testing.T) {
 		{"detail repeating the status", &Error{StatusCode: 404, Detail: "Not Found"}, "atlas: 404 Not Found"},
 		{"unknown status", &Error{StatusCode: 599, Detail: "odd"}, "atlas: 599: odd"},
 		{"field without name", &Error{StatusCode: 400, Errors: []FieldError{{Message: "body is not JSON"}}}, "atlas: 400 Bad Request: body is not JSON"},
+		{"one attempt", &Error{StatusCode: 404, Detail: "Invoice not found", Method: "GET", Path: "/invoices/x", Attempts: 1},
+			"atlas: GET /invoices/x: 404 Not Found: Invoice not found"},
+		{"attempts", &Error{StatusCode: 503, Detail: "try again", Method: "GET", Path: "/invoices/x", Attempts: 5},
+			"atlas: GET /invoices/x: 503 Service Unavailable: try again (after 5 attempts)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,4 +165,71 @@ func FuzzErrorBody(f *testing.F) {
 		}
 		_ = e.Error()
 	})
+}
+
+// An error says how many attempts the call made: the Attempts field, and
+// "after N attempts" in its message when there was more than one, for an
+// answer from the API and for a transport error alike.
+func TestErrorsSayHowManyAttempts(t *testing.T) {
+	t.Parallel()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	cases := []struct {
+		name     string
+		statuses []int
+		base     string // a server that is gone, instead
+		attempts int
+		status   int // 0: a transport error
+	}{
+		{"one attempt", []int{404}, "", 1, 404},
+		{"retried, then an answer that is not retried", []int{503, 502, 422}, "", 3, 422},
+		{"retries run out", []int{503, 503, 503, 503, 503}, "", 4, 503},
+		{"transport error, retries run out", nil, closed.URL, 4, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			base := tc.base
+			if base == "" {
+				srv, _ := statusSequence(t, tc.statuses...)
+				base = srv.URL
+			}
+			c := newClientFor(t, base, WithTokens("tok", ""))
+			_, err := c.Companies.Get(context.Background(), "c-1")
+			require.Error(t, err)
+			suffix := " (after " + strconv.Itoa(tc.attempts) + " attempts)"
+			if tc.attempts == 1 {
+				assert.NotContains(t, err.Error(), "attempts")
+			} else {
+				assert.True(t, strings.HasSuffix(err.Error(), suffix), err.Error())
+			}
+			var apiErr *Error
+			if tc.status == 0 {
+				assert.False(t, errors.As(err, &apiErr))
+				assert.Contains(t, err.Error(), "refused")
+				return
+			}
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tc.status, apiErr.StatusCode)
+			assert.Equal(t, tc.attempts, apiErr.Attempts)
+		})
+	}
+}
+
+// A call replayed with a renewed token counts the replay as an attempt.
+func TestAttemptsCountTheReplayAfterA401(t *testing.T) {
+	t.Parallel()
+	f := newFakeAtlas(t)
+	f.handle("GET /missing", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Not here")
+	})
+	c := newFakeClient(t, f)
+	_, err := c.Auth.Me(context.Background())
+	require.NoError(t, err)
+	f.expireAccessTokens()
+	_, err = call[struct{}](context.Background(), c, request{path: "/missing"}, nil)
+	var apiErr *Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 2, apiErr.Attempts, "the 401 and the replay")
+	assert.Equal(t, "atlas: GET /missing: 404 Not Found: Not here (after 2 attempts)", err.Error())
 }

@@ -36,7 +36,7 @@ func FuzzNewError(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, body []byte, truncated bool) {
 		status = 400 + abs(status%200) // an answer that becomes an *Error
 		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {"3"}}}
-		e := newError(resp, body, truncated, RateLimit{}, time.Unix(1768473000, 0), http.MethodGet, "/invoices")
+		e := newError(resp, body, truncated, RateLimit{}, 3*time.Second, http.MethodGet, "/invoices")
 		msg := e.Error()
 		if !strings.HasPrefix(msg, "atlas: GET /invoices: ") {
 			t.Fatalf("message %q does not name the operation", msg)

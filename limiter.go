@@ -12,10 +12,14 @@ import (
 // rate; WithLimiter sets another, such as one that shares a budget among the
 // processes that use one Atlas login (package atlasredis).
 //
-// The client calls Wait before every attempt (a retry is an attempt) and,
-// for every Wait that returned nil, Observe exactly once when that attempt
-// has ended, with what its answer said. Implementations must be safe for
-// concurrent use.
+// The client calls Wait before every attempt (a retry is an attempt, and so
+// is each hop of a redirect within the API's origin) and, for every Wait
+// that returned nil, Observe exactly once when that attempt has ended, with
+// what its answer said. A call's own pause before a retry (its backoff, or
+// the pause a 429 asked for) is waited out before Wait, not by it. When the
+// call's ctx ends before Wait returns, the call ends at once; a Wait that
+// then returns nil is observed as an attempt that got no answer.
+// Implementations must be safe for concurrent use.
 type Limiter interface {
 	// Wait blocks until one more attempt may be sent. It returns an error
 	// wrapping ctx's error when ctx ends first, and at once an error
@@ -24,7 +28,9 @@ type Limiter interface {
 	// store cannot be reached, say) makes the client pace that attempt with
 	// its built-in pacer instead, and log a warning.
 	Wait(ctx context.Context) error
-	// Observe reports how an attempt that Wait let through ended.
+	// Observe reports how an attempt that Wait let through ended. Its ctx
+	// carries the call's values but is never cancelled, so that what a
+	// 429 says reaches every sharer even when the call has given up.
 	Observe(ctx context.Context, o RateObservation)
 }
 
@@ -36,10 +42,14 @@ type RateObservation struct {
 	StatusCode int
 	// RateLimit is what the answer's X-RateLimit-* headers said, with Reset
 	// moved onto the client's clock (read against the answer's Date header,
-	// so that a client whose clock is off still paces right); the zero
-	// RateLimit when the answer had none.
+	// so that a client whose clock is off still paces right; against the
+	// client's own clock when Date is missing or unreadable); the zero
+	// RateLimit when the answer had none. Remaining and Reset are set only
+	// when the answer had both. Reset is what the server said, believable
+	// or not: a Limiter should not hold attempts for longer than a window.
 	RateLimit RateLimit
 	// RetryAfter is the pause a 429 asked for (its Retry-After, or the time
-	// left to the reset when it had none); zero for any other answer.
+	// left to the reset, at most a minute, when it had none), cut to the
+	// client's RetryPolicy.MaxRateLimitWait; zero for any other answer.
 	RetryAfter time.Duration
 }

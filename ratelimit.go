@@ -22,7 +22,10 @@ type RateLimit struct {
 	Limit int
 	// Remaining is the number of requests left in the current window.
 	Remaining int
-	// Reset is when the current window ends and Remaining starts again at Limit.
+	// Reset is when the current window ends and Remaining starts again at
+	// Limit, as the server's clock tells it (X-RateLimit-Reset). The client
+	// paces against it read relative to the answer's Date header, so that a
+	// client whose clock is off paces as well as one whose clock is right.
 	Reset time.Time
 }
 
@@ -50,10 +53,24 @@ func (t Tier) limits() (perMinute, burst int, ok bool) {
 	return 0, 0, false
 }
 
-// pacer is the one rate-limit budget shared by every copy of a Client. It
-// learns the server's window from every response, holds requests back while
-// the window is known to be exhausted or a 429 asked for a pause, and, with a
-// Tier, runs a token bucket at the plan's rate.
+// pacer is the one rate-limit budget shared by every copy of a Client, and
+// its default Limiter. It learns the server's window from every answer,
+// holds attempts back while the window is known to be used up or a 429
+// asked for a pause, and, with a Tier, runs a token bucket at the plan's
+// rate. With another Limiter (WithLimiter) it still learns from every
+// answer and counts every attempt, and paces the attempts that the other
+// Limiter cannot.
+//
+// Windows are read on the server's clock: each answer's reset is moved onto
+// the client's clock against the answer's Date header (see serverClock), so
+// that a client whose clock is off paces as well as one whose clock is
+// right. Within a window it sends no more than the smallest count an answer
+// left, less the attempts in flight when that answer came (they may reach
+// the server after it did). When the window's reset passes it assumes the
+// next window holds the learned limit, less the attempts still in flight,
+// until an answer tells. No hold lasts longer than a window, nor longer than
+// RetryPolicy.MaxRateLimitWait: then one attempt goes to learn the window
+// anew.
 //
 // Without a Tier it learns the rest from what the server does. A 429 that
 // comes while the window still has room means the server also enforces a
@@ -62,23 +79,38 @@ func (t Tier) limits() (perMinute, burst int, ok bool) {
 // bucket refills, instead of letting them go as fast as they come. Until
 // such a 429, requests go at once, however many come together.
 type pacer struct {
-	clock  clock.Clock
-	bucket *rate.Limiter // nil without WithTier
-	logger *slog.Logger  // nil: no logging
+	clock   clock.Clock
+	bucket  *rate.Limiter // nil without WithTier
+	logger  *slog.Logger  // nil: no logging
+	maxWait time.Duration // RetryPolicy.MaxRateLimitWait
+	server  serverClock
 
-	mu        sync.Mutex
-	last      RateLimit
-	known     bool      // reset and remaining describe a window that the server announced
-	reset     time.Time // end of the known window
-	remaining int       // server's count minus requests sent since, within the known window
-	blocked   time.Time // no request before this (from a 429)
+	mu   sync.Mutex
+	last RateLimit // what the last answer with X-RateLimit-* headers said, as it said it
+
+	// The window: the one the server announced, or the one assumed after
+	// its reset passed.
+	known       bool
+	serverReset time.Time // its X-RateLimit-Reset, on the server's clock: tells windows apart
+	reset       time.Time // its end on the client's clock
+	remaining   int       // attempts the client may still send in it
+	exhausted   time.Time // when remaining ran out: the hold is capped from then
+	markLeft    int       // the Remaining of the answer that set remaining,
+	markGrants  uint64    // and the grants when it came: those in flight were counted off
+	assumed     bool      // the announced window's reset passed (or its hold ran out): this one is assumed
+	assumedAt   uint64    // grants when it was assumed: answers to later ones are news
+	credit      int       // attempts in flight when it was assumed, counted against it, not answered yet
+	blocked     time.Time // no attempt before this (from a 429)
+
+	inflight int    // attempts of calls sent and not observed yet
+	grants   uint64 // attempts of calls sent so far
 
 	limit  int           // the server's requests per window, from X-RateLimit-Limit
 	window time.Duration // window length learned from two windows' resets; 0: the contract's minute
 	spaced bool          // a 429 came while the window had room: space requests evenly
 	slot   time.Time     // the slot of the last spaced request
 	probe  uint8         // after a burst 429: probeFree, probeSpare, or 0
-	wake   chan struct{} // closed when spaced waiters should look again; nil: none
+	wake   chan struct{} // closed when waiters should look again; nil: none
 }
 
 // The steps after a 429 that came while the window had room. The first
@@ -97,8 +129,10 @@ const (
 // below the smallest plan's burst of 10, which must hold them.
 const spacedCatchUp = 4
 
+var _ Limiter = (*pacer)(nil)
+
 func newPacer(clk clock.Clock, tier Tier, logger *slog.Logger) *pacer {
-	p := &pacer{clock: clk, logger: logger}
+	p := &pacer{clock: clk, logger: logger, maxWait: defaultMaxRateLimitWait}
 	if perMinute, burst, ok := tier.limits(); ok {
 		p.limitTo(perMinute, burst, time.Minute)
 	}
@@ -131,63 +165,276 @@ func (p *pacer) snapshot() RateLimit {
 	return p.last
 }
 
-// observe records a response's rate-limit headers, and for a 429 the pause it
-// asks for. It returns the RateLimit the headers carried.
-func (p *pacer) observe(h http.Header, status int, now time.Time) RateLimit {
-	rl, okLimit, okRemaining, okReset := parseRateLimit(h)
-	if !okLimit && !okRemaining && !okReset && status != http.StatusTooManyRequests {
-		return RateLimit{}
-	}
+// answer is what one answer said about the rate limit.
+type answer struct {
+	raw         RateLimit       // the X-RateLimit-* headers as the server said them (Response, Error)
+	obs         RateObservation // what the Limiter is told
+	serverReset time.Time       // obs.RateLimit.Reset on the server's clock; zero if none
+	retryAfter  time.Duration   // the Retry-After asked for (for a 429 without one, the time to the reset), uncapped
+}
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if okLimit || okRemaining || okReset {
-		p.last = rl
+// read reads an answer's headers (h is nil and status 0 for an attempt that
+// got none), sent and received at the given times on the client's clock.
+// A reset comes with the remaining count or not at all: alone, it says
+// nothing the pacer can use.
+func (p *pacer) read(h http.Header, status int, sent, received time.Time) answer {
+	var a answer
+	a.obs.StatusCode = status
+	if h == nil {
+		return a
 	}
-	if okLimit && rl.Limit > 0 {
-		p.limit = rl.Limit
+	rl, okLimit, okRemaining, okReset := parseRateLimit(h)
+	if okLimit || okRemaining || okReset {
+		a.raw = rl
+		p.mu.Lock()
+		p.last = rl
+		p.mu.Unlock()
+	}
+	ahead := p.server.ahead(h, sent, received)
+	serverNow := received.Add(ahead)
+	if okLimit {
+		a.obs.RateLimit.Limit = rl.Limit
 	}
 	if okRemaining && okReset {
-		switch {
-		case !p.known || rl.Reset.After(p.reset):
-			if p.known {
-				// Windows are fixed and follow each other: consecutive
-				// resets are a window apart, and further apart only when
-				// no answer came in the windows between.
-				p.window = min(p.windowLocked(), rl.Reset.Sub(p.reset))
-			}
-			p.known, p.reset, p.remaining = true, rl.Reset, rl.Remaining
-			p.wakeLocked()
-		case rl.Reset.Equal(p.reset):
-			// Answers to concurrent requests arrive in any order; within a
-			// window the count only goes down.
-			p.remaining = min(p.remaining, rl.Remaining)
-		}
+		a.obs.RateLimit.Remaining = rl.Remaining
+		a.serverReset = rl.Reset
+		a.obs.RateLimit.Reset = rl.Reset.Add(-ahead)
+	}
+	asked := false
+	if v := h["Retry-After"]; len(v) > 0 {
+		a.retryAfter, asked = backoff.RetryAfter(v[0], serverNow)
 	}
 	if status == http.StatusTooManyRequests {
-		var until time.Time
-		if v := h["Retry-After"]; len(v) > 0 {
-			if d, ok := backoff.RetryAfter(v[0], now); ok {
-				until = now.Add(d)
-			}
+		if !asked && !a.serverReset.IsZero() {
+			// A window lasts a minute: a reset further away than that is
+			// not believed (it may be in milliseconds, or the server's
+			// clock far off); the client waits a window at most and lets
+			// the server say more.
+			a.retryAfter = min(max(a.obs.RateLimit.Reset.Sub(received), 0), maxWindow)
 		}
-		if until.IsZero() && okReset && rl.Reset.After(now) {
-			until = rl.Reset
-			if until.Sub(now) > maxWindow {
-				until = now.Add(maxWindow) // see delayLocked
-			}
+		a.obs.RetryAfter = min(a.retryAfter, p.maxWait)
+	}
+	return a
+}
+
+// serverClock tells how far the server's clock is ahead of the client's,
+// from the Date header of its answers, which has whole seconds. An answer
+// whose Date is d, to a request sent at s and answered at r on the client's
+// clock, shows that the server's clock is ahead by at least d-r and by less
+// than d+1s-s. The client keeps the tightest bounds that every answer
+// agrees with; an answer that agrees with none of the earlier ones (a clock
+// was set) starts the bounds anew. While the bounds hold zero, the client's
+// clock may well be right, and the client reads the server's times on it;
+// once they do not, it reads them with the lower bound, so that it never
+// thinks a window over before the server does.
+type serverClock struct {
+	mu     sync.Mutex
+	known  bool
+	lo, hi time.Duration
+	date   string    // the last Date header read,
+	dateAt time.Time // and its time
+}
+
+// offsetLocked is how far ahead the client takes the server's clock to be.
+func (c *serverClock) offsetLocked() time.Duration {
+	if !c.known || (c.lo <= 0 && c.hi >= 0) {
+		return 0
+	}
+	return c.lo
+}
+
+// spread is how much earlier than the client reckons a window may end on
+// the server's clock: the span from the upper bound to the offset used. It
+// narrows to about a round trip once answers have come at many points of
+// the server's second. A client that uses up each window early, and so gets
+// its answers at one point of the server's second, may keep a spread of up
+// to a second: it starts each window up to that much late, which costs it
+// no request of the window, and a workload that spans many windows that
+// second once, since the windows follow each other on the server's clock.
+func (c *serverClock) spread() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.known {
+		return 0
+	}
+	return c.hi - c.offsetLocked()
+}
+
+// ahead returns how far the server's clock is ahead of the client's, as the
+// answer with headers h shows it together with those before; 0, the
+// client's own clock, when its Date is missing or unreadable.
+func (c *serverClock) ahead(h http.Header, sent, received time.Time) time.Duration {
+	v := h["Date"]
+	if len(v) == 0 {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v[0] != c.date {
+		d, err := http.ParseTime(v[0])
+		if err != nil {
+			return 0
 		}
-		if until.After(p.blocked) {
+		c.date, c.dateAt = v[0], d
+	}
+	lo, hi := c.dateAt.Sub(received), c.dateAt.Add(time.Second).Sub(sent)
+	if !c.known || lo > c.hi || hi < c.lo {
+		c.known, c.lo, c.hi = true, lo, hi
+	} else {
+		c.lo, c.hi = max(c.lo, lo), min(c.hi, hi)
+	}
+	return c.offsetLocked()
+}
+
+// Observe implements Limiter: it learns from what the answer to an attempt
+// said. Called with the call's context, it also ends the attempt's count in
+// flight.
+func (p *pacer) Observe(ctx context.Context, o RateObservation) {
+	st := stateOf(ctx)
+	serverReset := o.RateLimit.Reset
+	if st != nil && st.answered {
+		serverReset = st.ans.serverReset
+	}
+	p.learn(st, o, serverReset, p.clock.Now())
+}
+
+// learn records what an answer said: the window (serverReset tells it from
+// others), and for a 429 the pause it asks for. st is the call whose attempt
+// it answers, or nil.
+func (p *pacer) learn(st *callState, o RateObservation, serverReset, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	claimed := st != nil && st.claimed
+	if claimed {
+		st.claimed = false
+		p.inflight--
+	}
+	if o.RateLimit.Limit > 0 {
+		p.limit = o.RateLimit.Limit
+	}
+	if !o.RateLimit.Reset.IsZero() {
+		p.learnWindowLocked(st, claimed, o.RateLimit, serverReset, now)
+	}
+	if o.StatusCode == http.StatusTooManyRequests {
+		if until := now.Add(o.RetryAfter); until.After(p.blocked) {
 			p.blocked = until
 		}
-		if okLimit && okRemaining && rl.Limit > 0 && rl.Remaining > 0 {
+		if o.RateLimit.Limit > 0 && o.RateLimit.Remaining > 0 {
 			// The window had room: what refused the request is a burst
 			// rate on top of it.
 			p.spaced, p.probe = true, probeFree
 		}
 	}
-	return rl
 }
+
+// learnWindowLocked takes in what an answer said of its window. What it left
+// is less the attempts still in flight, which may reach the server after it
+// did.
+func (p *pacer) learnWindowLocked(st *callState, claimed bool, rl RateLimit, serverReset, now time.Time) {
+	left := rl.Remaining - p.inflight
+	switch {
+	case !p.known || serverReset.After(p.serverReset):
+		if p.known {
+			// Windows are fixed and follow each other: consecutive
+			// resets are a window apart, and further apart only when
+			// no answer came in the windows between.
+			p.window = min(p.windowLocked(), serverReset.Sub(p.serverReset))
+		}
+		p.setWindowLocked(serverReset, rl.Reset, left, now)
+	case !serverReset.Equal(p.serverReset):
+		// An older window's answer, arriving late.
+	case p.assumed:
+		if !claimed {
+			break
+		}
+		if st.grant > p.assumedAt {
+			// Sent after the client thought the window over, and the
+			// server says it is not: believe the server.
+			p.setWindowLocked(serverReset, rl.Reset, left, now)
+			break
+		}
+		if p.credit > 0 {
+			// In flight at the reset and counted in the window before:
+			// it does not count in this one.
+			p.credit--
+			if p.remaining++; p.remaining == 1 {
+				p.exhausted = time.Time{}
+				p.wakeLocked()
+			}
+		}
+	default:
+		// Answers to concurrent requests arrive in any order; within a
+		// window the count only goes down, and the smallest wins.
+		if rl.Reset.Before(p.reset) && p.remaining <= 0 {
+			p.wakeLocked() // a better estimate of the server's clock: the hold is shorter
+		}
+		p.reset = rl.Reset
+		if claimed && st.grant <= p.markGrants && rl.Remaining > p.markLeft {
+			// In flight when the answer that set the count came, and so
+			// counted off it; but it left more, so the server took it
+			// first and that answer's count holds it already.
+			if p.remaining++; p.remaining == 1 {
+				p.exhausted = time.Time{}
+				p.wakeLocked()
+			}
+		}
+		if left < p.remaining {
+			p.remaining, p.markLeft, p.markGrants = left, rl.Remaining, p.grants
+			if left <= 0 && p.exhausted.IsZero() {
+				p.exhausted = now
+			}
+		}
+	}
+}
+
+func (p *pacer) setWindowLocked(serverReset, reset time.Time, remaining int, now time.Time) {
+	p.known, p.assumed = true, false
+	p.serverReset, p.reset, p.remaining = serverReset, reset, remaining
+	p.markLeft, p.markGrants = remaining+p.inflight, p.grants
+	p.exhausted = time.Time{}
+	if remaining <= 0 {
+		p.exhausted = now
+	}
+	p.wakeLocked()
+}
+
+// rollLocked ends the window once its reset has passed, or its hold has
+// lasted as long as a hold may: the next window is assumed to hold the
+// learned limit less the attempts in flight (they may reach the server in
+// it); after a hold that ran out, one attempt goes to learn the window
+// anew. Without a known limit the pacer forgets the window.
+func (p *pacer) rollLocked(now time.Time) {
+	if !p.known {
+		return
+	}
+	if now.Before(p.reset) {
+		if p.remaining > 0 || now.Before(p.exhausted.Add(p.holdCap())) {
+			return
+		}
+		p.assumed, p.assumedAt, p.exhausted, p.credit = true, p.grants, time.Time{}, 0
+		p.remaining = 1
+		p.reset = now.Add(p.windowLocked())
+		p.wakeLocked()
+		return
+	}
+	if p.limit <= 0 {
+		p.known = false
+		return
+	}
+	p.assumed, p.assumedAt, p.exhausted, p.credit = true, p.grants, time.Time{}, p.inflight
+	p.remaining = p.limit - p.inflight
+	p.reset = p.reset.Add(p.windowLocked())
+	if !now.Before(p.reset) {
+		p.reset = now.Add(p.windowLocked())
+	}
+	if p.remaining <= 0 {
+		p.exhausted = now
+	}
+}
+
+// holdCap is the longest the pacer holds attempts for a window that is used
+// up: a window, or MaxRateLimitWait when that is shorter.
+func (p *pacer) holdCap() time.Duration { return min(maxWindow, p.maxWait) }
 
 // windowLocked is the length of the server's windows: learned, or the
 // contract's minute.
@@ -203,17 +450,18 @@ func (p *pacer) windowLocked() time.Duration {
 // lets limit requests through per window; and, within a known window, at
 // least the time left divided by the requests left, so that they last until
 // the reset. A window that started late (after a pause) is therefore not
-// caught up with: the bucket would not allow it.
+// caught up with: the bucket would not allow it. An assumed window's end is
+// a guess: until an answer tells it, the rate alone sets the spacing.
 func (p *pacer) intervalLocked(now time.Time) time.Duration {
 	i := p.windowLocked() / time.Duration(max(p.limit, 1))
-	if p.known && now.Before(p.reset) && p.remaining > 0 {
+	if p.known && !p.assumed && now.Before(p.reset) && p.remaining > 0 {
 		i = max(i, min(p.reset.Sub(now), maxWindow)/time.Duration(p.remaining))
 	}
 	return i
 }
 
-// wakeLocked wakes the requests waiting for a slot, for them to look again
-// with what the pacer has just learned.
+// wakeLocked wakes the requests waiting for the window or a slot, for them
+// to look again with what the pacer has just learned.
 func (p *pacer) wakeLocked() {
 	if p.wake != nil {
 		close(p.wake)
@@ -221,23 +469,41 @@ func (p *pacer) wakeLocked() {
 	}
 }
 
+func (p *pacer) wakeChanLocked() <-chan struct{} {
+	if p.wake == nil {
+		p.wake = make(chan struct{})
+	}
+	return p.wake
+}
+
 // delay returns how long a request would have to wait for the window now,
 // without claiming a place in it.
 func (p *pacer) delay(now time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.delayLocked(now)
+	return max(p.blocked.Sub(now), p.holdLocked(now), 0)
 }
 
-func (p *pacer) delayLocked(now time.Time) time.Duration {
-	wait := p.blocked.Sub(now)
-	if p.known && p.remaining <= 0 {
-		// A window lasts a minute; a reset further away than that comes from
-		// a clock that disagrees with ours, so wait a window at most and let
-		// the server say more with a 429 if need be.
-		wait = max(wait, min(p.reset.Sub(now), maxWindow))
+// holdLocked is how long the window holds attempts back: until its reset
+// or the end of its hold, whichever comes first, once it is used up. An
+// assumed window that is used up with nothing in flight, which would tell
+// of the next, lets one more go.
+func (p *pacer) holdLocked(now time.Time) time.Duration {
+	if !p.known || p.remaining > 0 || (p.assumed && p.inflight == 0) {
+		return 0
 	}
-	return max(wait, 0)
+	end := p.reset
+	if !p.exhausted.IsZero() {
+		end = minTime(end, p.exhausted.Add(p.holdCap()))
+	}
+	return max(end.Sub(now), 0)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // maxWindow is the length of the API's rate-limit windows.
@@ -246,18 +512,23 @@ const maxWindow = time.Minute
 // admit claims a place in the current window and returns 0, or returns how
 // long to wait before asking again.
 func (p *pacer) admit(now time.Time) time.Duration {
-	d, _ := p.admitOrWake(now)
+	d, _ := p.admitOrWake(now, nil)
 	return d
 }
 
-// admitOrWake is admit that also returns, for a wait for a spaced slot, a
-// channel closed when the slot may have moved earlier (the pacer learned a
-// new window), so that the waiter looks again.
-func (p *pacer) admitOrWake(now time.Time) (time.Duration, <-chan struct{}) {
+// admitOrWake is admit for an attempt of st (nil: none), that also returns,
+// for a wait for the window or a spaced slot, a channel closed when the
+// wait may have become shorter (the pacer learned a new window), so that
+// the waiter looks again.
+func (p *pacer) admitOrWake(now time.Time, st *callState) (time.Duration, <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if d := p.delayLocked(now); d > 0 {
+	p.rollLocked(now)
+	if d := p.blocked.Sub(now); d > 0 {
 		return d, nil
+	}
+	if d := p.holdLocked(now); d > 0 {
+		return d, p.wakeChanLocked()
 	}
 	if p.spaced {
 		i := p.intervalLocked(now)
@@ -269,10 +540,7 @@ func (p *pacer) admitOrWake(now time.Time) (time.Duration, <-chan struct{}) {
 			slot = slot.Add(i)
 		}
 		if d := slot.Sub(now); d > 0 {
-			if p.wake == nil {
-				p.wake = make(chan struct{})
-			}
-			return d, p.wake
+			return d, p.wakeChanLocked()
 		}
 		// A request let go late keeps the next to its slot, so that
 		// timers firing late do not slow the pace: the server's bucket
@@ -289,62 +557,94 @@ func (p *pacer) admitOrWake(now time.Time) (time.Duration, <-chan struct{}) {
 			p.probe = 0
 		}
 	}
-	if p.known && now.Before(p.reset) {
-		p.remaining--
-	}
+	p.claimLocked(st, now)
 	return 0, nil
 }
 
-// wait holds a request back until it may be sent: past the call's own retry
-// backoff (notBefore), past the plan's token bucket, and into a window that is
-// not exhausted. It returns early with an error when ctx ends, and at once
-// when a wait would outlast ctx's deadline.
-func (p *pacer) wait(ctx context.Context, notBefore time.Time) error {
-	if !notBefore.IsZero() {
-		if d := notBefore.Sub(p.clock.Now()); d > 0 {
-			if err := p.sleep(ctx, d, "retry backoff", false, nil); err != nil {
-				return err
-			}
+// track counts an attempt that another Limiter let through, as if the
+// pacer had.
+func (p *pacer) track(st *callState, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rollLocked(now)
+	p.claimLocked(st, now)
+}
+
+// claimLocked counts an attempt against the window, and, for a call, in
+// flight until it is observed.
+func (p *pacer) claimLocked(st *callState, now time.Time) {
+	p.grants++
+	if st != nil {
+		st.claimed, st.grant = true, p.grants
+		p.inflight++
+	}
+	if p.known && now.Before(p.reset) {
+		if p.remaining--; p.remaining <= 0 && p.exhausted.IsZero() {
+			p.exhausted = now
 		}
 	}
-	if p.bucket != nil {
-		now := p.clock.Now()
-		r := p.bucket.ReserveN(now, 1)
-		if d := r.DelayFrom(now); d > 0 {
-			if err := p.sleep(ctx, d, "rate limit (plan)", true, nil); err != nil {
-				r.CancelAt(p.clock.Now())
-				return err
-			}
-		}
-	}
+}
+
+// Wait implements Limiter: it holds an attempt back until it may be sent:
+// past the plan's token bucket, past a 429's pause, and into a window that is
+// not used up. It returns early with an error when ctx ends, and at once
+// when a wait would outlast ctx's deadline. It logs one record per wait,
+// however often it wakes up to look again.
+//
+// The plan's token is taken before the window is asked, and given back when
+// the window holds the attempt: an attempt that waited for the window must
+// not go together with those whose tokens came while it waited, in a burst
+// that the plan does not allow.
+func (p *pacer) Wait(ctx context.Context) error {
+	st := stateOf(ctx)
+	logged := false
 	for {
-		d, wake := p.admitOrWake(p.clock.Now())
+		now := p.clock.Now()
+		var r *rate.Reservation
+		if p.bucket != nil {
+			r = p.bucket.ReserveN(now, 1)
+			if d := r.DelayFrom(now); d > 0 {
+				if err := sleep(ctx, p.clock, p.logger, d, "rate limit (plan)", true, nil, &logged); err != nil {
+					r.CancelAt(p.clock.Now())
+					return err
+				}
+				now = p.clock.Now()
+			}
+		}
+		d, wake := p.admitOrWake(now, st)
 		if d <= 0 {
 			return nil
 		}
-		if err := p.sleep(ctx, d, "rate limit", true, wake); err != nil {
+		if r != nil {
+			r.CancelAt(now)
+		}
+		if err := sleep(ctx, p.clock, p.logger, d, "rate limit", true, wake, &logged); err != nil {
 			return err
 		}
 	}
 }
 
-// sleep waits d on the client's clock, or until ctx ends or wake (which may
-// be nil) is closed.
-func (p *pacer) sleep(ctx context.Context, d time.Duration, what string, rateLimited bool, wake <-chan struct{}) error {
+// sleep waits d on clk, or until ctx ends or wake (which may be nil) is
+// closed. A wait that would outlast ctx's deadline fails at once (matching
+// ErrRateLimited when rateLimited). Unless *logged, it logs the wait at
+// Debug and sets *logged, so that a wait that wakes up to look again is
+// logged once.
+func sleep(ctx context.Context, clk clock.Clock, logger *slog.Logger, d time.Duration, what string, rateLimited bool, wake <-chan struct{}, logged *bool) error {
 	if err := ctx.Err(); err != nil {
 		return &waitError{what: what, err: err}
 	}
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 		return &waitError{what: what, wait: d, overDeadline: true, rateLimited: rateLimited}
 	}
-	if p.logger != nil && p.logger.Enabled(ctx, slog.LevelDebug) {
+	if !*logged && logger != nil && logger.Enabled(ctx, slog.LevelDebug) {
 		attrs := []slog.Attr{slog.String("for", what), slog.Duration("wait", d)}
 		if st := stateOf(ctx); st != nil {
 			attrs = append(attrs, slog.String("method", st.method), slog.String("path", st.path))
 		}
-		p.logger.LogAttrs(ctx, slog.LevelDebug, "atlas: waiting", attrs...)
+		logger.LogAttrs(ctx, slog.LevelDebug, "atlas: waiting", attrs...)
 	}
-	t := p.clock.NewTimer(d)
+	*logged = true
+	t := clk.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -356,14 +656,15 @@ func (p *pacer) sleep(ctx context.Context, d time.Duration, what string, rateLim
 	}
 }
 
-// waitError is a wait that did not finish: ctx ended, or the wait would have
-// outlasted ctx's deadline. The client never retries it.
+// waitError is a wait that did not finish: ctx ended, the wait would have
+// outlasted ctx's deadline, or a Limiter refused. The client never retries
+// it.
 type waitError struct {
 	what         string
 	wait         time.Duration
 	overDeadline bool
 	rateLimited  bool
-	err          error // ctx.Err() when ctx ended
+	err          error // ctx.Err() when ctx ended; the Limiter's error
 }
 
 func (e *waitError) Error() string {

@@ -2,6 +2,8 @@ package atlas
 
 import (
 	"context"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -25,17 +27,34 @@ func rlHeader(limit, remaining int, reset time.Time) http.Header {
 	return h
 }
 
+// dated adds to h the Date header of an answer sent at now on the server's
+// clock (net/http would add the wall clock's): a test server whose clock is
+// a fake one tells it, as a real server tells its own.
+func dated(h http.Header, now time.Time) http.Header {
+	h.Set("Date", now.UTC().Format(http.TimeFormat))
+	return h
+}
+
+// observe has p read an answer's headers as the client does, received at
+// now, and learn from them for no call in particular; it returns what the
+// headers said.
+func observe(p *pacer, h http.Header, status int, now time.Time) RateLimit {
+	a := p.read(h, status, now, now)
+	p.learn(nil, a.obs, a.serverReset, now)
+	return a.raw
+}
+
 func TestPacerFollowsTheWindow(t *testing.T) {
 	now := time.Unix(1768473000, 0)
 	p := newPacer(clock.NewFake(now), "", nil)
 	reset := now.Add(60 * time.Second)
 
 	assert.Zero(t, p.admit(now), "nothing known: go")
-	p.observe(rlHeader(60, 2, reset), 200, now)
+	observe(p, rlHeader(60, 2, reset), 200, now)
 	assert.Equal(t, RateLimit{Limit: 60, Remaining: 2, Reset: reset}, p.snapshot())
 
 	// Answers to earlier requests arrive late with a higher count: ignored.
-	p.observe(rlHeader(60, 5, reset), 200, now)
+	observe(p, rlHeader(60, 5, reset), 200, now)
 	assert.Zero(t, p.admit(now))
 	assert.Zero(t, p.admit(now))
 	assert.Equal(t, 60*time.Second, p.admit(now), "the window is used up: wait for its reset")
@@ -44,15 +63,15 @@ func TestPacerFollowsTheWindow(t *testing.T) {
 
 	// An older window's answer after a newer one does not roll it back.
 	next := reset.Add(60 * time.Second)
-	p.observe(rlHeader(60, 59, next), 200, reset)
-	p.observe(rlHeader(60, 0, reset), 200, reset)
+	observe(p, rlHeader(60, 59, next), 200, reset)
+	observe(p, rlHeader(60, 0, reset), 200, reset)
 	assert.Zero(t, p.admit(reset))
 }
 
 func TestPacerWaitsAtMostAWindowForAReset(t *testing.T) {
 	now := time.Unix(1768473000, 0)
 	p := newPacer(clock.NewFake(now), "", nil)
-	p.observe(rlHeader(60, 0, now.Add(2*time.Hour)), 200, now) // the server's clock is hours ahead
+	observe(p, rlHeader(60, 0, now.Add(2*time.Hour)), 200, now) // the server's clock is hours ahead
 	assert.Equal(t, time.Minute, p.delay(now))
 }
 
@@ -62,8 +81,8 @@ func TestPacerIgnoresMissingOrBrokenHeaders(t *testing.T) {
 	h := http.Header{}
 	h.Set("X-RateLimit-Remaining", "-1")
 	h.Set("X-RateLimit-Reset", "soon")
-	assert.Equal(t, RateLimit{}, p.observe(h, 200, now))
-	assert.Equal(t, RateLimit{}, p.observe(http.Header{}, 200, now))
+	assert.Equal(t, RateLimit{}, observe(p, h, 200, now))
+	assert.Equal(t, RateLimit{}, observe(p, http.Header{}, 200, now))
 	assert.Zero(t, p.admit(now))
 }
 
@@ -82,7 +101,7 @@ func TestPacerBlocksAfter429(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPacer(clock.NewFake(now), "", nil)
-			p.observe(tc.h, http.StatusTooManyRequests, now)
+			observe(p, tc.h, http.StatusTooManyRequests, now)
 			assert.Equal(t, tc.want, p.delay(now))
 		})
 	}
@@ -131,7 +150,7 @@ func Test429WaitsForRetryAfterThenSucceeds(t *testing.T) {
 
 func Test429WithoutRetryAfterWaitsForTheReset(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1768473000, 0))
-	srv, n := rateServer(t, 1, rlHeader(60, 0, fc.Now().Add(25*time.Second)))
+	srv, n := rateServer(t, 1, dated(rlHeader(60, 0, fc.Now().Add(25*time.Second)), fc.Now()))
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
 	done := make(chan error, 1)
 	go func() {
@@ -157,7 +176,7 @@ func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
 		if n.Add(1) == 1 {
 			h = rlHeader(60, 0, reset)
 		}
-		for k, v := range h {
+		for k, v := range dated(h, fc.Now()) {
 			w.Header()[k] = v
 		}
 		writeJSON(w, http.StatusOK, map[string]string{})
@@ -229,7 +248,7 @@ func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
-		for k, v := range rlHeader(60, 0, fc.Now().Add(time.Minute)) {
+		for k, v := range dated(rlHeader(60, 0, fc.Now().Add(time.Minute)), fc.Now()) {
 			w.Header()[k] = v
 		}
 		writeJSON(w, http.StatusOK, map[string]string{})
@@ -269,7 +288,7 @@ func Test429RetryPastTheDeadlineReturnsThe429(t *testing.T) {
 // wrapping context.Canceled.
 func TestCancelDuringRateLimitWaitReturnsPromptly(t *testing.T) {
 	verifyNoLeaks(t)
-	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"3600"}})
+	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"100"}})
 	fc := clock.NewFake(time.Now())
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -414,7 +433,7 @@ func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
-		for k, v := range rlHeader(60, 0, fc.Now().Add(30*time.Second)) {
+		for k, v := range dated(rlHeader(60, 0, fc.Now().Add(30*time.Second)), fc.Now()) {
 			w.Header()[k] = v
 		}
 		writeJSON(w, http.StatusOK, map[string]string{})
@@ -439,13 +458,13 @@ func TestPacerSpacesRequestsAfterABurst429(t *testing.T) {
 	t0 := time.Unix(1768473000, 0) // the start of a minute
 	reset := t0.Add(time.Minute)
 	p := newPacer(clock.NewFake(t0), "", nil)
-	p.observe(rlHeader(120, 119, reset), http.StatusOK, t0)
+	observe(p, rlHeader(120, 119, reset), http.StatusOK, t0)
 	for range 2 {
 		assert.Zero(t, p.admit(t0), "before any burst 429, requests go at once")
 	}
 	h := rlHeader(120, 117, reset)
 	h.Set("Retry-After", "2")
-	p.observe(h, http.StatusTooManyRequests, t0)
+	observe(p, h, http.StatusTooManyRequests, t0)
 	assert.Equal(t, 2*time.Second, p.delay(t0), "Retry-After is honoured")
 
 	t1 := t0.Add(2 * time.Second)
@@ -465,7 +484,7 @@ func TestPacerSpacesRequestsAfterABurst429(t *testing.T) {
 	assert.Zero(t, p.admit(idle))
 	assert.Equal(t, 500*time.Millisecond, p.admit(idle), "after idling, the count starts again")
 
-	p.observe(rlHeader(120, 47, reset), http.StatusOK, idle)
+	observe(p, rlHeader(120, 47, reset), http.StatusOK, idle)
 	assert.Equal(t, time.Second, p.admit(idle), "47 left for 47s: one a second")
 }
 
@@ -477,9 +496,9 @@ func TestPacerDoesNotSpaceAfterAWindowFull429(t *testing.T) {
 	p := newPacer(clock.NewFake(t0), "", nil)
 	h := rlHeader(60, 0, reset)
 	h.Set("Retry-After", "60")
-	p.observe(h, http.StatusTooManyRequests, t0)
+	observe(p, h, http.StatusTooManyRequests, t0)
 	assert.Equal(t, time.Minute, p.delay(t0))
-	p.observe(rlHeader(60, 59, reset.Add(time.Minute)), http.StatusOK, reset)
+	observe(p, rlHeader(60, 59, reset.Add(time.Minute)), http.StatusOK, reset)
 	for range 5 {
 		assert.Zero(t, p.admit(reset))
 	}
@@ -511,7 +530,7 @@ func burstServer(t *testing.T, fc *clock.Fake, reset time.Time, release <-chan s
 			}
 			h = rlHeader(300, 304-i, reset.Add(time.Second))
 		}
-		for k, v := range h {
+		for k, v := range dated(h, fc.Now()) {
 			w.Header()[k] = v
 		}
 		if status != http.StatusOK {
@@ -603,4 +622,613 @@ func TestCancelDuringASpacedWaitReturnsPromptly(t *testing.T) {
 	err := recv(t, done)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Empty(t, arrived, "nothing was sent")
+}
+
+func TestMaxRateLimitWaitDefaultsAndValidation(t *testing.T) {
+	c, err := NewClient(WithTokens("tok", ""))
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Minute, c.core.retry.MaxRateLimitWait, "long enough for a one-minute window")
+	assert.Equal(t, 2*time.Minute, c.core.pacer.maxWait)
+	c, err = NewClient(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 2}))
+	require.NoError(t, err)
+	assert.Equal(t, 2*time.Minute, c.core.retry.MaxRateLimitWait, "zero takes the default")
+	c, err = NewClient(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRateLimitWait: 10 * time.Second}))
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Second, c.core.pacer.maxWait)
+	_, err = NewClient(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRateLimitWait: -time.Second}))
+	assert.ErrorContains(t, err, "negative")
+}
+
+// A 429 that asks for a longer pause than MaxRateLimitWait fails the call at
+// once, though it has no deadline, with an *Error matching ErrRateLimited
+// that carries the pause the server asked for. Every other call of the
+// client holds back for MaxRateLimitWait at most, and then sends again.
+func Test429PastMaxRateLimitWaitFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	start := time.Unix(1768473000, 0)
+	cases := []struct {
+		name   string
+		policy RetryPolicy
+		header func(now time.Time) http.Header
+		asked  time.Duration // the Error's RetryAfter
+		hold   time.Duration // what the next call waits
+	}{
+		{"Retry-After of a day", fastRetry, func(time.Time) http.Header {
+			return http.Header{"Retry-After": {"86400"}}
+		}, 24 * time.Hour, 2 * time.Minute},
+		{"Retry-After as a date an hour ahead of the server's clock", fastRetry, func(now time.Time) http.Header {
+			return http.Header{"Retry-After": {now.Add(time.Hour).UTC().Format(http.TimeFormat)}}
+		}, time.Hour, 2 * time.Minute},
+		{"a reset past a lowered cap", RetryPolicy{MaxRetries: 3, MaxRateLimitWait: 10 * time.Second}, func(now time.Time) http.Header {
+			return rlHeader(60, 0, now.Add(30*time.Second))
+		}, 30 * time.Second, 10 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fc := clock.NewFake(start)
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					for k, v := range dated(tc.header(fc.Now()), fc.Now()) {
+						w.Header()[k] = v
+					}
+					writeError(w, http.StatusTooManyRequests, "Rate limit exceeded")
+					return
+				}
+				for k, v := range dated(rlHeader(60, 59, fc.Now().Add(time.Minute)), fc.Now()) {
+					w.Header()[k] = v
+				}
+				writeJSON(w, http.StatusOK, map[string]string{})
+			}))
+			t.Cleanup(srv.Close)
+			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy))
+
+			_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+			var apiErr *Error
+			require.ErrorAs(t, err, &apiErr)
+			assert.ErrorIs(t, err, ErrRateLimited)
+			assert.Equal(t, tc.asked, apiErr.RetryAfter)
+			assert.Equal(t, 1, apiErr.Attempts)
+			assert.EqualValues(t, 1, n.Load(), "no retry")
+			assert.Empty(t, fc.Pending(), "no wait")
+
+			done := make(chan error, 1)
+			go func() {
+				_, err := call[struct{}](context.Background(), c.ForCompany("co-2"), request{path: "/x"}, nil)
+				done <- err
+			}()
+			require.True(t, fc.WaitForTimers(1, nil))
+			assert.Equal(t, []time.Duration{tc.hold}, fc.Pending(), "held back for the cap, not for what the server asked")
+			fc.Advance(tc.hold)
+			require.NoError(t, recv(t, done))
+			assert.EqualValues(t, 2, n.Load())
+		})
+	}
+}
+
+// An X-RateLimit-Reset in milliseconds (a window that would end in the year
+// 58,000) with Remaining 0 never stalls the client: a call without a deadline
+// waits a window at most (MaxRateLimitWait when that is shorter), then sends
+// and learns the window anew; a 429 with such a reset is retried after a
+// window. When the server comes to its senses, calls go at once again.
+func TestImplausibleResetNeverStallsTheClient(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		status int
+		policy RetryPolicy
+		hold   time.Duration
+	}{
+		{"200", http.StatusOK, fastRetry, time.Minute},
+		{"200, MaxRateLimitWait below a window", http.StatusOK, RetryPolicy{MaxRetries: 3, MaxRateLimitWait: 10 * time.Second}, 10 * time.Second},
+		{"429", http.StatusTooManyRequests, fastRetry, time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fc := clock.NewFake(time.Unix(1768473000, 0))
+			var n, sane atomic.Int32
+			sane.Store(1 << 20)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				i := n.Add(1)
+				h := rlHeader(60, 0, fc.Now())
+				h.Set("X-RateLimit-Reset", strconv.FormatInt(fc.Now().Add(30*time.Second).UnixMilli(), 10))
+				status := http.StatusOK
+				switch {
+				case i >= sane.Load():
+					h = rlHeader(60, 59, fc.Now().Add(30*time.Second))
+				case tc.status == http.StatusTooManyRequests && i%2 == 1:
+					status = http.StatusTooManyRequests
+				}
+				for k, v := range dated(h, fc.Now()) {
+					w.Header()[k] = v
+				}
+				writeJSON(w, status, map[string]string{})
+			}))
+			t.Cleanup(srv.Close)
+			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy))
+			ctx := context.Background()
+			get := func() <-chan error {
+				done := make(chan error, 1)
+				go func() {
+					_, err := call[struct{}](ctx, c, request{path: "/x"}, nil)
+					done <- err
+				}()
+				return done
+			}
+
+			want := int32(1)
+			if tc.status == http.StatusTooManyRequests {
+				done := get()
+				require.True(t, fc.WaitForTimers(1, nil))
+				assert.Equal(t, []time.Duration{tc.hold}, fc.Pending(), "the 429 waits a window, not the reset")
+				fc.Advance(tc.hold)
+				require.NoError(t, recv(t, done))
+				want = 2
+			} else {
+				require.NoError(t, recv(t, get()))
+			}
+			assert.EqualValues(t, want, n.Load())
+			for range 3 {
+				done := get()
+				require.True(t, fc.WaitForTimers(1, nil))
+				assert.Equal(t, []time.Duration{tc.hold}, fc.Pending())
+				assert.EqualValues(t, want, n.Load(), "nothing is sent during the hold")
+				fc.Advance(tc.hold)
+				want++
+				if tc.status == http.StatusTooManyRequests {
+					// The 429 that answers the probe is retried after a
+					// window.
+					require.True(t, fc.WaitForTimers(1, nil))
+					assert.Equal(t, []time.Duration{tc.hold}, fc.Pending())
+					assert.EqualValues(t, want, n.Load())
+					fc.Advance(tc.hold)
+					want++
+				}
+				require.NoError(t, recv(t, done), "the call ends")
+				assert.EqualValues(t, want, n.Load(), "it sent again")
+			}
+			sane.Store(want + 1)
+			done := get()
+			require.True(t, fc.WaitForTimers(1, nil))
+			fc.Advance(tc.hold)
+			require.NoError(t, recv(t, done))
+			for range 5 {
+				require.NoError(t, recv(t, get()))
+			}
+			assert.Empty(t, fc.Pending(), "the window learned anew has room: no wait")
+		})
+	}
+}
+
+// The reset is read against the answer's Date header, the server's clock,
+// so a client whose clock is off holds back exactly as long as one whose
+// clock is right; without a readable Date it falls back to its own clock.
+func TestResetIsReadAgainstTheServersDate(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		offset time.Duration // of the client's clock from the server's
+		date   string        // "ok", "missing" or "unreadable"
+		hold   time.Duration
+	}{
+		{"in sync", 0, "ok", 10 * time.Second},
+		{"5s ahead", 5 * time.Second, "ok", 10 * time.Second},
+		{"5s behind", -5 * time.Second, "ok", 10 * time.Second},
+		{"an hour ahead", time.Hour, "ok", 10 * time.Second},
+		{"a day behind", -24 * time.Hour, "ok", 10 * time.Second},
+		{"5s ahead, no Date", 5 * time.Second, "missing", 5 * time.Second},
+		{"5s behind, no Date", -5 * time.Second, "missing", 15 * time.Second},
+		{"5s ahead, Date unreadable", 5 * time.Second, "unreadable", 5 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			server := clock.NewFake(time.Unix(1768473000, 0))
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				remaining := 59
+				if n.Add(1) == 1 {
+					remaining = 0
+				}
+				h := w.Header()
+				for k, v := range rlHeader(60, remaining, server.Now().Add(10*time.Second)) {
+					h[k] = v
+				}
+				switch tc.date {
+				case "ok":
+					dated(h, server.Now())
+				case "missing":
+					h["Date"] = nil // net/http leaves it out
+				case "unreadable":
+					h.Set("Date", "yesterday")
+				}
+				writeJSON(w, http.StatusOK, map[string]string{})
+			}))
+			t.Cleanup(srv.Close)
+			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(clock.Offset{Base: server, By: tc.offset}))
+			_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+			require.NoError(t, err)
+			done := make(chan error, 1)
+			go func() {
+				_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+				done <- err
+			}()
+			require.True(t, server.WaitForTimers(1, nil))
+			assert.Equal(t, []time.Duration{tc.hold}, server.Pending())
+			server.Advance(tc.hold)
+			require.NoError(t, recv(t, done))
+			assert.EqualValues(t, 2, n.Load())
+		})
+	}
+}
+
+// The bounds on the server's clock narrow with every answer and start anew
+// when an answer agrees with none before (a clock was set).
+func TestServerClockNarrowsToTheTruth(t *testing.T) {
+	t.Parallel()
+	truth := 5300 * time.Millisecond // the server's clock is ahead by this
+	var c serverClock
+	at := func(client time.Time, rtt time.Duration) time.Duration {
+		server := client.Add(rtt / 2).Add(truth)
+		h := http.Header{"Date": {server.UTC().Format(http.TimeFormat)}}
+		return c.ahead(h, client, client.Add(rtt))
+	}
+	t0 := time.Unix(1768473000, 0).Add(100 * time.Millisecond)
+	lo := at(t0, 2*time.Millisecond)
+	assert.LessOrEqual(t, lo, truth, "never ahead of the truth")
+	assert.Greater(t, lo, truth-time.Second-2*time.Millisecond)
+	assert.Greater(t, c.spread(), 900*time.Millisecond, "one answer leaves a second open")
+	for i := range 300 {
+		lo = at(t0.Add(time.Duration(i)*1003*time.Millisecond), 2*time.Millisecond)
+		assert.LessOrEqual(t, lo, truth)
+	}
+	assert.Greater(t, lo, truth-10*time.Millisecond, "answers at many points of the second pin it down")
+	assert.Less(t, c.spread(), 10*time.Millisecond)
+
+	spread := c.spread()
+	assert.Zero(t, c.ahead(http.Header{}, t0, t0), "no Date: the client's own clock")
+	assert.Zero(t, c.ahead(http.Header{"Date": {"yesterday"}}, t0, t0))
+	assert.Equal(t, spread, c.spread(), "and the bounds stay")
+
+	truth = -time.Hour // the server's clock was set back
+	lo = at(t0.Add(time.Minute), 2*time.Millisecond)
+	assert.LessOrEqual(t, lo, truth)
+	assert.Greater(t, lo, truth-time.Second-2*time.Millisecond, "the bounds start anew")
+}
+
+// windowModel is a fixed-window rate limiter as a server runs it: windows of
+// a second on the server's clock (skew ahead of the client's), limit
+// requests in each, exact X-RateLimit-* headers and a Date of whole seconds,
+// and a refused request (429 with Retry-After) does not count.
+type windowModel struct {
+	limit int
+	skew  time.Duration
+
+	window int64
+	used   int
+	ok     map[int64]int // answers by window
+	lim    map[int64]int // 429s by window
+}
+
+func (m *windowModel) serve(client time.Time) (http.Header, int) {
+	now := client.Add(m.skew)
+	idx := now.Unix()
+	if idx != m.window {
+		m.window, m.used = idx, 0
+	}
+	reset := time.Unix(idx+1, 0)
+	status := http.StatusOK
+	var h http.Header
+	if m.used >= m.limit {
+		status = http.StatusTooManyRequests
+		h = rlHeader(m.limit, 0, reset)
+		h.Set("Retry-After", strconv.FormatInt(int64((reset.Sub(now)+time.Second-1)/time.Second), 10))
+		m.lim[idx]++
+	} else {
+		m.used++
+		h = rlHeader(m.limit, m.limit-m.used, reset)
+		m.ok[idx]++
+	}
+	return dated(h, now), status
+}
+
+// simulatePacer runs workers that send as fast as the pacer lets them to a
+// windowModel for span, on simulated time: each request reaches the server
+// and its answer the client after leg and a random delay of up to 2ms more,
+// and one answer in ten comes 15ms late, so that answers arrive out of
+// order. It returns the model and the pacer.
+func simulatePacer(limit int, skew time.Duration, workers int, leg, span time.Duration) (*windowModel, *pacer) {
+	m := &windowModel{limit: limit, skew: skew, ok: map[int64]int{}, lim: map[int64]int{}}
+	start := time.Unix(1768473000, 0).Add(370 * time.Millisecond)
+	p := newPacer(clock.NewFake(start), "", nil)
+	rng := rand.New(rand.NewPCG(1, uint64(skew)))
+	delay := func() time.Duration { return leg + time.Duration(200+rng.IntN(1800))*time.Microsecond }
+
+	type worker struct {
+		st       *callState
+		inflight bool
+		wakeAt   time.Time
+		wake     <-chan struct{}
+		sent     time.Time
+		h        http.Header
+		status   int
+	}
+	type event struct {
+		at      time.Time
+		w       *worker
+		arrives bool // else: the server takes the request
+	}
+	ws := make([]*worker, workers)
+	for i := range ws {
+		ws[i] = &worker{st: &callState{Context: context.Background()}}
+	}
+	var events []event
+	now, end := start, start.Add(span)
+	for {
+		for sent := true; sent; {
+			sent = false
+			for _, w := range ws {
+				if w.inflight {
+					continue
+				}
+				woken := false
+				if w.wake != nil {
+					select {
+					case <-w.wake:
+						woken = true
+					default:
+					}
+				}
+				if now.Before(w.wakeAt) && !woken {
+					continue
+				}
+				d, wake := p.admitOrWake(now, w.st)
+				if d > 0 {
+					w.wakeAt, w.wake = now.Add(d), wake
+					continue
+				}
+				sent = true
+				w.inflight, w.sent, w.wake = true, now, nil
+				events = append(events, event{at: now.Add(delay()), w: w})
+			}
+		}
+		next := end
+		for _, e := range events {
+			next = minTime(next, e.at)
+		}
+		for _, w := range ws {
+			if !w.inflight && w.wakeAt.After(now) {
+				next = minTime(next, w.wakeAt)
+			}
+		}
+		if !next.Before(end) {
+			return m, p
+		}
+		now = next
+		for {
+			i := -1
+			for j, e := range events {
+				if !e.at.After(now) && (i < 0 || e.at.Before(events[i].at)) {
+					i = j
+				}
+			}
+			if i < 0 {
+				break
+			}
+			e := events[i]
+			events = append(events[:i], events[i+1:]...)
+			if !e.arrives {
+				e.w.h, e.w.status = m.serve(e.at)
+				late := delay()
+				if rng.IntN(10) == 0 {
+					late += 15 * time.Millisecond
+				}
+				events = append(events, event{at: e.at.Add(late), w: e.w, arrives: true})
+				continue
+			}
+			a := p.read(e.w.h, e.w.status, e.w.sent, e.at)
+			p.learn(e.w.st, a.obs, a.serverReset, e.at)
+			e.w.inflight = false
+		}
+	}
+}
+
+// Against a fixed-window server, with answers out of order and the client's
+// clock right or seconds off, the pacer sends no request into a window that
+// has none left after the first window, and uses every window to the full.
+// A client that takes most of a window to use it up sends at every point of
+// the server's second, and learns its clock to about a round trip; one
+// fast enough to use up a window early needs no more.
+func TestPacerAgainstAFixedWindowModel(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name           string
+		limit, workers int
+		leg            time.Duration
+		learns         bool
+	}{
+		{"fast", 20, 8, 0, false},
+		{"slow", 40, 2, 20 * time.Millisecond, true},
+	}
+	for _, tc := range cases {
+		for _, skew := range []time.Duration{0, 5 * time.Second, -5 * time.Second, 5300 * time.Millisecond, -5700 * time.Millisecond, 2*time.Hour + 123*time.Millisecond} {
+			t.Run(tc.name+"/"+skew.String(), func(t *testing.T) {
+				t.Parallel()
+				const windows = 16
+				m, p := simulatePacer(tc.limit, skew, tc.workers, tc.leg, windows*time.Second)
+				var first int64 = 1 << 62
+				for w := range m.ok {
+					first = min(first, w)
+				}
+				t.Logf("ok by window %v, 429s %v, spread %s", m.ok, m.lim, p.server.spread())
+				ok := 0
+				for w := first + 1; w < first+windows; w++ {
+					assert.Zero(t, m.lim[w], "429s in window %d", w-first)
+					ok += m.ok[w]
+				}
+				assert.GreaterOrEqual(t, ok, (windows-1)*tc.limit*95/100)
+				for w := first + 1; w < first+windows; w++ {
+					assert.Equal(t, tc.limit, m.ok[w], "window %d used to the full", w-first)
+				}
+				if tc.learns {
+					assert.Less(t, p.server.spread(), 2*(2*tc.leg+4*time.Millisecond), "the server's clock is learned")
+				}
+			})
+		}
+	}
+}
+
+// fixedWindowServer is a plain fixed-window rate limiter as many APIs run
+// one: limit requests in each window of whole seconds of the wall clock,
+// exact X-RateLimit-* headers, and for a request over the limit a 429 with
+// Retry-After (the seconds to the reset, rounded up), which does not count.
+type fixedWindowServer struct {
+	*httptest.Server
+	limit int
+
+	mu      sync.Mutex
+	cur     int64 // the current window: its second
+	used    int
+	ok, lim map[int64]int // answers by window
+}
+
+func newFixedWindowServer(t *testing.T, limit int) *fixedWindowServer {
+	s := &fixedWindowServer{limit: limit, ok: map[int64]int{}, lim: map[int64]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		s.mu.Lock()
+		if idx := now.Unix(); idx != s.cur {
+			s.cur, s.used = idx, 0
+		}
+		reset := time.Unix(s.cur+1, 0)
+		allowed := s.used < s.limit
+		if allowed {
+			s.used++
+			s.ok[s.cur]++
+		} else {
+			s.lim[s.cur]++
+		}
+		for k, v := range rlHeader(s.limit, s.limit-s.used, reset) {
+			w.Header()[k] = v
+		}
+		s.mu.Unlock()
+		if !allowed {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((reset.Sub(now)+time.Second-1)/time.Second), 10))
+			writeError(w, http.StatusTooManyRequests, "Rate limit exceeded")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// window returns the server's current window.
+func (s *fixedWindowServer) window() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+// Against a plain fixed-window server with exact headers, 8 goroutines
+// pacing on the headers alone (no WithTier) get no 429 after the first
+// window, over 10 windows after it: the client sends no more than what a
+// window has left less its requests in flight, and, when a window's reset
+// passes, no more than the limit less its requests in flight until an
+// answer tells the new window.
+func TestFixedWindowServerGetsNo429AfterTheFirstWindow(t *testing.T) {
+	t.Parallel() // real one-second windows: let other tests run meanwhile
+	const limit, windows, workers = 20, 10, 8
+	srv := newFixedWindowServer(t, limit)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+	first := time.Now().Unix()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for srv.window() <= first+windows {
+				_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	t.Logf("answered by window: %v; 429s: %v", srv.ok, srv.lim)
+	ok := 0
+	for w := first + 1; w <= first+windows; w++ {
+		assert.Zero(t, srv.lim[w], "429s in window %d", w-first)
+		assert.LessOrEqual(t, srv.ok[w], limit)
+		ok += srv.ok[w]
+	}
+	assert.GreaterOrEqual(t, ok, windows*limit*9/10, "the windows are used")
+}
+
+// countingClock is a fake clock that counts the timers made on it: every
+// time a waiting request wakes up to look again.
+type countingClock struct {
+	*clock.Fake
+	timers atomic.Int32
+}
+
+func (c *countingClock) NewTimer(d time.Duration) clock.Timer {
+	c.timers.Add(1)
+	return c.Fake.NewTimer(d)
+}
+
+// A wait is logged once, however often it wakes up to look again: five
+// calls waiting for their slots after a burst 429 wake up fifteen times
+// between them, and log five records.
+func TestOneDebugRecordPerWait(t *testing.T) {
+	t.Parallel()
+	fc := &countingClock{Fake: clock.NewFake(time.Unix(1768473000, 0))}
+	reset := fc.Now().Add(time.Minute)
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1))
+		h := dated(rlHeader(60, 50-i, reset), fc.Now())
+		status := http.StatusOK
+		if i == 1 {
+			h.Set("Retry-After", "1") // a burst limit: the window has room
+			status = http.StatusTooManyRequests
+		}
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+		writeJSON(w, status, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	logs := newLevelCounter()
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithLogger(slog.New(logs)))
+	results := make(chan error, 5)
+	get := func() {
+		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, nil)
+		results <- err
+	}
+
+	go get()
+	require.True(t, fc.WaitForTimers(1, nil))
+	fc.Advance(time.Second)
+	require.NoError(t, recv(t, results))
+	require.Equal(t, 1, logs.count("DEBUG atlas: waiting"), "the 429's pause")
+
+	for range 5 {
+		go get()
+	}
+	for left := 5; left > 0; left-- {
+		require.True(t, fc.WaitForTimers(left, nil))
+		pending := fc.Pending()
+		for _, d := range pending {
+			require.Equal(t, pending[0], d, "all wait for the same slot")
+		}
+		fc.Advance(pending[0])
+		require.NoError(t, recv(t, results), "one goes in each slot")
+	}
+	assert.Equal(t, 6, logs.count("DEBUG atlas: waiting"), "one record per wait")
+	assert.GreaterOrEqual(t, int(fc.timers.Load()), 1+5+4+3+2+1, "the waits woke up again and again")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
+	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // The benchmarks in this file measure what the SDK does under a rate limit,
@@ -95,6 +96,100 @@ func BenchmarkRateLimitEfficiency(b *testing.B) {
 			b.ReportMetric(float64(failed)/float64(b.N), "failed/run")
 		})
 	}
+}
+
+// BenchmarkClockSkew runs the same paced workload with the client's clock
+// right and off by 5s either way (and by 5.5s, a skew that is not whole
+// seconds): 8 goroutines make 3,600 GETs, twelve windows' worth, against
+// atlastest allowing 300 requests a window of one second, following the
+// X-RateLimit-* headers alone. Each run starts half a window into one of
+// the server's windows. It reports the time a run took over the in-sync
+// time ("x-in-sync"; the skewed runs are to stay within 1.05 of it) and
+// the 429s the server sent ("429s/run"; to be 0). A skewed client reads
+// the server's clock from the Date header, whole seconds: it may start
+// each window up to a second late (here half a second at most, as its
+// first answers come half a second into the server's second), which costs
+// a workload of many windows that much once.
+//
+//	go test -run '^$' -bench ClockSkew -benchtime 1x -count 3 .
+func BenchmarkClockSkew(b *testing.B) {
+	const (
+		limit    = 300
+		window   = time.Second
+		requests = 12 * limit
+		workers  = 8
+	)
+	var inSync time.Duration
+	for _, skew := range []time.Duration{0, 5 * time.Second, -5 * time.Second, 5500 * time.Millisecond, -5500 * time.Millisecond} {
+		b.Run("skew="+skew.String(), func(b *testing.B) {
+			var elapsed time.Duration
+			var limited, failed int
+			for range b.N {
+				r := runSkewed(b, skew, limit, window, requests, workers)
+				elapsed += r.elapsed
+				limited += r.limited
+				failed += r.failed
+			}
+			perRun := elapsed / time.Duration(b.N)
+			if skew == 0 {
+				inSync = perRun
+			} else if inSync > 0 {
+				b.ReportMetric(float64(perRun)/float64(inSync), "x-in-sync")
+			}
+			b.ReportMetric(perRun.Seconds(), "s/run")
+			b.ReportMetric(float64(limited)/float64(b.N), "429s/run")
+			b.ReportMetric(float64(failed)/float64(b.N), "failed/run")
+		})
+	}
+}
+
+// runSkewed has workers goroutines make requests GETs through a client
+// whose clock is skew ahead of the server's (atlastest on the real clock,
+// enforcing limit per window), starting half a window into one of the
+// server's windows, and returns how long they took and the 429s.
+func runSkewed(b *testing.B, skew time.Duration, limit int, window time.Duration, requests, workers int) limitRun {
+	srv := atlastest.NewServer(atlastest.WithPlanLimits(limit, 0, window))
+	defer srv.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: workers}
+	defer tr.CloseIdleConnections()
+	c, err := NewClient(WithBaseURL(srv.URL), WithHTTPClient(&http.Client{Transport: tr}),
+		WithCredentials(srv.Email(), srv.Password()), withClock(clock.Offset{Base: clock.Real{}, By: skew}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Auth.Refresh(context.Background()); err != nil { // log in, outside the measure
+		b.Fatal(err)
+	}
+	now := srv.Now()
+	start := now.Truncate(window).Add(window + window/2)
+	time.Sleep(start.Sub(now)) // setup, outside the measure
+	srv.ResetRequests()
+	began := time.Now()
+	var left atomic.Int64
+	left.Store(int64(requests))
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if _, err := c.Companies.Get(context.Background(), srv.CompanyID()); err != nil {
+					if failed.Add(1) <= 3 {
+						b.Log(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r := limitRun{elapsed: time.Since(began), failed: int(failed.Load())}
+	for _, rec := range srv.Requests() {
+		if rec.Status == http.StatusTooManyRequests {
+			r.limited++
+		}
+	}
+	return r
 }
 
 // limitRun is what one run of runAtTheLimit counted.

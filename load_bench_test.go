@@ -100,7 +100,7 @@ func BenchmarkRateLimitEfficiency(b *testing.B) {
 
 // BenchmarkClockSkew runs the same paced workload with the client's clock
 // right and off by 5s either way (and by 5.5s, a skew that is not whole
-// seconds): 8 goroutines make 3,600 GETs, twelve windows' worth, against
+// seconds): 8 goroutines make 6,000 GETs, twenty windows' worth, against
 // atlastest allowing 300 requests a window of one second, following the
 // X-RateLimit-* headers alone. Each run starts half a window into one of
 // the server's windows. It reports the time a run took over the in-sync
@@ -116,7 +116,7 @@ func BenchmarkClockSkew(b *testing.B) {
 	const (
 		limit    = 300
 		window   = time.Second
-		requests = 12 * limit
+		requests = 20 * limit
 		workers  = 8
 	)
 	var inSync time.Duration

@@ -1022,13 +1022,22 @@ func (co *core) wait(ctx context.Context, st *callState) (Limiter, error) {
 
 // waitCustom calls the custom Limiter's Wait, and returns when ctx ends
 // even if Wait does not. A Wait that lets the attempt go after the call has
-// given up is observed as an attempt that got no answer.
+// given up is observed as an attempt that got no answer. A Wait that panics
+// on the goroutine the client started for it, where the caller could not
+// recover, fails instead.
 func (co *core) waitCustom(ctx context.Context) error {
 	if ctx.Done() == nil {
 		return co.limiter.Wait(ctx)
 	}
 	done := make(chan error, 1)
-	go func() { done <- co.limiter.Wait(ctx) }()
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("atlas: the limiter's Wait panicked: %v", v)
+			}
+		}()
+		done <- co.limiter.Wait(ctx)
+	}()
 	select {
 	case err := <-done:
 		return err

@@ -26,7 +26,8 @@ type Limiter interface {
 	// matching ErrRateLimited and context.DeadlineExceeded when the wait
 	// would outlast ctx's deadline. Any other error (the limiter's backing
 	// store cannot be reached, say) makes the client pace that attempt with
-	// its built-in pacer instead, and log a warning.
+	// its built-in pacer instead, and log a warning (once an outage: the
+	// client logs at Info when Wait works again).
 	Wait(ctx context.Context) error
 	// Observe reports how an attempt that Wait let through ended. Its ctx
 	// carries the call's values but is never cancelled, so that what a

@@ -338,3 +338,30 @@ func (refusingLimiter) Wait(context.Context) error {
 	return fmt.Errorf("the shared budget is spent for 5m: %w", errors.Join(ErrRateLimited, context.DeadlineExceeded))
 }
 func (refusingLimiter) Observe(context.Context, RateObservation) {}
+
+// A Limiter whose Wait panics on the goroutine the client runs it on fails
+// the wait instead of the process: the pacer stands in.
+func TestPanickingLimiterFallsBackToThePacer(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	logs := newLevelCounter()
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(panickingLimiter{}), WithLogger(slog.New(logs)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range 3 {
+		_, err := call[struct{}](ctx, c, request{path: "/x"}, nil)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 3, n.Load())
+	assert.Equal(t, 1, logs.count("WARN"))
+}
+
+type panickingLimiter struct{}
+
+func (panickingLimiter) Wait(context.Context) error               { panic("limiter bug") }
+func (panickingLimiter) Observe(context.Context, RateObservation) {}

@@ -25,12 +25,16 @@ func newRedis() redis.UniversalClient {
 }
 
 // Every replica of a service builds its client the same way, with the same
-// key for the same Atlas login: they share one token chain (one login, one
-// refresh at a time) and handle each webhook event once.
+// key for the same Atlas login: they share one rate budget, one token chain
+// (one login, one refresh at a time), and handle each webhook event once.
 func Example() {
 	rdb := newRedis()
 	defer rdb.Close()
 
+	limiter, err := atlasredis.NewTierLimiter(rdb, "acme-prod", atlas.TierProfessional)
+	if err != nil {
+		log.Fatal(err)
+	}
 	store, err := atlasredis.NewTokenStore(rdb, "acme-prod",
 		atlasredis.WithSealKey("2026-01", []byte(os.Getenv("TOKEN_SEAL_KEY")))) // 32 bytes: AES-256
 	if err != nil {
@@ -38,8 +42,9 @@ func Example() {
 	}
 	c, err := atlas.NewClient(
 		atlas.WithCredentials(os.Getenv("ATLAS_EMAIL"), os.Getenv("ATLAS_PASSWORD")),
+		atlas.WithLimiter(limiter),
 		atlas.WithTokenStore(store),
-		atlas.WithTier(atlas.TierProfessional),
+		atlas.WithTier(atlas.TierProfessional), // the pace while Redis is down
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -61,7 +66,8 @@ func Example() {
 
 // A Limiter is one rate budget for every process that uses the key. Wait
 // takes a token for each attempt; Observe tells every process about a 429.
-// A client calls both itself once given the Limiter.
+// A client given the Limiter (atlas.WithLimiter) calls both itself; this is
+// what it does.
 func ExampleNewLimiter() {
 	rdb := newRedis()
 	defer rdb.Close()

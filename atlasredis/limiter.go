@@ -44,8 +44,9 @@ const (
 // WithLimiterTimeout), Wait returns an error matching ErrUnavailable and the
 // client paces that attempt with its built-in pacer (set WithTier or
 // WithRateLimit on the client too, so that this fallback knows the plan); for
-// a second after that Wait fails at once without asking Redis, and then it
-// asks again. A Limiter is safe for concurrent use.
+// a second after that (or the timeout, when longer) Wait fails at once
+// without asking Redis, and then it asks again. A Limiter is safe for
+// concurrent use.
 type Limiter struct {
 	rdb      redis.UniversalClient
 	key      string

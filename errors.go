@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -314,4 +315,43 @@ func requestID(h http.Header) string {
 		return v[0]
 	}
 	return ""
+}
+
+// nilContext is the error for a call given a nil context, which would
+// otherwise panic deep inside net/http or the context package.
+func nilContext(method, path string) error {
+	return &opError{method: method, path: path, err: errors.New("nil context")}
+}
+
+// opError names the operation an error happened in, and how many attempts
+// it made.
+type opError struct {
+	method, path string
+	err          error
+	attempts     int
+}
+
+func (e *opError) Error() string {
+	return "atlas: " + e.method + " " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "atlas: ") + afterAttempts(e.attempts)
+}
+
+// afterAttempts is what an error message says of the attempts a call made:
+// nothing for one.
+func afterAttempts(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return " (after " + strconv.Itoa(n) + " attempts)"
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// unwrapURLError drops the *url.Error that net/http wraps transport errors
+// in: it repeats the full URL, and the operation is named by opError anyway.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -2,6 +2,10 @@ package atlas
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -53,4 +57,85 @@ type RateObservation struct {
 	// left to the reset, at most a minute, when it had none), cut to the
 	// client's RetryPolicy.MaxRateLimitWait; zero for any other answer.
 	RetryAfter time.Duration
+}
+
+// wait holds an attempt back until the Limiter lets it go, and returns the
+// Limiter that did: the client's, or the pacer standing in for it. A custom
+// Limiter whose Wait fails for a reason other than ctx (or a wait that
+// would outlast ctx's deadline) has the pacer stand in, with one warning for
+// the whole outage.
+func (co *core) wait(ctx context.Context, st *callState) (Limiter, error) {
+	if !co.custom {
+		return co.limiter, co.limiter.Wait(ctx)
+	}
+	err := co.waitCustom(ctx)
+	switch {
+	case err == nil:
+		if co.down.Load() && co.down.CompareAndSwap(true, false) && co.logger != nil {
+			co.logger.LogAttrs(ctx, slog.LevelInfo, "atlas: the limiter works again; it paces the client once more")
+		}
+		co.pacer.track(st, co.clock.Now())
+		return co.limiter, nil
+	case ctx.Err() != nil:
+		return nil, &waitError{what: "rate limit (limiter)", err: ctx.Err()}
+	case errors.Is(err, ErrRateLimited) && errors.Is(err, context.DeadlineExceeded):
+		return nil, &waitError{what: "rate limit (limiter)", err: err}
+	}
+	if co.down.CompareAndSwap(false, true) && co.logger != nil {
+		co.logger.LogAttrs(ctx, slog.LevelWarn, "atlas: the limiter fails; the client paces itself until it works again",
+			slog.String("error", err.Error()))
+	}
+	return co.pacer, co.pacer.Wait(ctx)
+}
+
+// waitCustom calls the custom Limiter's Wait, and returns when ctx ends
+// even if Wait does not. A Wait that lets the attempt go after the call has
+// given up is observed as an attempt that got no answer. A Wait that panics
+// on the goroutine the client started for it, where the caller could not
+// recover, fails instead.
+func (co *core) waitCustom(ctx context.Context) error {
+	if ctx.Done() == nil {
+		return co.limiter.Wait(ctx)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- fmt.Errorf("atlas: the limiter's Wait panicked: %v", v)
+			}
+		}()
+		done <- co.limiter.Wait(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		go func() {
+			if err := <-done; err == nil {
+				co.limiter.Observe(context.WithoutCancel(ctx), RateObservation{})
+			}
+		}()
+		return ctx.Err()
+	}
+}
+
+// observe reads what the answer to an attempt said (resp is nil when it got
+// none) and tells the Limiter that let the attempt go; the pacer learns from
+// every answer, whichever Limiter let it go. A custom Limiter is told even
+// when the call's ctx has ended.
+func (co *core) observe(ctx context.Context, st *callState, by Limiter, resp *http.Response, sent time.Time) {
+	var h http.Header
+	status := 0
+	if resp != nil {
+		h, status = resp.Header, resp.StatusCode
+	}
+	now := co.clock.Now()
+	st.ans = co.pacer.read(h, status, sent, now)
+	st.answered = true
+	if by == Limiter(co.pacer) {
+		by.Observe(ctx, st.ans.obs)
+		return
+	}
+	by.Observe(context.WithoutCancel(ctx), st.ans.obs)
+	co.pacer.learn(st, st.ans.obs, st.ans.serverReset, now)
 }

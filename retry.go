@@ -1,0 +1,167 @@
+package atlas
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/atlas-accounting/atlas-go/internal/backoff"
+)
+
+// RetryPolicy says how often and how patiently a failed request is retried.
+// Connection errors, 429, 502, 503 and 504 are retried for every method, 500
+// only for idempotent ones (GET, PUT, DELETE, and POST, which always carries
+// an Idempotency-Key). A 429 waits for Retry-After or the window's reset
+// rather than for the backoff, up to MaxRateLimitWait.
+type RetryPolicy struct {
+	// MaxRetries is the number of retries after the first attempt; 0 disables retrying.
+	MaxRetries int
+	// MinBackoff is the wait before the first retry (default 500ms); it
+	// doubles with each retry, with jitter.
+	MinBackoff time.Duration
+	// MaxBackoff caps the wait between retries (default 30s).
+	MaxBackoff time.Duration
+	// MaxRateLimitWait caps every wait for the rate limit (default 2m, long
+	// enough for the API's one-minute windows). A 429 whose Retry-After (or,
+	// without one, whose window's reset) is further away fails the call at
+	// once, with an *Error that matches ErrRateLimited and carries the
+	// RetryAfter the server asked for; the pause it makes every other call
+	// of the client take is cut to MaxRateLimitWait. A window that the
+	// X-RateLimit-* headers say is used up holds calls back until its reset,
+	// and never longer than a window or MaxRateLimitWait: then the client
+	// sends again and learns the window anew, so that a reset the client
+	// cannot believe (in milliseconds, say) never stalls it. Together with
+	// MaxRetries this bounds every call, with or without a deadline.
+	MaxRateLimitWait time.Duration
+}
+
+const (
+	defaultMaxRetries       = 4
+	defaultMinBackoff       = 500 * time.Millisecond
+	defaultMaxBackoff       = 30 * time.Second
+	defaultMaxRateLimitWait = 2 * time.Minute
+)
+
+// checkRetry is go-retryablehttp's CheckRetry, and the one place that
+// decides whether an attempt is retried and how long the call pauses before
+// the next: the backoff, or the pause a 429 asked for (pause waits it out, in
+// the transport, on the client's clock). It logs each retry with its wait. A
+// retry whose wait would outlast ctx's deadline is not made, nor one after a
+// 429 that asks for a pause longer than MaxRateLimitWait: the caller gets the
+// last answer at once.
+func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st := stateOf(ctx)
+	if st == nil || ctx.Err() != nil {
+		return false, nil
+	}
+	var retryAfter time.Duration
+	rateLimited := false
+	switch {
+	case err != nil:
+		if !retryableError(err) {
+			return false, nil
+		}
+	case resp.StatusCode == http.StatusTooManyRequests:
+		if st.ans.retryAfter > co.retry.MaxRateLimitWait {
+			return false, nil
+		}
+		rateLimited = true
+	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
+		retryAfter = st.ans.retryAfter
+	case resp.StatusCode == http.StatusInternalServerError && st.idempotent:
+	default:
+		return false, nil
+	}
+	if st.retries >= co.retry.MaxRetries {
+		return false, nil
+	}
+
+	now := co.clock.Now()
+	wait := st.ans.retryAfter
+	st.waitFor = waitRateLimit
+	if !rateLimited || wait == 0 {
+		// Only when a 429 said nothing of when to come back is the
+		// backoff a guess.
+		wait = max(backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retries), min(retryAfter, co.retry.MaxBackoff))
+		st.waitFor = waitBackoff
+	}
+	st.notBefore = now.Add(wait)
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < max(wait, co.pacer.delay(now)) {
+		st.notBefore = time.Time{}
+		return false, nil
+	}
+	st.retries++
+	if co.logger != nil && co.logger.Enabled(ctx, slog.LevelDebug) {
+		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
+			slog.Int("retry", st.retries), slog.Duration("wait", wait)}
+		if err != nil {
+			attrs = append(attrs, slog.String("error", unwrapURLError(err).Error()))
+		} else {
+			attrs = append(attrs, slog.Int("status", resp.StatusCode))
+		}
+		co.logger.LogAttrs(ctx, slog.LevelDebug, "atlas: retrying", attrs...)
+	}
+	return true, nil
+}
+
+// pause waits out the pause that checkRetry set before the call's next
+// attempt: the retry backoff, or the pause a 429 asked for. The transport
+// calls it before every attempt, within the HTTP client (whose Timeout
+// counts it) and before the Limiter's Wait: the pause is the call's own,
+// not the Limiter's.
+func (co *core) pause(ctx context.Context, st *callState) error {
+	if st.notBefore.IsZero() {
+		return nil
+	}
+	d := st.notBefore.Sub(co.clock.Now())
+	if d <= 0 {
+		return nil
+	}
+	logged := false
+	return sleep(ctx, co.clock, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
+}
+
+// What a call's own pause waits for.
+const (
+	waitBackoff   = "retry backoff"
+	waitRateLimit = "rate limit"
+)
+
+// noBackoff is go-retryablehttp's Backoff: zero, so that go-retryablehttp
+// does not wait itself. It would sleep on the wall clock, outside the HTTP
+// client and without the deadline check; the transport waits instead (see
+// pause).
+func noBackoff(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }
+
+// retryableError reports whether a transport error may be retried: a broken
+// or refused connection or a timeout, but not a cancellation, the client's
+// own waits and auth failures, or a certificate problem. checkRetry has made
+// sure that the caller's ctx is still alive, so a deadline here is the
+// attempt's own (WithAttemptTimeout, or the HTTP client's Timeout), which
+// another attempt may beat.
+func retryableError(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var (
+		we   *waitError
+		rp   *redirectPolicyError
+		ae   *authError
+		cert *tls.CertificateVerificationError
+		ua   x509.UnknownAuthorityError
+		hn   x509.HostnameError
+		ci   x509.CertificateInvalidError
+	)
+	if errors.Is(err, ErrCrossOriginRedirect) {
+		return false
+	}
+	if errors.As(err, &we) || errors.As(err, &rp) || errors.As(err, &ae) || errors.As(err, &cert) ||
+		errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
+		return false
+	}
+	return true
+}

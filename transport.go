@@ -1,0 +1,264 @@
+package atlas
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// transport sits beneath the http.Client and above the user's transport,
+// and gates every attempt of a call (each hop of a redirect is one), in this
+// order: it refuses an origin other than the API's, waits out the call's
+// pause (see pause), adds the Authorization header to a copy of the request
+// (so that nothing above sees it), waits for the Limiter, sends within the
+// attempt timeout, and tells the Limiter what the answer said about the rate
+// limit. A request that is not a call's (it has no callState) goes straight
+// to the user's transport.
+type transport struct {
+	base http.RoundTripper
+	core *core
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	// r's context is the call's state, or one derived from it (with the
+	// deadline of http.Client.Timeout, say): waits must honour that one.
+	ctx := r.Context()
+	st := stateOf(ctx)
+	if st == nil {
+		return t.base.RoundTrip(r)
+	}
+	co := t.core
+	if !sameOrigin(r.URL, co.base) {
+		// checkRedirect refuses this already; a request that gets here
+		// some other way is not sent either.
+		closeBody(r)
+		return nil, &redirectError{to: r.URL.Scheme + "://" + r.URL.Host}
+	}
+	if err := co.pause(ctx, st); err != nil {
+		closeBody(r)
+		return nil, err
+	}
+	out := r
+	if st.auth {
+		header, err := co.tokens.authorization(ctx)
+		if err != nil {
+			closeBody(r)
+			return nil, &authError{err: err}
+		}
+		st.bearer = header[0]
+		out = st.withAuthorization(r, header)
+	}
+	by, err := co.wait(ctx, st)
+	if err != nil {
+		closeBody(r)
+		return nil, err
+	}
+	if r.Response == nil { // not a redirect's next hop
+		st.attempts++
+	}
+	var start time.Time
+	logging := co.logger != nil && co.logger.Enabled(st, slog.LevelDebug)
+	if logging {
+		start = time.Now()
+	}
+	sent := co.clock.Now()
+	resp, err := t.send(st, out)
+	if err != nil {
+		co.observe(ctx, st, by, nil, sent)
+		if logging {
+			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request failed",
+				slog.String("method", st.method), slog.String("path", st.path),
+				slog.Int("retry", st.retries), slog.Duration("elapsed", time.Since(start)),
+				slog.String("error", unwrapURLError(err).Error()))
+		}
+		return nil, err
+	}
+	co.observe(ctx, st, by, resp, sent)
+	if logging {
+		co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request",
+			slog.String("method", st.method), slog.String("path", st.path),
+			slog.Int("status", resp.StatusCode), slog.Int("retry", st.retries),
+			slog.Duration("elapsed", time.Since(start)), slog.String("request_id", requestID(resp.Header)))
+	}
+	return resp, nil
+}
+
+// send hands the request to the base transport, bounded by the attempt
+// timeout when there is one.
+func (t *transport) send(st *callState, r *http.Request) (*http.Response, error) {
+	d := t.core.attempt
+	if d <= 0 {
+		return t.base.RoundTrip(r)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d)
+	resp, err := t.base.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if ctx.Err() == context.DeadlineExceeded && st.Err() == nil {
+			return nil, &attemptTimeoutError{timeout: d}
+		}
+		return nil, err
+	}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, ctx: ctx, caller: st, cancel: cancel, timeout: d}
+	return resp, nil
+}
+
+// attemptBody ends an attempt's timeout when its body is closed, and names
+// the timeout when it cuts the body short.
+type attemptBody struct {
+	io.ReadCloser
+	ctx, caller context.Context
+	cancel      context.CancelFunc
+	timeout     time.Duration
+}
+
+func (b *attemptBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.ctx.Err() == context.DeadlineExceeded && b.caller.Err() == nil {
+		err = &attemptTimeoutError{timeout: b.timeout}
+	}
+	return n, err
+}
+
+func (b *attemptBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// attemptTimeoutError is an attempt that ran out of its WithAttemptTimeout;
+// it is retried.
+type attemptTimeoutError struct{ timeout time.Duration }
+
+func (e *attemptTimeoutError) Error() string {
+	return "no complete answer within the attempt timeout of " + e.timeout.String()
+}
+
+// Unwrap lets errors.Is match context.DeadlineExceeded, as the HTTP client's
+// own timeout does.
+func (e *attemptTimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+func closeBody(r *http.Request) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+}
+
+// withAuthorization returns a shallow copy of r with its own header map
+// holding the Authorization header; r itself, which go-retryablehttp and the
+// redirect logic keep using, never carries it. The first attempt's copy lives
+// in the callState; a retry gets a fresh one, because the transport may still
+// be writing the previous attempt when its response has already arrived.
+func (st *callState) withAuthorization(r *http.Request, authorization []string) *http.Request {
+	r2 := &st.authorized
+	if st.authorizedUsed {
+		r2 = new(http.Request)
+	}
+	st.authorizedUsed = true
+	*r2 = *r
+	h := make(http.Header, len(r.Header)+1)
+	for k, v := range r.Header {
+		h[k] = v
+	}
+	h["Authorization"] = authorization
+	r2.Header = h
+	return r2
+}
+
+// sameOrigin reports whether u is on base's origin: the same scheme, host
+// and port (a port left out is the scheme's default).
+func sameOrigin(u, base *url.URL) bool {
+	if u.Scheme != base.Scheme {
+		return false
+	}
+	if u.Host == base.Host {
+		return true
+	}
+	return strings.EqualFold(u.Hostname(), base.Hostname()) && originPort(u) == originPort(base)
+}
+
+func originPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch u.Scheme {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
+}
+
+// checkRedirect wraps the user's redirect policy (nil: net/http's default of
+// at most 10 redirects): a redirect away from the API's origin is never
+// followed, whatever the method or the call, so that neither credentials,
+// tokens nor request bodies reach another host, and nothing another host
+// answers reaches the client's tokens, pacing or retries. Redirects within
+// the origin go to the user's policy.
+func (co *core) checkRedirect(user func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !sameOrigin(req.URL, co.base) {
+			status := 0
+			if req.Response != nil {
+				status = req.Response.StatusCode
+			}
+			return &redirectError{status: status, to: req.URL.Scheme + "://" + req.URL.Host}
+		}
+		var err error
+		switch {
+		case user != nil:
+			err = user(req, via)
+		case len(via) >= 10:
+			err = errors.New("stopped after 10 redirects")
+		}
+		if err == nil || err == http.ErrUseLastResponse { // net/http compares it with ==
+			return err
+		}
+		return &redirectPolicyError{err: err}
+	}
+}
+
+// redirectPolicyError is a redirect within the origin that the redirect
+// policy stopped; asking again would be stopped again, so it is not retried.
+type redirectPolicyError struct{ err error }
+
+func (e *redirectPolicyError) Error() string { return e.err.Error() }
+func (e *redirectPolicyError) Unwrap() error { return e.err }
+
+// redirectError is a redirect away from the API's origin, which the client
+// does not follow. It names the target's origin only: its path and query may
+// hold anything.
+type redirectError struct {
+	status int
+	to     string // scheme://host[:port]
+}
+
+func (e *redirectError) Error() string {
+	msg := "redirect away from the API's origin not followed: "
+	if e.status != 0 {
+		msg += strconv.Itoa(e.status)
+		if text := http.StatusText(e.status); text != "" {
+			msg += " " + text
+		}
+		msg += " "
+	}
+	return msg + "to " + e.to
+}
+
+// Unwrap lets errors.Is match ErrCrossOriginRedirect.
+func (e *redirectError) Unwrap() error { return ErrCrossOriginRedirect }
+
+// authError is a failure to obtain tokens; retrying the request cannot help
+// (the login or refresh already retried).
+type authError struct{ err error }
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }

@@ -1,0 +1,76 @@
+package atlas
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/atlas-accounting/atlas-go/internal/clock"
+)
+
+// sleep is the one place where a call waits on a clock: for the pause
+// before a retry (pause, retry.go) and for the Limiter's budget (pacer.Wait,
+// ratelimit.go). It waits d on clk, the client's clock (tests drive it), or
+// until ctx ends or wake (which may be nil) is closed. A wait that would
+// outlast ctx's deadline fails at once (matching ErrRateLimited when
+// rateLimited). Unless *logged, it logs the wait at Debug with what it waits
+// for and sets *logged, so that a wait that wakes up to look again is logged
+// once.
+func sleep(ctx context.Context, clk clock.Clock, logger *slog.Logger, d time.Duration, what string, rateLimited bool, wake <-chan struct{}, logged *bool) error {
+	if err := ctx.Err(); err != nil {
+		return &waitError{what: what, err: err}
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return &waitError{what: what, wait: d, overDeadline: true, rateLimited: rateLimited}
+	}
+	if !*logged && logger != nil && logger.Enabled(ctx, slog.LevelDebug) {
+		attrs := []slog.Attr{slog.String("for", what), slog.Duration("wait", d)}
+		if st := stateOf(ctx); st != nil {
+			attrs = append(attrs, slog.String("method", st.method), slog.String("path", st.path))
+		}
+		logger.LogAttrs(ctx, slog.LevelDebug, "atlas: waiting", attrs...)
+	}
+	*logged = true
+	t := clk.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return &waitError{what: what, err: ctx.Err()}
+	case <-t.C():
+		return nil
+	case <-wake:
+		return nil
+	}
+}
+
+// waitError is a wait that did not finish: ctx ended, the wait would have
+// outlasted ctx's deadline, or a Limiter refused. The client never retries
+// it.
+type waitError struct {
+	what         string
+	wait         time.Duration
+	overDeadline bool
+	rateLimited  bool
+	err          error // ctx.Err() when ctx ended; the Limiter's error
+}
+
+func (e *waitError) Error() string {
+	if e.overDeadline {
+		return fmt.Sprintf("atlas: waiting %s for %s would outlast the context deadline", e.wait.Round(time.Millisecond), e.what)
+	}
+	return fmt.Sprintf("atlas: waiting for %s: %v", e.what, e.err)
+}
+
+// Unwrap lets errors.Is find context.Canceled or context.DeadlineExceeded
+// and, for a rate-limit wait past the deadline, ErrRateLimited.
+func (e *waitError) Unwrap() []error {
+	switch {
+	case !e.overDeadline:
+		return []error{e.err}
+	case e.rateLimited:
+		return []error{ErrRateLimited, context.DeadlineExceeded}
+	default:
+		return []error{context.DeadlineExceeded}
+	}
+}

@@ -83,7 +83,7 @@ func (s *AccountsService) List(ctx context.Context, params *AccountListParams, o
 // All iterates over every account, fetching pages as the loop goes.
 //
 // API: GET /chart-of-accounts
-func (s *AccountsService) All(ctx context.Context, params *AccountListParams, opts ...RequestOption) iter.Seq2[*Account, error] {
+func (s *AccountsService) All(ctx context.Context, params *AccountListParams, opts ...AllOption) iter.Seq2[*Account, error] {
 	return allOf[Account](ctx, s.client, "/chart-of-accounts", params, opts)
 }
 

@@ -69,7 +69,7 @@ type Me struct {
 // user cannot be read: the login, whose tokens could, still counts.
 //
 // API: POST /auth/login
-func (s *AuthService) Login(ctx context.Context, email, password string, opts ...RequestOption) (*User, error) {
+func (s *AuthService) Login(ctx context.Context, email, password string, opts ...PostOption) (*User, error) {
 	return s.client.core.tokens.login(ctx, credentials{email: email, password: password}, true, opts)
 }
 
@@ -87,7 +87,7 @@ func (s *AuthService) Login(ctx context.Context, email, password string, opts ..
 // leaves its destination as it was.
 //
 // API: POST /auth/refresh
-func (s *AuthService) Refresh(ctx context.Context, opts ...RequestOption) error {
+func (s *AuthService) Refresh(ctx context.Context, opts ...PostOption) error {
 	if ctx == nil {
 		return nilContext(http.MethodPost, "/auth/refresh")
 	}
@@ -103,7 +103,7 @@ func (s *AuthService) Refresh(ctx context.Context, opts ...RequestOption) error 
 //
 // API: GET /auth/me
 func (s *AuthService) Me(ctx context.Context, opts ...RequestOption) (*Me, error) {
-	return call[Me](ctx, s.client, request{method: http.MethodGet, path: "/auth/me"}, opts)
+	return call[Me](ctx, s.client, request{method: http.MethodGet, path: "/auth/me"}, configOf(opts))
 }
 
 // Tokens is an access/refresh token pair. Its String, GoString and LogValue
@@ -742,7 +742,7 @@ func (tm *tokenManager) refresh(ctx context.Context, refreshToken string, f *fli
 // login is Auth.Login: it logs in with creds, under the store's lock, once
 // any renewal in progress has ended; remember makes them the ones used for
 // later logins.
-func (tm *tokenManager) login(ctx context.Context, creds credentials, remember bool, opts []RequestOption) (*User, error) {
+func (tm *tokenManager) login(ctx context.Context, creds credentials, remember bool, opts []PostOption) (*User, error) {
 	if ctx == nil {
 		return nil, nilContext(http.MethodPost, "/auth/login")
 	}
@@ -791,10 +791,10 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 
 // loginNow sends the login request, installs the tokens, settles the flight
 // f (which gets the user) and saves them.
-func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remember bool, opts []RequestOption, f *flight) (*User, error) {
+func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remember bool, opts []PostOption, f *flight) (*User, error) {
 	var out loginResponse
 	req := request{method: http.MethodPost, path: "/auth/login", body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true}
-	if err := tm.client.do(ctx, req, newRequestConfig(opts), &out); err != nil {
+	if err := tm.client.do(ctx, req, configOf(opts), &out); err != nil {
 		return nil, err
 	}
 	if out.Tokens.AccessToken == "" {

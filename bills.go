@@ -149,7 +149,7 @@ func (s *BillsService) List(ctx context.Context, params *BillListParams, opts ..
 // All iterates over every bill, fetching pages as the loop goes.
 //
 // API: GET /bills
-func (s *BillsService) All(ctx context.Context, params *BillListParams, opts ...RequestOption) iter.Seq2[*Bill, error] {
+func (s *BillsService) All(ctx context.Context, params *BillListParams, opts ...AllOption) iter.Seq2[*Bill, error] {
 	return allOf[Bill](ctx, s.client, "/bills", params, opts)
 }
 
@@ -157,7 +157,7 @@ func (s *BillsService) All(ctx context.Context, params *BillListParams, opts ...
 // amounts. Params without lines are refused before any request.
 //
 // API: POST /bills
-func (s *BillsService) Create(ctx context.Context, params *BillCreateParams, opts ...RequestOption) (*Bill, error) {
+func (s *BillsService) Create(ctx context.Context, params *BillCreateParams, opts ...PostOption) (*Bill, error) {
 	return create[Bill](ctx, s.client, "/bills", params, opts)
 }
 
@@ -172,13 +172,13 @@ func (s *BillsService) Get(ctx context.Context, id string, opts ...RequestOption
 // ErrConflict.
 //
 // API: POST /bills/{id}/approve
-func (s *BillsService) Approve(ctx context.Context, id string, opts ...RequestOption) (*Bill, error) {
+func (s *BillsService) Approve(ctx context.Context, id string, opts ...PostOption) (*Bill, error) {
 	return action[Bill](ctx, s.client, "/bills", id, "approve", opts)
 }
 
 // Void voids a bill for the reason params gives. A paid bill gets ErrConflict.
 //
 // API: POST /bills/{id}/void
-func (s *BillsService) Void(ctx context.Context, id string, params *VoidParams, opts ...RequestOption) (*Bill, error) {
+func (s *BillsService) Void(ctx context.Context, id string, params *VoidParams, opts ...PostOption) (*Bill, error) {
 	return actionWith[Bill](ctx, s.client, "/bills", id, "void", params, opts)
 }

@@ -267,9 +267,9 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 // renewal in flight (auth.go), which is bounded by ctx, not by a clock.
 
 // call is do for a route whose answer decodes into a new T.
-func call[T any](ctx context.Context, c *Client, req request, opts []RequestOption) (*T, error) {
+func call[T any](ctx context.Context, c *Client, req request, cfg requestConfig) (*T, error) {
 	out := new(T)
-	if err := c.do(ctx, req, newRequestConfig(opts), out); err != nil {
+	if err := c.do(ctx, req, cfg, out); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -50,7 +50,7 @@ func (s *CompaniesService) List(ctx context.Context, params *CompanyListParams, 
 // All iterates over every company the user can access, page by page.
 //
 // API: GET /companies
-func (s *CompaniesService) All(ctx context.Context, params *CompanyListParams, opts ...RequestOption) iter.Seq2[*Company, error] {
+func (s *CompaniesService) All(ctx context.Context, params *CompanyListParams, opts ...AllOption) iter.Seq2[*Company, error] {
 	return allIn[Company](ctx, s.client, request{path: "/companies"}, params, opts)
 }
 
@@ -63,5 +63,5 @@ func (s *CompaniesService) Get(ctx context.Context, id string, opts ...RequestOp
 	if err := checkID(http.MethodGet+" /companies/{id}", id); err != nil {
 		return nil, err
 	}
-	return call[Company](ctx, s.client, request{method: http.MethodGet, path: "/companies/" + url.PathEscape(id)}, opts)
+	return call[Company](ctx, s.client, request{method: http.MethodGet, path: "/companies/" + url.PathEscape(id)}, configOf(opts))
 }

@@ -121,14 +121,14 @@ func (s *CustomersService) List(ctx context.Context, params *CustomerListParams,
 // All iterates over every customer, fetching pages as the loop goes.
 //
 // API: GET /contacts/customers
-func (s *CustomersService) All(ctx context.Context, params *CustomerListParams, opts ...RequestOption) iter.Seq2[*Customer, error] {
+func (s *CustomersService) All(ctx context.Context, params *CustomerListParams, opts ...AllOption) iter.Seq2[*Customer, error] {
 	return allOf[Customer](ctx, s.client, "/contacts/customers", params, opts)
 }
 
 // Create creates a customer; the server assigns its customer number.
 //
 // API: POST /contacts/customers
-func (s *CustomersService) Create(ctx context.Context, params *CustomerCreateParams, opts ...RequestOption) (*Customer, error) {
+func (s *CustomersService) Create(ctx context.Context, params *CustomerCreateParams, opts ...PostOption) (*Customer, error) {
 	return create[Customer](ctx, s.client, "/contacts/customers", params, opts)
 }
 
@@ -231,14 +231,14 @@ func (s *VendorsService) List(ctx context.Context, params *VendorListParams, opt
 // All iterates over every vendor, fetching pages as the loop goes.
 //
 // API: GET /contacts/vendors
-func (s *VendorsService) All(ctx context.Context, params *VendorListParams, opts ...RequestOption) iter.Seq2[*Vendor, error] {
+func (s *VendorsService) All(ctx context.Context, params *VendorListParams, opts ...AllOption) iter.Seq2[*Vendor, error] {
 	return allOf[Vendor](ctx, s.client, "/contacts/vendors", params, opts)
 }
 
 // Create creates a vendor; the server assigns its vendor number.
 //
 // API: POST /contacts/vendors
-func (s *VendorsService) Create(ctx context.Context, params *VendorCreateParams, opts ...RequestOption) (*Vendor, error) {
+func (s *VendorsService) Create(ctx context.Context, params *VendorCreateParams, opts ...PostOption) (*Vendor, error) {
 	return create[Vendor](ctx, s.client, "/contacts/vendors", params, opts)
 }
 

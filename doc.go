@@ -14,8 +14,11 @@
 // The Client has a service for each part of the API: Auth, Companies,
 // Customers, Vendors, Accounts (the chart of accounts), Invoices, Bills,
 // JournalEntries, Payments, Periods and Reports. Every method takes a
-// context.Context first and may take RequestOption values last
-// (WithIdempotencyKey, WithHeader, WithResponse, WithConcurrency).
+// context.Context first and may take options last, of the type that fits
+// it: RequestOption (WithHeader, WithResponse) fits every method;
+// WithIdempotencyKey is a PostOption, taken by the methods that POST; and
+// WithConcurrency is an AllOption, taken by All. An option passed where it
+// would do nothing does not compile.
 //
 // # Authentication
 //

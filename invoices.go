@@ -175,7 +175,7 @@ func (s *InvoicesService) List(ctx context.Context, params *InvoiceListParams, o
 // All iterates over every invoice, fetching pages as the loop goes.
 //
 // API: GET /invoices
-func (s *InvoicesService) All(ctx context.Context, params *InvoiceListParams, opts ...RequestOption) iter.Seq2[*Invoice, error] {
+func (s *InvoicesService) All(ctx context.Context, params *InvoiceListParams, opts ...AllOption) iter.Seq2[*Invoice, error] {
 	return allOf[Invoice](ctx, s.client, "/invoices", params, opts)
 }
 
@@ -183,7 +183,7 @@ func (s *InvoicesService) All(ctx context.Context, params *InvoiceListParams, op
 // its amounts. Params without lines are refused before any request.
 //
 // API: POST /invoices
-func (s *InvoicesService) Create(ctx context.Context, params *InvoiceCreateParams, opts ...RequestOption) (*Invoice, error) {
+func (s *InvoicesService) Create(ctx context.Context, params *InvoiceCreateParams, opts ...PostOption) (*Invoice, error) {
 	return create[Invoice](ctx, s.client, "/invoices", params, opts)
 }
 
@@ -206,7 +206,7 @@ func (s *InvoicesService) Update(ctx context.Context, id string, params *Invoice
 // the customer. An invoice that is not a draft gets ErrConflict.
 //
 // API: POST /invoices/{id}/send
-func (s *InvoicesService) Send(ctx context.Context, id string, opts ...RequestOption) (*Invoice, error) {
+func (s *InvoicesService) Send(ctx context.Context, id string, opts ...PostOption) (*Invoice, error) {
 	return action[Invoice](ctx, s.client, "/invoices", id, "send", opts)
 }
 
@@ -214,6 +214,6 @@ func (s *InvoicesService) Send(ctx context.Context, id string, opts ...RequestOp
 // ErrConflict.
 //
 // API: POST /invoices/{id}/void
-func (s *InvoicesService) Void(ctx context.Context, id string, params *VoidParams, opts ...RequestOption) (*Invoice, error) {
+func (s *InvoicesService) Void(ctx context.Context, id string, params *VoidParams, opts ...PostOption) (*Invoice, error) {
 	return actionWith[Invoice](ctx, s.client, "/invoices", id, "void", params, opts)
 }

@@ -122,7 +122,7 @@ func (s *JournalEntriesService) List(ctx context.Context, params *JournalEntryLi
 // All iterates over every journal entry, fetching pages as the loop goes.
 //
 // API: GET /journal-entries
-func (s *JournalEntriesService) All(ctx context.Context, params *JournalEntryListParams, opts ...RequestOption) iter.Seq2[*JournalEntry, error] {
+func (s *JournalEntriesService) All(ctx context.Context, params *JournalEntryListParams, opts ...AllOption) iter.Seq2[*JournalEntry, error] {
 	return allOf[JournalEntry](ctx, s.client, "/journal-entries", params, opts)
 }
 
@@ -130,7 +130,7 @@ func (s *JournalEntriesService) All(ctx context.Context, params *JournalEntryLis
 // refused before any request.
 //
 // API: POST /journal-entries
-func (s *JournalEntriesService) Create(ctx context.Context, params *JournalEntryCreateParams, opts ...RequestOption) (*JournalEntry, error) {
+func (s *JournalEntriesService) Create(ctx context.Context, params *JournalEntryCreateParams, opts ...PostOption) (*JournalEntry, error) {
 	return create[JournalEntry](ctx, s.client, "/journal-entries", params, opts)
 }
 
@@ -146,7 +146,7 @@ func (s *JournalEntriesService) Get(ctx context.Context, id string, opts ...Requ
 // dated in a closed period, gets ErrConflict.
 //
 // API: POST /journal-entries/{id}/post
-func (s *JournalEntriesService) Post(ctx context.Context, id string, opts ...RequestOption) (*JournalEntry, error) {
+func (s *JournalEntriesService) Post(ctx context.Context, id string, opts ...PostOption) (*JournalEntry, error) {
 	return action[JournalEntry](ctx, s.client, "/journal-entries", id, "post", opts)
 }
 
@@ -154,6 +154,6 @@ func (s *JournalEntriesService) Post(ctx context.Context, id string, opts ...Req
 // already void gets ErrConflict.
 //
 // API: POST /journal-entries/{id}/void
-func (s *JournalEntriesService) Void(ctx context.Context, id string, params *VoidParams, opts ...RequestOption) (*JournalEntry, error) {
+func (s *JournalEntriesService) Void(ctx context.Context, id string, params *VoidParams, opts ...PostOption) (*JournalEntry, error) {
 	return actionWith[JournalEntry](ctx, s.client, "/journal-entries", id, "void", params, opts)
 }

@@ -373,7 +373,7 @@ func readAllInvoices(ctx context.Context, c *Client, mode string, work time.Dura
 			}
 		}
 	}
-	var opts []RequestOption
+	var opts []AllOption
 	if mode == "parallel8" {
 		opts = append(opts, WithConcurrency(8))
 	}

@@ -76,7 +76,7 @@ type Page[T any] struct {
 // listPage fetches one page of the collection that req (a GET; method may be
 // left empty) describes. req.query holds the resource's own filters and may be nil.
 func listPage[T any](ctx context.Context, c *Client, req request, lo ListOptions, opts []RequestOption) (*Page[T], error) {
-	return fetchPage[T](ctx, c, req, lo, newRequestConfig(opts))
+	return fetchPage[T](ctx, c, req, lo, configOf(opts))
 }
 
 func fetchPage[T any](ctx context.Context, c *Client, req request, lo ListOptions, cfg requestConfig) (*Page[T], error) {
@@ -109,13 +109,13 @@ var ErrPagination = errors.New("atlas: broken pagination")
 // in flight and waits for it, so no goroutine outlives the loop. Pages that
 // do not add up (see ErrPagination) end the iteration with an error rather
 // than looping forever.
-func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions, opts []RequestOption) iter.Seq2[*T, error] {
+func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions, opts []AllOption) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		if ctx == nil {
 			yield(nil, nilContext(http.MethodGet, req.path))
 			return
 		}
-		cfg := newRequestConfig(opts)
+		cfg := configOf(opts)
 		if lo.Page < 1 {
 			lo.Page = 1
 		}

@@ -55,7 +55,7 @@ func pageOf(n, size, total int) []string {
 
 // walk runs Companies.All to its end and returns the ids it yielded and the
 // errors, failing the test if the iteration runs away.
-func walk(t *testing.T, c *Client, params *CompanyListParams, opts ...RequestOption) (got []string, errs []error) {
+func walk(t *testing.T, c *Client, params *CompanyListParams, opts ...AllOption) (got []string, errs []error) {
 	t.Helper()
 	for co, err := range c.Companies.All(context.Background(), params, opts...) {
 		if err != nil {
@@ -74,7 +74,7 @@ func TestAllEndsOnPagesThatDoNotAddUp(t *testing.T) {
 		name string
 		// answer writes page n.
 		answer func(n int) string
-		opts   []RequestOption
+		opts   []AllOption
 		// What the iteration yields before its error, the error's text, and
 		// how many requests it took at most.
 		wantItems    int
@@ -92,13 +92,13 @@ func TestAllEndsOnPagesThatDoNotAddUp(t *testing.T) {
 		}, nil, 2, "asked for page 2, got page 1", 2},
 		{"page ignored, with 8 pages at once", func(int) string {
 			return `{"items":` + ids("c-1", "c-2") + `,"total":100000,"page":1,"page_size":2,"has_next":true}`
-		}, []RequestOption{WithConcurrency(8)}, 2, "asked for page 2, got page 1", 2},
+		}, []AllOption{WithConcurrency(8)}, 2, "asked for page 2, got page 1", 2},
 		{"page echoed with the same items", func(n int) string {
 			return fmt.Sprintf(`{"items":%s,"total":2,"page":%d,"page_size":2,"has_next":true}`, ids("c-1", "c-2"), n)
 		}, nil, 2, "claims a next page, but the 2 items so far make up the total of 2", 1},
 		{"page echoed with the same items, the total a lie", func(n int) string {
 			return fmt.Sprintf(`{"items":%s,"total":100000,"page":%d,"page_size":2,"has_next":true}`, ids("c-2", "c-1"), n)
-		}, []RequestOption{WithConcurrency(8)}, 2, "page 2 holds the same items as page 1", 2},
+		}, []AllOption{WithConcurrency(8)}, 2, "page 2 holds the same items as page 1", 2},
 		{"pages that cycle", func(n int) string {
 			return fmt.Sprintf(`{"items":%s,"total":100000,"page":%d,"page_size":2,"has_next":true}`, ids(pageOf(2-n%2, 2, 4)...), n)
 		}, nil, 4, "page 3 holds the same items as page 1", 3},

@@ -100,7 +100,7 @@ func (s *PaymentsService) List(ctx context.Context, params *PaymentListParams, o
 // All iterates over every payment, fetching pages as the loop goes.
 //
 // API: GET /payments
-func (s *PaymentsService) All(ctx context.Context, params *PaymentListParams, opts ...RequestOption) iter.Seq2[*Payment, error] {
+func (s *PaymentsService) All(ctx context.Context, params *PaymentListParams, opts ...AllOption) iter.Seq2[*Payment, error] {
 	return allOf[Payment](ctx, s.client, "/payments", params, opts)
 }
 
@@ -108,7 +108,7 @@ func (s *PaymentsService) All(ctx context.Context, params *PaymentListParams, op
 // applications name; the server assigns its number.
 //
 // API: POST /payments
-func (s *PaymentsService) Create(ctx context.Context, params *PaymentCreateParams, opts ...RequestOption) (*Payment, error) {
+func (s *PaymentsService) Create(ctx context.Context, params *PaymentCreateParams, opts ...PostOption) (*Payment, error) {
 	return create[Payment](ctx, s.client, "/payments", params, opts)
 }
 

@@ -60,7 +60,7 @@ func (s *PeriodsService) List(ctx context.Context, params *PeriodListParams, opt
 // All iterates over every accounting period, fetching pages as the loop goes.
 //
 // API: GET /periods
-func (s *PeriodsService) All(ctx context.Context, params *PeriodListParams, opts ...RequestOption) iter.Seq2[*Period, error] {
+func (s *PeriodsService) All(ctx context.Context, params *PeriodListParams, opts ...AllOption) iter.Seq2[*Period, error] {
 	return allOf[Period](ctx, s.client, "/periods", params, opts)
 }
 
@@ -68,6 +68,6 @@ func (s *PeriodsService) All(ctx context.Context, params *PeriodListParams, opts
 // ErrConflict. A period that is already closed gets ErrConflict.
 //
 // API: POST /periods/{id}/close
-func (s *PeriodsService) Close(ctx context.Context, id string, opts ...RequestOption) (*Period, error) {
+func (s *PeriodsService) Close(ctx context.Context, id string, opts ...PostOption) (*Period, error) {
 	return action[Period](ctx, s.client, "/periods", id, "close", opts)
 }

@@ -55,8 +55,37 @@ func (c *Client) url(req *request) (string, error) {
 	return u + "?" + q.Encode(), nil
 }
 
-// RequestOption adjusts a single API call.
-type RequestOption func(*requestConfig)
+// RequestOption adjusts a single API call: WithHeader and WithResponse. It
+// fits every method: it is a PostOption and an AllOption too.
+type RequestOption interface {
+	PostOption
+	AllOption
+}
+
+// PostOption adjusts a call that POSTs (a create or an action, Auth.Login,
+// Auth.Refresh, Client.Do): every RequestOption, and WithIdempotencyKey,
+// which only a POST sends. The methods that do not POST take RequestOption,
+// so that an idempotency key that would not be sent does not compile there.
+type PostOption interface {
+	apply(*requestConfig)
+	postOption()
+}
+
+// AllOption adjusts an All iteration: every RequestOption, and
+// WithConcurrency, which only an iteration over pages uses. The other
+// methods take RequestOption or PostOption, so that WithConcurrency does not
+// compile where it would do nothing.
+type AllOption interface {
+	apply(*requestConfig)
+	allOption()
+}
+
+// requestOption is a RequestOption.
+type requestOption func(*requestConfig)
+
+func (o requestOption) apply(rc *requestConfig) { o(rc) }
+func (requestOption) postOption()               {}
+func (requestOption) allOption()                {}
 
 type requestConfig struct {
 	idempotencyKey string
@@ -65,14 +94,16 @@ type requestConfig struct {
 	concurrency    int
 }
 
-func newRequestConfig(opts []RequestOption) requestConfig {
+// configOf applies opts (RequestOption, PostOption or AllOption values; nil
+// ones are skipped) to a new requestConfig.
+func configOf[O interface{ apply(*requestConfig) }](opts []O) requestConfig {
 	if len(opts) == 0 {
 		return requestConfig{} // without a heap allocation for cfg
 	}
 	cfg := new(requestConfig)
 	for _, o := range opts {
-		if o != nil {
-			o(cfg)
+		if any(o) != nil {
+			o.apply(cfg)
 		}
 	}
 	return *cfg
@@ -81,26 +112,29 @@ func newRequestConfig(opts []RequestOption) requestConfig {
 // WithIdempotencyKey sets the Idempotency-Key of a POST instead of the random
 // one the client generates. The key stays the same across the call's retries;
 // reuse it to repeat a create safely after the call itself has returned.
-func WithIdempotencyKey(key string) RequestOption {
-	return func(rc *requestConfig) { rc.idempotencyKey = key }
-}
+func WithIdempotencyKey(key string) PostOption { return idempotencyKey(key) }
+
+type idempotencyKey string
+
+func (k idempotencyKey) apply(rc *requestConfig) { rc.idempotencyKey = string(k) }
+func (idempotencyKey) postOption()               {}
 
 // WithHeader adds a header to a single call. The client's own headers
 // (Authorization, User-Agent, Accept, Content-Type, Idempotency-Key) win.
 func WithHeader(key, value string) RequestOption {
-	return func(rc *requestConfig) {
+	return requestOption(func(rc *requestConfig) {
 		if rc.header == nil {
 			rc.header = http.Header{}
 		}
 		rc.header.Add(key, value)
-	}
+	})
 }
 
 // WithResponse stores the call's final HTTP response (status, headers,
 // rate-limit state, request id) in *dst, on success and on an API error alike.
 // The body is not kept.
 func WithResponse(dst **Response) RequestOption {
-	return func(rc *requestConfig) { rc.response = dst }
+	return requestOption(func(rc *requestConfig) { rc.response = dst })
 }
 
 // WithConcurrency lets an All iterator fetch up to n pages at once once the
@@ -108,9 +142,12 @@ func WithResponse(dst **Response) RequestOption {
 // page has told it how many there are, within the client's rate-limit
 // budget; items still come in order. n <= 1 (the default) fetches one page
 // ahead of the caller.
-func WithConcurrency(n int) RequestOption {
-	return func(rc *requestConfig) { rc.concurrency = n }
-}
+func WithConcurrency(n int) AllOption { return concurrency(n) }
+
+type concurrency int
+
+func (n concurrency) apply(rc *requestConfig) { rc.concurrency = int(n) }
+func (concurrency) allOption()                {}
 
 // Response is the HTTP side of a call's answer, captured with WithResponse.
 type Response struct {

@@ -29,7 +29,7 @@ func listOf[T any](ctx context.Context, c *Client, path string, params any, opts
 }
 
 // allOf iterates over the whole collection at path, page by page.
-func allOf[T any](ctx context.Context, c *Client, path string, params any, opts []RequestOption) iter.Seq2[*T, error] {
+func allOf[T any](ctx context.Context, c *Client, path string, params any, opts []AllOption) iter.Seq2[*T, error] {
 	return allIn[T](ctx, c, request{path: path, company: companyRequired}, params, opts)
 }
 
@@ -46,7 +46,7 @@ func listIn[T any](ctx context.Context, c *Client, req request, params any, opts
 
 // allIn is allOf for the collection that req describes. Params that cannot
 // be sent end the iteration with their error before any request.
-func allIn[T any](ctx context.Context, c *Client, req request, params any, opts []RequestOption) iter.Seq2[*T, error] {
+func allIn[T any](ctx context.Context, c *Client, req request, params any, opts []AllOption) iter.Seq2[*T, error] {
 	lo, q, err := queryOf(params)
 	if err != nil {
 		err = invalidParams(http.MethodGet+" "+req.path, "%v", err)
@@ -57,12 +57,12 @@ func allIn[T any](ctx context.Context, c *Client, req request, params any, opts 
 }
 
 // create POSTs params to the collection at path.
-func create[T, P any](ctx context.Context, c *Client, path string, params *P, opts []RequestOption) (*T, error) {
+func create[T, P any](ctx context.Context, c *Client, path string, params *P, opts []PostOption) (*T, error) {
 	op := http.MethodPost + " " + path
 	if err := checkParams(op, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodPost, path: path, body: params, company: companyRequired}, opts)
+	return call[T](ctx, c, request{method: http.MethodPost, path: path, body: params, company: companyRequired}, configOf(opts))
 }
 
 // getItem fetches the item id of the collection at path.
@@ -70,7 +70,7 @@ func getItem[T any](ctx context.Context, c *Client, path, id string, opts []Requ
 	if err := checkID(http.MethodGet+" "+path+"/{id}", id); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodGet, path: path + "/" + url.PathEscape(id), company: companyOptional}, opts)
+	return call[T](ctx, c, request{method: http.MethodGet, path: path + "/" + url.PathEscape(id), company: companyOptional}, configOf(opts))
 }
 
 // update PATCHes the item id of the collection at path with params, whose
@@ -83,19 +83,19 @@ func update[T, P any](ctx context.Context, c *Client, path, id string, params *P
 	if err := checkParams(op, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodPatch, path: path + "/" + url.PathEscape(id), body: params, company: companyOptional}, opts)
+	return call[T](ctx, c, request{method: http.MethodPatch, path: path + "/" + url.PathEscape(id), body: params, company: companyOptional}, configOf(opts))
 }
 
 // action POSTs to the action route path/{id}/verb, which takes no body.
-func action[T any](ctx context.Context, c *Client, path, id, verb string, opts []RequestOption) (*T, error) {
+func action[T any](ctx context.Context, c *Client, path, id, verb string, opts []PostOption) (*T, error) {
 	if err := checkID(http.MethodPost+" "+path+"/{id}/"+verb, id); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodPost, path: path + "/" + url.PathEscape(id) + "/" + verb, company: companyOptional}, opts)
+	return call[T](ctx, c, request{method: http.MethodPost, path: path + "/" + url.PathEscape(id) + "/" + verb, company: companyOptional}, configOf(opts))
 }
 
 // actionWith POSTs params to the action route path/{id}/verb.
-func actionWith[T, P any](ctx context.Context, c *Client, path, id, verb string, params *P, opts []RequestOption) (*T, error) {
+func actionWith[T, P any](ctx context.Context, c *Client, path, id, verb string, params *P, opts []PostOption) (*T, error) {
 	op := http.MethodPost + " " + path + "/{id}/" + verb
 	if err := checkID(op, id); err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func actionWith[T, P any](ctx context.Context, c *Client, path, id, verb string,
 	if err := checkParams(op, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodPost, path: path + "/" + url.PathEscape(id) + "/" + verb, body: params, company: companyOptional}, opts)
+	return call[T](ctx, c, request{method: http.MethodPost, path: path + "/" + url.PathEscape(id) + "/" + verb, body: params, company: companyOptional}, configOf(opts))
 }
 
 // report GETs the report at path; params' url-tagged fields are its query.
@@ -116,7 +116,7 @@ func report[T, P any](ctx context.Context, c *Client, path string, params *P, op
 	if err != nil {
 		return nil, invalidParams(op, "%v", err)
 	}
-	return call[T](ctx, c, request{method: http.MethodGet, path: path, query: q, company: companyRequired}, opts)
+	return call[T](ctx, c, request{method: http.MethodGet, path: path, query: q, company: companyRequired}, configOf(opts))
 }
 
 // checkID refuses an id that cannot name an item: empty, or a dot segment

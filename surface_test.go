@@ -13,13 +13,23 @@ import (
 )
 
 // TestEveryServiceMethodTakesRequestOptions holds the shape every method of
-// every service shares: a context first and RequestOptions last, so that a
-// header, an idempotency key or WithResponse can reach any call, and a method
-// added later cannot forget them.
+// every service shares: a context first and options last, so that a header
+// or WithResponse can reach any call, and a method added later cannot forget
+// them. The options are of the type that fits the method: AllOption for All
+// (WithConcurrency), PostOption for the methods that POST (WithIdempotencyKey),
+// RequestOption for the others, so that an option that would do nothing there
+// does not compile.
 func TestEveryServiceMethodTakesRequestOptions(t *testing.T) {
 	t.Parallel()
 	ctxType := reflect.TypeFor[context.Context]()
-	optsType := reflect.TypeFor[[]atlas.RequestOption]()
+	optsTypes := map[string]reflect.Type{
+		"RequestOption": reflect.TypeFor[[]atlas.RequestOption](),
+		"PostOption":    reflect.TypeFor[[]atlas.PostOption](),
+		"AllOption":     reflect.TypeFor[[]atlas.AllOption](),
+	}
+	// The methods whose route is a POST, by name (the contract's verbs).
+	posts := map[string]bool{"Login": true, "Refresh": true, "Create": true, "Send": true, "Void": true,
+		"Approve": true, "Post": true, "Close": true}
 	client := reflect.TypeFor[atlas.Client]()
 	services := 0
 	for _, f := range reflect.VisibleFields(client) {
@@ -34,8 +44,15 @@ func TestEveryServiceMethodTakesRequestOptions(t *testing.T) {
 			in := m.Type.NumIn() // the receiver is In(0)
 			require.GreaterOrEqual(t, in, 3, "%s: want ctx and opts", name)
 			assert.Equal(t, ctxType, m.Type.In(1), "%s: the first argument is a context", name)
-			assert.True(t, m.Type.IsVariadic(), "%s: the last argument is ...RequestOption", name)
-			assert.Equal(t, optsType, m.Type.In(in-1), "%s: the last argument is ...RequestOption", name)
+			want := "RequestOption"
+			switch {
+			case m.Name == "All":
+				want = "AllOption"
+			case posts[m.Name]:
+				want = "PostOption"
+			}
+			assert.True(t, m.Type.IsVariadic(), "%s: the last argument is ...%s", name, want)
+			assert.Equal(t, optsTypes[want], m.Type.In(in-1), "%s: the last argument is ...%s", name, want)
 		}
 	}
 	assert.Equal(t, 11, services, "every service of the Client")

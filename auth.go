@@ -103,7 +103,7 @@ func (s *AuthService) Refresh(ctx context.Context, opts ...PostOption) error {
 //
 // API: GET /auth/me
 func (s *AuthService) Me(ctx context.Context, opts ...RequestOption) (*Me, error) {
-	return call[Me](ctx, s.client, request{method: http.MethodGet, path: "/auth/me"}, configOf(opts))
+	return call[Me](ctx, s.client, Request{Method: http.MethodGet, Path: "/auth/me"}, configOf(opts))
 }
 
 // Tokens is an access/refresh token pair. Its String, GoString and LogValue
@@ -718,7 +718,7 @@ func (tm *tokenManager) adoptStored(ctx context.Context, refused string) bool {
 // saves them.
 func (tm *tokenManager) refresh(ctx context.Context, refreshToken string, f *flight) error {
 	var out tokenResponse
-	req := request{method: http.MethodPost, path: "/auth/refresh", body: &refreshRequest{RefreshToken: refreshToken}, noAuth: true}
+	req := Request{Method: http.MethodPost, Path: "/auth/refresh", Body: &refreshRequest{RefreshToken: refreshToken}, noAuth: true}
 	if err := tm.client.do(ctx, req, requestConfig{}, &out); err != nil {
 		return err
 	}
@@ -793,7 +793,7 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 // f (which gets the user) and saves them.
 func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remember bool, opts []PostOption, f *flight) (*User, error) {
 	var out loginResponse
-	req := request{method: http.MethodPost, path: "/auth/login", body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true}
+	req := Request{Method: http.MethodPost, Path: "/auth/login", Body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true}
 	if err := tm.client.do(ctx, req, configOf(opts), &out); err != nil {
 		return nil, err
 	}

@@ -99,7 +99,7 @@ func TestPersistentUnauthorizedIsNotRetriedForever(t *testing.T) {
 		writeError(w, http.StatusUnauthorized, "Token revoked")
 	})
 	c := newFakeClient(t, f)
-	_, err := call[struct{}](context.Background(), c, request{method: http.MethodGet, path: "/always-401"}, requestConfig{})
+	_, err := call[struct{}](context.Background(), c, Request{Method: http.MethodGet, Path: "/always-401"}, requestConfig{})
 	assert.ErrorIs(t, err, ErrUnauthorized)
 	assert.Len(t, f.requests(http.MethodGet, "/always-401"), 2, "one replay after one refresh, then give up")
 	assert.EqualValues(t, 1, f.refreshes.Load())

@@ -210,10 +210,15 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 //  1. A service method (invoices.go, ...) names its route, params and result
 //     type and hands them to a generic helper (resource.go), which refuses
 //     params the server would certainly refuse (ErrInvalidParams) and builds
-//     a request (request.go): method, path, query, body, and whether the
-//     route takes the client's company.
+//     a Request (request.go): method, path, query, body, and whether the
+//     route takes the client's company. Client.Do (request.go) is the same
+//     door, open to callers for routes the SDK does not wrap: it checks
+//     what a caller may get wrong (the path, the method, out) and goes on
+//     to do, as the helpers do through call.
 //
-//  2. call and do (below) run the call: newCall builds what every attempt
+//  2. call and do (below) run the call: do refuses options that could not
+//     be sent (an empty Idempotency-Key, a header net/http would refuse);
+//     newCall builds what every attempt
 //     sends (the URL with company_id, the body encoded once, the headers,
 //     and for a POST one Idempotency-Key, chosen here so that every retry
 //     carries it and a retried create is never made twice); send runs the
@@ -267,7 +272,7 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 // renewal in flight (auth.go), which is bounded by ctx, not by a clock.
 
 // call is do for a route whose answer decodes into a new T.
-func call[T any](ctx context.Context, c *Client, req request, cfg requestConfig) (*T, error) {
+func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig) (*T, error) {
 	out := new(T)
 	if err := c.do(ctx, req, cfg, out); err != nil {
 		return nil, err
@@ -278,48 +283,51 @@ func call[T any](ctx context.Context, c *Client, req request, cfg requestConfig)
 // do runs one call through the pipeline and decodes a 2xx answer into out
 // (nil for a route whose answer has no body); any other answer becomes an
 // *Error. Every error names the call.
-func (c *Client) do(ctx context.Context, req request, cfg requestConfig, out any) error {
-	if req.method == "" {
-		req.method = http.MethodGet
+func (c *Client) do(ctx context.Context, req Request, cfg requestConfig, out any) error {
+	if req.Method == "" {
+		req.Method = http.MethodGet
 	}
 	if ctx == nil {
-		return nilContext(req.method, req.path)
+		return nilContext(req.Method, req.Path)
+	}
+	if err := cfg.check(req.Method); err != nil {
+		return invalidParams(req.Method+" "+req.Path, "%v", err)
 	}
 	st, err := c.newCall(ctx, &req, &cfg)
 	if err != nil {
-		return &opError{method: req.method, path: req.path, err: err}
+		return &opError{method: req.Method, path: req.Path, err: err}
 	}
 	resp, err := c.send(st)
 	if err != nil {
-		return &opError{method: req.method, path: req.path, err: unwrapURLError(err), attempts: st.attempts}
+		return &opError{method: req.Method, path: req.Path, err: unwrapURLError(err), attempts: st.attempts}
 	}
 	return c.read(st, resp, cfg.response, out)
 }
 
 // newCall builds the call's state and the request that every attempt sends.
-func (c *Client) newCall(ctx context.Context, req *request, cfg *requestConfig) (*callState, error) {
+func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) (*callState, error) {
 	rawURL, err := c.url(req)
 	if err != nil {
 		return nil, err
 	}
 	var body []byte
-	if req.body != nil {
-		if body, err = json.Marshal(req.body); err != nil {
+	if req.Body != nil {
+		if body, err = json.Marshal(req.Body); err != nil {
 			return nil, fmt.Errorf("encode request: %w", err)
 		}
 	}
 	st := &callState{
 		Context:    ctx,
-		method:     req.method,
-		path:       req.path,
+		method:     req.Method,
+		path:       req.Path,
 		auth:       !req.noAuth,
-		idempotent: req.method != http.MethodPatch,
+		idempotent: req.Method != http.MethodPatch,
 	}
 	if body != nil {
-		st.req, err = retryablehttp.NewRequestWithContext(st, req.method, rawURL, body)
+		st.req, err = retryablehttp.NewRequestWithContext(st, req.Method, rawURL, body)
 	} else {
 		var hreq *http.Request
-		if hreq, err = http.NewRequestWithContext(st, req.method, rawURL, nil); err == nil {
+		if hreq, err = http.NewRequestWithContext(st, req.Method, rawURL, nil); err == nil {
 			st.rreq.Request = hreq
 			st.req = &st.rreq
 		}
@@ -327,7 +335,7 @@ func (c *Client) newCall(ctx context.Context, req *request, cfg *requestConfig) 
 	if err != nil {
 		return nil, err
 	}
-	c.core.setHeaders(st.req.Header, req.method, body != nil, cfg)
+	c.core.setHeaders(st.req.Header, req.Method, body != nil, cfg)
 	return st, nil
 }
 

@@ -112,11 +112,11 @@ func TestRequestHeaders(t *testing.T) {
 	c := newClientFor(t, hs.URL, WithTokens("tok-1", ""), WithUserAgent("my-app/1.2"))
 	ctx := context.Background()
 
-	_, err := call[struct{}](ctx, c, request{method: http.MethodGet, path: "/x"}, configOf([]RequestOption{WithHeader("X-Trace", "abc")}))
+	_, err := call[struct{}](ctx, c, Request{Method: http.MethodGet, Path: "/x"}, configOf([]RequestOption{WithHeader("X-Trace", "abc")}))
 	require.NoError(t, err)
-	_, err = call[struct{}](ctx, c, request{method: http.MethodPost, path: "/x", body: map[string]int{"a": 1}}, requestConfig{})
+	_, err = call[struct{}](ctx, c, Request{Method: http.MethodPost, Path: "/x", Body: map[string]int{"a": 1}}, requestConfig{})
 	require.NoError(t, err)
-	_, err = call[struct{}](ctx, c, request{method: http.MethodPost, path: "/x"}, configOf([]PostOption{WithIdempotencyKey("my-key-1")}))
+	_, err = call[struct{}](ctx, c, Request{Method: http.MethodPost, Path: "/x"}, configOf([]PostOption{WithIdempotencyKey("my-key-1")}))
 	require.NoError(t, err)
 
 	h := hs.seen()
@@ -197,7 +197,7 @@ func TestPostRetriedWithTheSameKeyMakesOneResource(t *testing.T) {
 		t.Run(fail, func(t *testing.T) {
 			s := newIdempotentServer(t, fail)
 			c := newClientFor(t, s.URL, WithTokens("tok", ""))
-			out, err := call[struct{ ID int }](context.Background(), c, request{method: http.MethodPost, path: "/things", body: map[string]string{"name": "x"}}, requestConfig{})
+			out, err := call[struct{ ID int }](context.Background(), c, Request{Method: http.MethodPost, Path: "/things", Body: map[string]string{"name": "x"}}, requestConfig{})
 			require.NoError(t, err)
 			assert.Equal(t, 1, out.ID)
 
@@ -257,7 +257,7 @@ func TestRetryPolicy(t *testing.T) {
 				policy = RetryPolicy{}
 			}
 			c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithRetry(policy))
-			_, err := call[struct{}](context.Background(), c, request{method: tc.method, path: "/x"}, requestConfig{})
+			_, err := call[struct{}](context.Background(), c, Request{Method: tc.method, Path: "/x"}, requestConfig{})
 			assert.EqualValues(t, tc.attempts, n.Load())
 			if tc.ok {
 				assert.NoError(t, err)
@@ -365,7 +365,7 @@ func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
 		WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Second}))
 	done := make(chan error, 1)
 	go func() {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	require.True(t, fc.WaitForTimers(1, nil))
@@ -409,11 +409,11 @@ func TestAuthorizationNotSentAfterRedirectToAnotherHost(t *testing.T) {
 	c, err := NewClient(WithBaseURL(srv.URL+"/api/v1"), WithHTTPClient(hc), WithTokens("secret-token", ""))
 	require.NoError(t, err)
 
-	_, err = call[struct{}](context.Background(), c, request{method: http.MethodPost, path: "/away", body: map[string]int{"a": 1}}, requestConfig{})
+	_, err = call[struct{}](context.Background(), c, Request{Method: http.MethodPost, Path: "/away", Body: map[string]int{"a": 1}}, requestConfig{})
 	assert.ErrorIs(t, err, ErrCrossOriginRedirect)
 	assert.Zero(t, otherHits.Load(), "nothing leaves for another host")
 
-	_, err = call[struct{}](context.Background(), c, request{path: "/moved"}, requestConfig{})
+	_, err = call[struct{}](context.Background(), c, Request{Path: "/moved"}, requestConfig{})
 	require.NoError(t, err)
 	assert.Equal(t, "Bearer secret-token", sameHostFollowUp.Get("Authorization"), "a redirect within the API keeps it")
 
@@ -437,14 +437,14 @@ func TestUserRedirectPolicyIsKeptWithinTheOrigin(t *testing.T) {
 	errNoRedirects := errors.New("no redirects here")
 	hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return errNoRedirects }}
 	c := newClientFor(t, srv.URL+"/api/v1", WithHTTPClient(hc), WithTokens("tok", ""))
-	_, err := call[struct{}](context.Background(), c, request{path: "/moved"}, requestConfig{})
+	_, err := call[struct{}](context.Background(), c, Request{Path: "/moved"}, requestConfig{})
 	assert.ErrorIs(t, err, errNoRedirects)
 	assert.EqualValues(t, 1, hits.Load())
 
 	// Without a policy of its own, net/http's limit of 10 redirects holds.
 	hits.Store(0)
 	c = newClientFor(t, srv.URL+"/api/v1", WithTokens("tok", ""))
-	_, err = call[struct{}](context.Background(), c, request{path: "/moved"}, requestConfig{})
+	_, err = call[struct{}](context.Background(), c, Request{Path: "/moved"}, requestConfig{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "stopped after 10 redirects")
 	assert.EqualValues(t, 10, hits.Load())
@@ -528,7 +528,7 @@ func TestRedirectAwayFromTheOriginIsNotFollowed(t *testing.T) {
 			case "/auth/refresh":
 				err = c.Auth.Refresh(ctx)
 			default:
-				_, err = call[struct{}](ctx, c, request{method: method, path: path}, requestConfig{})
+				_, err = call[struct{}](ctx, c, Request{Method: method, Path: path}, requestConfig{})
 			}
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrCrossOriginRedirect)
@@ -632,25 +632,25 @@ func TestCompanyScope(t *testing.T) {
 	with := none.ForCompany("co-1")
 	ctx := context.Background()
 
-	_, err := call[struct{}](ctx, none, request{path: "/scoped", company: companyRequired}, requestConfig{})
+	_, err := call[struct{}](ctx, none, Request{Path: "/scoped", Company: CompanyRequired}, requestConfig{})
 	assert.ErrorIs(t, err, ErrNoCompany)
 	assert.Equal(t, "atlas: GET /scoped: no company: use WithCompany or Client.ForCompany", err.Error())
 	assert.Empty(t, f.requests("", "/scoped"), "nothing is sent without a company")
 
 	cases := []struct {
 		c     *Client
-		scope companyScope
+		scope CompanyScope
 		query url.Values
 		want  url.Values
 	}{
-		{with, companyRequired, nil, url.Values{"company_id": {"co-1"}}},
-		{with, companyRequired, url.Values{"status": {"sent"}, "q": {"a&b"}}, url.Values{"company_id": {"co-1"}, "status": {"sent"}, "q": {"a&b"}}},
-		{with, companyOptional, nil, url.Values{"company_id": {"co-1"}}},
-		{none, companyOptional, nil, url.Values{}},
-		{with, companyNone, url.Values{"page": {"2"}}, url.Values{"page": {"2"}}},
+		{with, CompanyRequired, nil, url.Values{"company_id": {"co-1"}}},
+		{with, CompanyRequired, url.Values{"status": {"sent"}, "q": {"a&b"}}, url.Values{"company_id": {"co-1"}, "status": {"sent"}, "q": {"a&b"}}},
+		{with, CompanyOptional, nil, url.Values{"company_id": {"co-1"}}},
+		{none, CompanyOptional, nil, url.Values{}},
+		{with, CompanyNone, url.Values{"page": {"2"}}, url.Values{"page": {"2"}}},
 	}
 	for i, tc := range cases {
-		_, err := call[struct{}](ctx, tc.c, request{path: "/scoped", company: tc.scope, query: tc.query}, requestConfig{})
+		_, err := call[struct{}](ctx, tc.c, Request{Path: "/scoped", Company: tc.scope, Query: tc.query}, requestConfig{})
 		require.NoError(t, err)
 		seen := f.requests("", "/scoped")
 		got, _ := url.ParseQuery(seen[len(seen)-1].Query)
@@ -678,7 +678,7 @@ func TestForCompanySharesTokensAndRateLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, f.logins.Load(), "one login for both")
 
-	_, err = call[struct{}](context.Background(), other, request{path: "/rl"}, requestConfig{})
+	_, err = call[struct{}](context.Background(), other, Request{Path: "/rl"}, requestConfig{})
 	require.NoError(t, err)
 	assert.Equal(t, RateLimit{Limit: 300, Remaining: 299, Reset: time.Unix(1768473060, 0)}, c.RateLimit(), "one budget for both")
 }
@@ -821,7 +821,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	f.expireAccessTokens()
 	_, err = c.Auth.Me(ctx)
 	require.NoError(t, err)
-	_, err = call[struct{}](ctx, c, request{path: "/flaky"}, requestConfig{})
+	_, err = call[struct{}](ctx, c, Request{Path: "/flaky"}, requestConfig{})
 	collect(err)
 	collect(c.Auth.Refresh(ctx))
 	f.expireAccessTokens()

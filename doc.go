@@ -62,6 +62,21 @@
 // Parameters the server would certainly refuse are caught before any request
 // with an error wrapping ErrInvalidParams.
 //
+// # Endpoints the SDK does not wrap
+//
+// Client.Do sends a Request to any route through the same pipeline as the
+// typed methods (which are a few lines each on the same path), and decodes
+// the answer into a type of the caller's:
+//
+//	var out struct {
+//		SentTo string `json:"sent_to"`
+//	}
+//	err := c.Do(ctx, &atlas.Request{
+//		Method:  http.MethodPost,
+//		Path:    "/invoices/" + url.PathEscape(id) + "/remind",
+//		Company: atlas.CompanyOptional,
+//	}, &out)
+//
 // # Rate limits and retries
 //
 // The client follows the X-RateLimit-* headers of every response with one

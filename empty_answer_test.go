@@ -126,7 +126,7 @@ func TestNoBodyRouteTakesAnEmptyAnswer(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""))
 	var resp *Response
-	err := c.do(context.Background(), request{method: http.MethodDelete, path: "/things/1"}, requestConfig{response: &resp}, nil)
+	err := c.do(context.Background(), Request{Method: http.MethodDelete, Path: "/things/1"}, requestConfig{response: &resp}, nil)
 	require.NoError(t, err)
 	require.NotNil(t, resp)
 	assert.Equal(t, http.StatusNoContent, resp.StatusCode)

@@ -227,7 +227,7 @@ func TestAttemptsCountTheReplayAfterA401(t *testing.T) {
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err)
 	f.expireAccessTokens()
-	_, err = call[struct{}](context.Background(), c, request{path: "/missing"}, requestConfig{})
+	_, err = call[struct{}](context.Background(), c, Request{Path: "/missing"}, requestConfig{})
 	var apiErr *Error
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 2, apiErr.Attempts, "the 401 and the replay")

@@ -143,7 +143,7 @@ func TestLimiterWaitAndObserveComeInPairs(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for k := range 10 {
-				req := request{path: fmt.Sprintf("/x/%d-%d", g, k), query: url.Values{"faulty": {fmt.Sprint(k%2 == 0)}}}
+				req := Request{Path: fmt.Sprintf("/x/%d-%d", g, k), Query: url.Values{"faulty": {fmt.Sprint(k%2 == 0)}}}
 				_, err := call[struct{}](context.Background(), c, req, requestConfig{})
 				assert.NoError(t, err)
 			}
@@ -196,9 +196,9 @@ func TestLimiterObservesOnTheClientsClock(t *testing.T) {
 	client := clock.Offset{Base: server, By: 5 * time.Second}
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(l), withClock(client))
 	ctx := context.Background()
-	_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+	_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 	require.NoError(t, err)
-	_, err = call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+	_, err = call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 	var apiErr *Error
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 24*time.Hour, apiErr.RetryAfter, "the error says what the server asked")
@@ -235,7 +235,7 @@ func TestFailingLimiterFallsBackToThePacer(t *testing.T) {
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(l), withClock(fc), WithLogger(slog.New(logs)))
 	ctx := context.Background()
 	get := func() error {
-		_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 		return err
 	}
 
@@ -288,7 +288,7 @@ func TestLimiterThatBlocksPastTheContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	recv(t, l.waiting)
@@ -324,7 +324,7 @@ func TestLimiterWaitPastTheDeadlineIsTheAnswer(t *testing.T) {
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(l), WithLogger(slog.New(logs)))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+	_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 	assert.ErrorIs(t, err, ErrRateLimited)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "atlas: GET /x: waiting for rate limit (limiter): ")
@@ -354,7 +354,7 @@ func TestPanickingLimiterFallsBackToThePacer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range 3 {
-		_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err)
 	}
 	assert.EqualValues(t, 3, n.Load())

@@ -525,7 +525,7 @@ func renderedInvoices(tb testing.TB) []byte {
 	var raw struct {
 		Items json.RawMessage `json:"items"`
 	}
-	req := request{path: "/invoices", company: companyRequired, query: url.Values{"page_size": {strconv.Itoa(MaxPageSize)}}}
+	req := Request{Path: "/invoices", Company: CompanyRequired, Query: url.Values{"page_size": {strconv.Itoa(MaxPageSize)}}}
 	if err := c.do(context.Background(), req, requestConfig{}, &raw); err != nil {
 		tb.Fatal(err)
 	}

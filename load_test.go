@@ -47,14 +47,14 @@ func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRateLimit(40, 4, 2*time.Second))
 	for range 3 {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err, "the burst of 4, less one spare, goes at once")
 	}
 	assert.Empty(t, fc.Pending())
 
 	done := make(chan error, 1)
 	go func() {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	require.True(t, fc.WaitForTimers(1, nil))

@@ -31,6 +31,7 @@ func fits(ctx context.Context, c *atlas.Client, p *atlas.InvoiceCreateParams, u 
 	_, _ = c.Invoices.Create(ctx, p, atlas.WithIdempotencyKey("k"), atlas.WithHeader("X-Trace", "t"), atlas.WithResponse(&resp))
 	_, _ = c.Invoices.Send(ctx, "id", atlas.WithIdempotencyKey("k"))
 	_, _ = c.Auth.Login(ctx, "e", "p", atlas.WithIdempotencyKey("k"))
+	_ = c.Do(ctx, &atlas.Request{Method: "POST", Path: "/x"}, nil, atlas.WithIdempotencyKey("k"), atlas.WithHeader("X-Trace", "t"))
 	_ = c.Invoices.All(ctx, nil, atlas.WithConcurrency(4), atlas.WithHeader("X-Trace", "t"), atlas.WithResponse(&resp))
 	_, _ = c.Invoices.Get(ctx, "id", atlas.WithHeader("X-Trace", "t"), atlas.WithResponse(&resp))
 	_, _ = c.Invoices.Update(ctx, "id", u, atlas.WithHeader("X-Trace", "t"))
@@ -42,6 +43,7 @@ func misfits(ctx context.Context, c *atlas.Client, p *atlas.InvoiceCreateParams,
 	_, _ = c.Invoices.Get(ctx, "id", atlas.WithConcurrency(2))           // does not compile
 	_, _ = c.Invoices.List(ctx, nil, atlas.WithConcurrency(2))           // does not compile
 	_, _ = c.Invoices.Create(ctx, p, atlas.WithConcurrency(2))           // does not compile
+	_ = c.Do(ctx, &atlas.Request{Path: "/x"}, nil, atlas.WithConcurrency(2)) // does not compile
 	_, _ = c.Invoices.Get(ctx, "id", atlas.WithIdempotencyKey("k"))      // does not compile
 	_, _ = c.Invoices.Update(ctx, "id", u, atlas.WithIdempotencyKey("k")) // does not compile
 	_, _ = c.Reports.ProfitLoss(ctx, nil, atlas.WithIdempotencyKey("k")) // does not compile
@@ -82,7 +84,7 @@ func TestOptionsThatWouldDoNothingDoNotCompile(t *testing.T) {
 			want[i+1] = true
 		}
 	}
-	require.Len(t, want, 7)
+	require.Len(t, want, 8)
 	got := map[int]bool{}
 	for _, m := range regexp.MustCompile(`misuse\.go:(\d+):\d+: (.*)`).FindAllStringSubmatch(string(out), -1) {
 		n, _ := strconv.Atoi(m[1])

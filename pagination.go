@@ -74,18 +74,18 @@ type Page[T any] struct {
 }
 
 // listPage fetches one page of the collection that req (a GET; method may be
-// left empty) describes. req.query holds the resource's own filters and may be nil.
-func listPage[T any](ctx context.Context, c *Client, req request, lo ListOptions, opts []RequestOption) (*Page[T], error) {
+// left empty) describes. req.Query holds the resource's own filters and may be nil.
+func listPage[T any](ctx context.Context, c *Client, req Request, lo ListOptions, opts []RequestOption) (*Page[T], error) {
 	return fetchPage[T](ctx, c, req, lo, configOf(opts))
 }
 
-func fetchPage[T any](ctx context.Context, c *Client, req request, lo ListOptions, cfg requestConfig) (*Page[T], error) {
-	q := make(url.Values, len(req.query)+4)
-	for k, v := range req.query {
+func fetchPage[T any](ctx context.Context, c *Client, req Request, lo ListOptions, cfg requestConfig) (*Page[T], error) {
+	q := make(url.Values, len(req.Query)+4)
+	for k, v := range req.Query {
 		q[k] = v
 	}
 	lo.values(q)
-	req.method, req.query = http.MethodGet, q
+	req.Method, req.Query = http.MethodGet, q
 	p := new(Page[T])
 	if err := c.do(ctx, req, cfg, p); err != nil {
 		return nil, err
@@ -109,10 +109,10 @@ var ErrPagination = errors.New("atlas: broken pagination")
 // in flight and waits for it, so no goroutine outlives the loop. Pages that
 // do not add up (see ErrPagination) end the iteration with an error rather
 // than looping forever.
-func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions, opts []AllOption) iter.Seq2[*T, error] {
+func listAll[T any](ctx context.Context, c *Client, req Request, lo ListOptions, opts []AllOption) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		if ctx == nil {
-			yield(nil, nilContext(http.MethodGet, req.path))
+			yield(nil, nilContext(http.MethodGet, req.Path))
 			return
 		}
 		cfg := configOf(opts)
@@ -158,7 +158,7 @@ func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions,
 			return pending{number: number, ch: ch}
 		}
 
-		guard := newPageGuard[T](req.path, lo)
+		guard := newPageGuard[T](req.Path, lo)
 		var queue []pending
 		want, next := lo.Page, lo.Page+1
 		var r result
@@ -197,7 +197,7 @@ func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions,
 			}
 			for i := range p.Items {
 				if err := ctx.Err(); err != nil {
-					yield(nil, &opError{method: http.MethodGet, path: req.path, err: err})
+					yield(nil, &opError{method: http.MethodGet, path: req.Path, err: err})
 					return
 				}
 				if !yield(&p.Items[i], nil) {
@@ -212,7 +212,7 @@ func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions,
 				return
 			}
 			if len(queue) == 0 {
-				yield(nil, broken(req.path, "page %d claims a next page after the largest page number", want))
+				yield(nil, broken(req.Path, "page %d claims a next page after the largest page number", want))
 				return
 			}
 			head := queue[0]
@@ -220,7 +220,7 @@ func listAll[T any](ctx context.Context, c *Client, req request, lo ListOptions,
 			select {
 			case r = <-head.ch:
 			case <-ctx.Done():
-				yield(nil, &opError{method: http.MethodGet, path: req.path, err: ctx.Err()})
+				yield(nil, &opError{method: http.MethodGet, path: req.Path, err: ctx.Err()})
 				return
 			}
 			want = head.number

@@ -189,7 +189,7 @@ func TestAllRefusesAServerThatIgnoresPage(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			var errs []error
 			n := 0
-			for _, err := range listAll[Company](context.Background(), c, request{path: path}, ListOptions{}, nil) {
+			for _, err := range listAll[Company](context.Background(), c, Request{Path: path}, ListOptions{}, nil) {
 				if err != nil {
 					errs = append(errs, err)
 				} else {
@@ -265,7 +265,7 @@ func TestAllReportsTheFirstPageError(t *testing.T) {
 	f := newFakeAtlas(t)
 	c := newFakeClient(t, f).ForCompany("")
 	var errs []error
-	for _, err := range listAll[Company](context.Background(), c, request{path: "/invoices", company: companyRequired}, ListOptions{}, nil) {
+	for _, err := range listAll[Company](context.Background(), c, Request{Path: "/invoices", Company: CompanyRequired}, ListOptions{}, nil) {
 		errs = append(errs, err)
 	}
 	require.Len(t, errs, 1)

@@ -135,7 +135,7 @@ func Test429WaitsForRetryAfterThenSucceeds(t *testing.T) {
 			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
 			done := make(chan error, 1)
 			go func() {
-				_, err := call[struct{}](context.Background(), c, request{method: method, path: "/x"}, requestConfig{})
+				_, err := call[struct{}](context.Background(), c, Request{Method: method, Path: "/x"}, requestConfig{})
 				done <- err
 			}()
 			require.True(t, fc.WaitForTimers(1, nil))
@@ -154,7 +154,7 @@ func Test429WithoutRetryAfterWaitsForTheReset(t *testing.T) {
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
 	done := make(chan error, 1)
 	go func() {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	require.True(t, fc.WaitForTimers(1, nil))
@@ -183,7 +183,7 @@ func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
-	_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	require.NoError(t, err)
 
 	const waiters = 5
@@ -192,7 +192,7 @@ func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := call[struct{}](context.Background(), c.ForCompany("co-"+strconv.Itoa(i)), request{path: "/x"}, requestConfig{})
+			_, err := call[struct{}](context.Background(), c.ForCompany("co-"+strconv.Itoa(i)), Request{Path: "/x"}, requestConfig{})
 			assert.NoError(t, err)
 		}()
 	}
@@ -216,14 +216,14 @@ func TestTierPacesToThePlan(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithTier(TierStandard))
 	for range 9 {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err, "the burst of 10, less one spare, goes at once")
 	}
 	assert.Empty(t, fc.Pending())
 
 	done := make(chan error, 1)
 	go func() {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	require.True(t, fc.WaitForTimers(1, nil))
@@ -255,12 +255,12 @@ func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
-	_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err = call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+	_, err = call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrRateLimited)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
@@ -276,7 +276,7 @@ func Test429RetryPastTheDeadlineReturnsThe429(t *testing.T) {
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+	_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 	var apiErr *Error
 	require.ErrorAs(t, err, &apiErr)
 	assert.ErrorIs(t, err, ErrRateLimited)
@@ -294,7 +294,7 @@ func TestCancelDuringRateLimitWaitReturnsPromptly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	require.True(t, fc.WaitForTimers(1, nil))
@@ -310,12 +310,12 @@ func TestMaxRetriesZeroStillRespectsA429Pause(t *testing.T) {
 	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"9"}})
 	fc := clock.NewFake(time.Now())
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{}))
-	_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	assert.ErrorIs(t, err, ErrRateLimited, "no retry: the 429 is the answer")
 
 	done := make(chan error, 1)
 	go func() {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	require.True(t, fc.WaitForTimers(1, nil))
@@ -443,9 +443,9 @@ func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
 	t.Cleanup(tr.CloseIdleConnections)
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
 		WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second}))
-	_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	require.NoError(t, err)
-	_, err = call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+	_, err = call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	assert.ErrorIs(t, err, ErrRateLimited)
 	assert.EqualValues(t, 1, n.Load())
 	assert.Empty(t, fc.Pending())
@@ -557,7 +557,7 @@ func TestBurst429SpacesRequestsAtTheLearnedRate(t *testing.T) {
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
 	ctx := context.Background()
 	for range 3 {
-		_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err)
 	}
 	assert.Empty(t, fc.Pending(), "no request waited")
@@ -565,7 +565,7 @@ func TestBurst429SpacesRequestsAtTheLearnedRate(t *testing.T) {
 	done := make(chan error, 2)
 	for i, cl := range []*Client{c, c.ForCompany("co-2")} {
 		go func() {
-			_, err := call[struct{}](ctx, cl, request{path: "/x"}, requestConfig{})
+			_, err := call[struct{}](ctx, cl, Request{Path: "/x"}, requestConfig{})
 			done <- err
 		}()
 		require.True(t, fc.WaitForTimers(i+1, nil)) // the first gets the 429 before the second starts
@@ -599,12 +599,12 @@ func TestCancelDuringASpacedWaitReturnsPromptly(t *testing.T) {
 	srv, arrived := burstServer(t, fc, reset, release)
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
 	for range 3 {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	require.True(t, fc.WaitForTimers(1, nil))
@@ -614,7 +614,7 @@ func TestCancelDuringASpacedWaitReturnsPromptly(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 		done <- err
 	}()
 	require.True(t, fc.WaitForTimers(1, nil))
@@ -684,7 +684,7 @@ func Test429PastMaxRateLimitWaitFailsAtOnce(t *testing.T) {
 			t.Cleanup(srv.Close)
 			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy))
 
-			_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 			var apiErr *Error
 			require.ErrorAs(t, err, &apiErr)
 			assert.ErrorIs(t, err, ErrRateLimited)
@@ -695,7 +695,7 @@ func Test429PastMaxRateLimitWaitFailsAtOnce(t *testing.T) {
 
 			done := make(chan error, 1)
 			go func() {
-				_, err := call[struct{}](context.Background(), c.ForCompany("co-2"), request{path: "/x"}, requestConfig{})
+				_, err := call[struct{}](context.Background(), c.ForCompany("co-2"), Request{Path: "/x"}, requestConfig{})
 				done <- err
 			}()
 			require.True(t, fc.WaitForTimers(1, nil))
@@ -752,7 +752,7 @@ func TestImplausibleResetNeverStallsTheClient(t *testing.T) {
 			get := func() <-chan error {
 				done := make(chan error, 1)
 				go func() {
-					_, err := call[struct{}](ctx, c, request{path: "/x"}, requestConfig{})
+					_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 					done <- err
 				}()
 				return done
@@ -848,11 +848,11 @@ func TestResetIsReadAgainstTheServersDate(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(clock.Offset{Base: server, By: tc.offset}))
-			_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 			require.NoError(t, err)
 			done := make(chan error, 1)
 			go func() {
-				_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+				_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 				done <- err
 			}()
 			require.True(t, server.WaitForTimers(1, nil))
@@ -1150,7 +1150,7 @@ func TestFixedWindowServerGetsNo429AfterTheFirstWindow(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for srv.window() <= first+windows {
-				_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+				_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 				assert.NoError(t, err)
 			}
 		}()
@@ -1207,7 +1207,7 @@ func TestOneDebugRecordPerWait(t *testing.T) {
 	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithLogger(slog.New(logs)))
 	results := make(chan error, 5)
 	get := func() {
-		_, err := call[struct{}](context.Background(), c, request{path: "/x"}, requestConfig{})
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		results <- err
 	}
 

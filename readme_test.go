@@ -57,6 +57,7 @@ var readmeImports = map[string]string{
 	"strings":   "strings",
 	"testing":   "testing",
 	"time":      "time",
+	"url":       "net/url",
 }
 
 const (

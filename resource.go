@@ -25,34 +25,34 @@ type checker interface {
 // listOf fetches one page of the collection at path. params is a
 // *<Resource>ListParams (nil for none); see queryOf.
 func listOf[T any](ctx context.Context, c *Client, path string, params any, opts []RequestOption) (*Page[T], error) {
-	return listIn[T](ctx, c, request{path: path, company: companyRequired}, params, opts)
+	return listIn[T](ctx, c, Request{Path: path, Company: CompanyRequired}, params, opts)
 }
 
 // allOf iterates over the whole collection at path, page by page.
 func allOf[T any](ctx context.Context, c *Client, path string, params any, opts []AllOption) iter.Seq2[*T, error] {
-	return allIn[T](ctx, c, request{path: path, company: companyRequired}, params, opts)
+	return allIn[T](ctx, c, Request{Path: path, Company: CompanyRequired}, params, opts)
 }
 
 // listIn is listOf for the collection that req (path and company scope)
 // describes. Params that cannot be sent fail before any request.
-func listIn[T any](ctx context.Context, c *Client, req request, params any, opts []RequestOption) (*Page[T], error) {
+func listIn[T any](ctx context.Context, c *Client, req Request, params any, opts []RequestOption) (*Page[T], error) {
 	lo, q, err := queryOf(params)
 	if err != nil {
-		return nil, invalidParams(http.MethodGet+" "+req.path, "%v", err)
+		return nil, invalidParams(http.MethodGet+" "+req.Path, "%v", err)
 	}
-	req.query = q
+	req.Query = q
 	return listPage[T](ctx, c, req, lo, opts)
 }
 
 // allIn is allOf for the collection that req describes. Params that cannot
 // be sent end the iteration with their error before any request.
-func allIn[T any](ctx context.Context, c *Client, req request, params any, opts []AllOption) iter.Seq2[*T, error] {
+func allIn[T any](ctx context.Context, c *Client, req Request, params any, opts []AllOption) iter.Seq2[*T, error] {
 	lo, q, err := queryOf(params)
 	if err != nil {
-		err = invalidParams(http.MethodGet+" "+req.path, "%v", err)
+		err = invalidParams(http.MethodGet+" "+req.Path, "%v", err)
 		return func(yield func(*T, error) bool) { yield(nil, err) }
 	}
-	req.query = q
+	req.Query = q
 	return listAll[T](ctx, c, req, lo, opts)
 }
 
@@ -62,7 +62,7 @@ func create[T, P any](ctx context.Context, c *Client, path string, params *P, op
 	if err := checkParams(op, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodPost, path: path, body: params, company: companyRequired}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPost, Path: path, Body: params, Company: CompanyRequired}, configOf(opts))
 }
 
 // getItem fetches the item id of the collection at path.
@@ -70,7 +70,7 @@ func getItem[T any](ctx context.Context, c *Client, path, id string, opts []Requ
 	if err := checkID(http.MethodGet+" "+path+"/{id}", id); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodGet, path: path + "/" + url.PathEscape(id), company: companyOptional}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodGet, Path: path + "/" + url.PathEscape(id), Company: CompanyOptional}, configOf(opts))
 }
 
 // update PATCHes the item id of the collection at path with params, whose
@@ -83,7 +83,7 @@ func update[T, P any](ctx context.Context, c *Client, path, id string, params *P
 	if err := checkParams(op, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodPatch, path: path + "/" + url.PathEscape(id), body: params, company: companyOptional}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPatch, Path: path + "/" + url.PathEscape(id), Body: params, Company: CompanyOptional}, configOf(opts))
 }
 
 // action POSTs to the action route path/{id}/verb, which takes no body.
@@ -91,7 +91,7 @@ func action[T any](ctx context.Context, c *Client, path, id, verb string, opts [
 	if err := checkID(http.MethodPost+" "+path+"/{id}/"+verb, id); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodPost, path: path + "/" + url.PathEscape(id) + "/" + verb, company: companyOptional}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPost, Path: path + "/" + url.PathEscape(id) + "/" + verb, Company: CompanyOptional}, configOf(opts))
 }
 
 // actionWith POSTs params to the action route path/{id}/verb.
@@ -103,7 +103,7 @@ func actionWith[T, P any](ctx context.Context, c *Client, path, id, verb string,
 	if err := checkParams(op, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, request{method: http.MethodPost, path: path + "/" + url.PathEscape(id) + "/" + verb, body: params, company: companyOptional}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPost, Path: path + "/" + url.PathEscape(id) + "/" + verb, Body: params, Company: CompanyOptional}, configOf(opts))
 }
 
 // report GETs the report at path; params' url-tagged fields are its query.
@@ -116,7 +116,7 @@ func report[T, P any](ctx context.Context, c *Client, path string, params *P, op
 	if err != nil {
 		return nil, invalidParams(op, "%v", err)
 	}
-	return call[T](ctx, c, request{method: http.MethodGet, path: path, query: q, company: companyRequired}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodGet, Path: path, Query: q, Company: CompanyRequired}, configOf(opts))
 }
 
 // checkID refuses an id that cannot name an item: empty, or a dot segment

@@ -81,10 +81,11 @@ type service struct {
 }
 
 // NewClient returns a Client configured by opts. It sends nothing: the client
-// logs in on its first request. It fails when an option refuses its value
-// (an empty password, a negative timeout, an unknown Tier) or the base URL is
-// not an absolute https URL (http only to loopback or with WithInsecureHTTP);
-// nil options are skipped.
+// logs in on its first request. It fails, with an error matching
+// ErrInvalidConfig, when an option refuses its value (an empty password, a
+// negative timeout, an unknown Tier) or the base URL is not an absolute https
+// URL (http only to loopback or with WithInsecureHTTP); nil options are
+// skipped.
 func NewClient(opts ...Option) (*Client, error) {
 	s := settings{
 		baseURL: DefaultBaseURL,

@@ -56,6 +56,8 @@ func TestNewClientValidatesOptions(t *testing.T) {
 		{"negative retries", []Option{WithRetry(RetryPolicy{MaxRetries: -1})}, "negative"},
 		{"max below min", []Option{WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Second, MaxBackoff: time.Millisecond})}, "MaxBackoff"},
 		{"user agent line break", []Option{WithUserAgent("a\r\nX-Evil: 1")}, "line break"},
+		{"user agent control character", []Option{WithUserAgent("a\x00b")}, "control character"},
+		{"unparsable with a password", []Option{WithBaseURL("https://me:s3cret-pass@exa mple.com/")}, "base URL"},
 		{"negative rate-limit wait", []Option{WithRetry(RetryPolicy{MaxRateLimitWait: -time.Second})}, "negative"},
 		{"nil limiter", []Option{WithLimiter(nil)}, "WithLimiter"},
 		{"nil option", []Option{nil}, ""},
@@ -72,6 +74,9 @@ func TestNewClientValidatesOptions(t *testing.T) {
 			assert.Nil(t, c)
 			assert.Contains(t, err.Error(), tc.wantErr)
 			assert.True(t, strings.HasPrefix(err.Error(), "atlas: "), err.Error())
+			assert.ErrorIs(t, err, ErrInvalidConfig)
+			assert.NotErrorIs(t, err, ErrInvalidParams)
+			assert.NotContains(t, err.Error(), "s3cret-pass")
 		})
 	}
 }

@@ -20,6 +20,21 @@
 // WithConcurrency is an AllOption, taken by All. An option passed where it
 // would do nothing does not compile.
 //
+// # Configuration
+//
+// One rule holds for everything that is configured, so that a mistake shows
+// where the client or handler is built and not at the first call or
+// delivery. A constructor that can fail returns an error: NewClient,
+// NewWebhookHandler, NewMemoryDeduper. An option (or argument) given a value
+// it cannot use (an empty password, a nil TokenStore, a webhook body limit of
+// zero, an empty webhook secret) makes its constructor fail; no option keeps
+// its default in silence, and nothing panics. These errors match
+// ErrInvalidConfig, and name the option. (A zero field of RetryPolicy, a zero
+// WithAttemptTimeout, a nil WithLogger or WithWebhookDeduper are not refused:
+// each is documented to mean the default, or none.) Nil options are skipped.
+// ErrInvalidParams, in contrast, is for the parameters of one call, found
+// before that call sends anything.
+//
 // # Authentication
 //
 // With WithCredentials the client logs in on its first request, refreshes the

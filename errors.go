@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,6 +37,12 @@ var (
 	ErrRateLimited = errors.New("atlas: rate limited")
 	// ErrServer matches any 5xx.
 	ErrServer = errors.New("atlas: server error")
+	// ErrInvalidConfig matches the error of a constructor (NewClient,
+	// NewWebhookHandler, NewMemoryDeduper) given a value it cannot use, as
+	// an argument or through an option: the configuration is refused when
+	// the client or handler is built, never replaced by a default in
+	// silence. ErrInvalidParams is for the parameters of one call.
+	ErrInvalidConfig = errors.New("atlas: invalid configuration")
 	// ErrCrossOriginRedirect matches a call that the API redirected to
 	// another origin (scheme, host or port), which the client never follows:
 	// credentials and tokens stay with the API's origin.
@@ -354,4 +361,26 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// configError is a value a constructor cannot use. Its message names the
+// option or argument ("atlas: WithTier: unknown tier ..."); it matches
+// ErrInvalidConfig and, when there is one, its cause.
+type configError struct {
+	msg   string
+	cause error
+}
+
+func (e *configError) Error() string { return "atlas: " + e.msg }
+
+func (e *configError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrInvalidConfig}
+	}
+	return []error{ErrInvalidConfig, e.cause}
+}
+
+// invalidConfig returns a configError with the message format makes of args.
+func invalidConfig(format string, args ...any) error {
+	return &configError{msg: fmt.Sprintf(format, args...)}
 }

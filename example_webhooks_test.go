@@ -49,13 +49,16 @@ func ExampleParseWebhook() {
 
 func ExampleNewWebhookHandler() {
 	secret := "whsec_example"
-	handler := atlas.NewWebhookHandler(secret, func(ctx context.Context, ev *atlas.WebhookEvent) error {
+	handler, err := atlas.NewWebhookHandler(secret, func(ctx context.Context, ev *atlas.WebhookEvent) error {
 		if d, ok := ev.Data.(*atlas.InvoicePaidData); ok {
 			fmt.Println("mark paid:", d.InvoiceNumber, d.Amount.StringFixed(2))
 		}
 		// Returning an error answers 500 and Atlas delivers the event again later.
 		return nil
 	})
+	if err != nil {
+		log.Fatal(err) // an empty secret, say: the handler is refused, not built to fail every delivery
+	}
 	// In a service: http.Handle("POST /webhooks/atlas", handler).
 
 	// Atlas delivers the event twice, say because its first attempt timed out.

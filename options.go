@@ -1,8 +1,6 @@
 package atlas
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,7 +11,9 @@ import (
 	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
-// Option configures a Client in NewClient.
+// Option configures a Client in NewClient. An option given a value it cannot
+// use (an empty password, a nil store, an unknown Tier) makes NewClient fail
+// with an error matching ErrInvalidConfig; none keeps a default instead.
 type Option func(*settings) error
 
 // settings collects the options before NewClient validates them together.
@@ -59,7 +59,7 @@ func WithInsecureHTTP() Option {
 func WithCredentials(email, password string) Option {
 	return func(s *settings) error {
 		if email == "" || password == "" {
-			return errors.New("atlas: WithCredentials: email and password must not be empty")
+			return invalidConfig("WithCredentials: email and password must not be empty")
 		}
 		s.creds = credentials{email: email, password: password}
 		return nil
@@ -72,7 +72,7 @@ func WithCredentials(email, password string) Option {
 func WithTokens(accessToken, refreshToken string) Option {
 	return func(s *settings) error {
 		if accessToken == "" && refreshToken == "" {
-			return errors.New("atlas: WithTokens: no token given")
+			return invalidConfig("WithTokens: no token given")
 		}
 		s.tokens = &Tokens{AccessToken: accessToken, RefreshToken: refreshToken}
 		return nil
@@ -85,7 +85,7 @@ func WithTokens(accessToken, refreshToken string) Option {
 func WithTokenStore(store TokenStore) Option {
 	return func(s *settings) error {
 		if store == nil {
-			return errors.New("atlas: WithTokenStore: nil store")
+			return invalidConfig("WithTokenStore: nil store")
 		}
 		s.store = store
 		return nil
@@ -96,7 +96,7 @@ func WithTokenStore(store TokenStore) Option {
 func WithCompany(companyID string) Option {
 	return func(s *settings) error {
 		if companyID == "" {
-			return errors.New("atlas: WithCompany: empty company id")
+			return invalidConfig("WithCompany: empty company id")
 		}
 		s.company = companyID
 		return nil
@@ -111,7 +111,7 @@ func WithCompany(companyID string) Option {
 func WithTier(t Tier) Option {
 	return func(s *settings) error {
 		if _, _, ok := t.limits(); !ok {
-			return fmt.Errorf("atlas: WithTier: unknown tier %q", string(t))
+			return invalidConfig("WithTier: unknown tier %q", string(t))
 		}
 		s.tier, s.custom = t, nil
 		return nil
@@ -127,7 +127,7 @@ func WithTier(t Tier) Option {
 func WithRateLimit(limit, burst int, window time.Duration) Option {
 	return func(s *settings) error {
 		if limit <= 0 || burst <= 0 || window <= 0 {
-			return fmt.Errorf("atlas: WithRateLimit: limit %d, burst %d and window %s must be positive", limit, burst, window)
+			return invalidConfig("WithRateLimit: limit %d, burst %d and window %s must be positive", limit, burst, window)
 		}
 		s.tier, s.custom = "", &customRate{limit: limit, burst: burst, window: window}
 		return nil
@@ -149,7 +149,7 @@ type customRate struct {
 func WithHTTPClient(hc *http.Client) Option {
 	return func(s *settings) error {
 		if hc == nil {
-			return errors.New("atlas: WithHTTPClient: nil client")
+			return invalidConfig("WithHTTPClient: nil client")
 		}
 		s.hc = hc
 		return nil
@@ -168,7 +168,7 @@ func WithHTTPClient(hc *http.Client) Option {
 func WithAttemptTimeout(d time.Duration) Option {
 	return func(s *settings) error {
 		if d < 0 {
-			return errors.New("atlas: WithAttemptTimeout: negative timeout")
+			return invalidConfig("WithAttemptTimeout: negative timeout")
 		}
 		s.attempt = d
 		return nil
@@ -180,7 +180,7 @@ func WithAttemptTimeout(d time.Duration) Option {
 func WithRetry(p RetryPolicy) Option {
 	return func(s *settings) error {
 		if p.MaxRetries < 0 || p.MinBackoff < 0 || p.MaxBackoff < 0 || p.MaxRateLimitWait < 0 {
-			return errors.New("atlas: WithRetry: negative value")
+			return invalidConfig("WithRetry: negative value")
 		}
 		if p.MaxRateLimitWait == 0 {
 			p.MaxRateLimitWait = defaultMaxRateLimitWait
@@ -192,7 +192,7 @@ func WithRetry(p RetryPolicy) Option {
 			p.MaxBackoff = max(defaultMaxBackoff, p.MinBackoff)
 		}
 		if p.MaxBackoff < p.MinBackoff {
-			return errors.New("atlas: WithRetry: MaxBackoff is less than MinBackoff")
+			return invalidConfig("WithRetry: MaxBackoff is less than MinBackoff")
 		}
 		s.retry = p
 		return nil
@@ -211,7 +211,7 @@ func WithRetry(p RetryPolicy) Option {
 func WithLimiter(l Limiter) Option {
 	return func(s *settings) error {
 		if l == nil {
-			return errors.New("atlas: WithLimiter: nil limiter")
+			return invalidConfig("WithLimiter: nil limiter")
 		}
 		s.limiter = l
 		return nil
@@ -232,8 +232,8 @@ func WithLogger(l *slog.Logger) Option {
 // User-Agent, "atlas-go/<version> go/<go version>".
 func WithUserAgent(product string) Option {
 	return func(s *settings) error {
-		if strings.ContainsAny(product, "\r\n") {
-			return errors.New("atlas: WithUserAgent: line break in user agent")
+		if !validHeaderValue(product) {
+			return invalidConfig("WithUserAgent: line break or other control character in user agent")
 		}
 		s.userAgent = strings.TrimSpace(product)
 		return nil
@@ -252,25 +252,27 @@ func withClock(c clock.Clock) Option {
 func parseBaseURL(raw string, insecure bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("atlas: base URL: %w", err)
-	}
-	if !u.IsAbs() || u.Host == "" {
-		return nil, fmt.Errorf("atlas: base URL %q is not absolute (want e.g. %s)", raw, DefaultBaseURL)
+		// Without the URL, which may hold a password.
+		err = unwrapURLError(err)
+		return nil, &configError{msg: "base URL: " + err.Error(), cause: err}
 	}
 	if u.User != nil {
-		return nil, errors.New("atlas: base URL must not carry user info")
+		return nil, invalidConfig("base URL must not carry user info")
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return nil, invalidConfig("base URL %q is not absolute (want e.g. %s)", raw, DefaultBaseURL)
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !insecure && !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("atlas: base URL %q is http:// to a host that is not loopback; tokens would travel in clear (use https, or WithInsecureHTTP)", raw)
+			return nil, invalidConfig("base URL %q is http:// to a host that is not loopback; tokens would travel in clear (use https, or WithInsecureHTTP)", raw)
 		}
 	default:
-		return nil, fmt.Errorf("atlas: base URL %q: scheme must be https or http", raw)
+		return nil, invalidConfig("base URL %q: scheme must be https or http", raw)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("atlas: base URL %q must not have a query or fragment", raw)
+		return nil, invalidConfig("base URL %q must not have a query or fragment", raw)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")

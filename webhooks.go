@@ -37,7 +37,9 @@ const DefaultWebhookReadTimeout = 10 * time.Second
 // for use with errors.Is.
 var (
 	// ErrNoSecret means no webhook secret was given, or one of them is
-	// empty. It is a configuration error: an empty secret never passes.
+	// empty. It is a configuration error: an empty secret never passes, and
+	// NewWebhookHandler refuses one with an error matching ErrNoSecret and
+	// ErrInvalidConfig.
 	ErrNoSecret = errors.New("atlas: no webhook secret")
 	// ErrNoSignature means the delivery carries no signature.
 	ErrNoSignature = errors.New("atlas: webhook has no signature")
@@ -408,25 +410,37 @@ func malformed(what string, err error) error {
 	return fmt.Errorf("%w: %s", ErrMalformedWebhook, what)
 }
 
-// WebhookOption configures NewWebhookHandler.
-type WebhookOption func(*webhookHandler)
+// WebhookOption configures NewWebhookHandler. An option given a value it
+// cannot use makes NewWebhookHandler fail with an error matching
+// ErrInvalidConfig; none keeps a default instead.
+type WebhookOption func(*webhookHandler) error
 
 // WithWebhookSecrets adds secrets the handler also accepts, besides the one
 // given to NewWebhookHandler. Use it while rotating: accept the old and the
-// new secret until Atlas signs with the new one only. An empty secret makes
-// every delivery fail with 500 (it is a configuration error, never a pass).
+// new secret until Atlas signs with the new one only. An empty secret is
+// refused (the error matches ErrNoSecret too): it would never pass.
 func WithWebhookSecrets(secrets ...string) WebhookOption {
-	return func(h *webhookHandler) { h.secrets = append(h.secrets, secrets...) }
+	return func(h *webhookHandler) error {
+		for _, s := range secrets {
+			if s == "" {
+				return &configError{msg: "WithWebhookSecrets: empty secret", cause: ErrNoSecret}
+			}
+		}
+		h.secrets = append(h.secrets, secrets...)
+		return nil
+	}
 }
 
 // WithWebhookMaxBody sets the largest body the handler reads, in bytes
 // (default DefaultWebhookMaxBody). A larger delivery gets 413 Request Entity
-// Too Large. A value <= 0 keeps the default.
+// Too Large. n must be positive.
 func WithWebhookMaxBody(n int64) WebhookOption {
-	return func(h *webhookHandler) {
-		if n > 0 {
-			h.maxBody = n
+	return func(h *webhookHandler) error {
+		if n <= 0 {
+			return invalidConfig("WithWebhookMaxBody: %d bytes: the limit must be positive", n)
 		}
+		h.maxBody = n
+		return nil
 	}
 }
 
@@ -439,15 +453,17 @@ func WithWebhookMaxBody(n int64) WebhookOption {
 // connection, set through http.ResponseController and lifted once the body is
 // read, so a slow callback is not cut off; a ResponseWriter that cannot set
 // one (an httptest.ResponseRecorder, a middleware's wrapper without an Unwrap
-// method) reads without it. A value <= 0 keeps the default. The http.Server
-// the handler runs in should have its own timeouts too (ReadHeaderTimeout,
-// ReadTimeout, WriteTimeout, IdleTimeout): they bound what happens before the
-// handler starts and after it returns.
+// method) reads without it. d must be positive. The http.Server the handler
+// runs in should have its own timeouts too (ReadHeaderTimeout, ReadTimeout,
+// WriteTimeout, IdleTimeout): they bound what happens before the handler
+// starts and after it returns.
 func WithWebhookReadTimeout(d time.Duration) WebhookOption {
-	return func(h *webhookHandler) {
-		if d > 0 {
-			h.readTimeout = d
+	return func(h *webhookHandler) error {
+		if d <= 0 {
+			return invalidConfig("WithWebhookReadTimeout: %s: the timeout must be positive", d)
 		}
+		h.readTimeout = d
+		return nil
 	}
 }
 
@@ -457,13 +473,16 @@ func WithWebhookReadTimeout(d time.Duration) WebhookOption {
 // webhook URL should pass a deduper backed by shared storage. Passing nil
 // turns de-duplication off, so every delivery reaches the callback.
 func WithWebhookDeduper(d EventDeduper) WebhookOption {
-	return func(h *webhookHandler) { h.dedup = d }
+	return func(h *webhookHandler) error {
+		h.dedup = d
+		return nil
+	}
 }
 
 // WithWebhookTolerance makes the handler answer 400 to an event whose
 // timestamp is more than d away from the current time, in either direction,
 // or that carries no timestamp it can read. This bounds how long a captured
-// delivery can be replayed.
+// delivery can be replayed. d must be positive.
 //
 // It is off by default, and d should be generous if used: Atlas retries a
 // delivery that was not acknowledged with backoff, and a retry carries the
@@ -472,14 +491,23 @@ func WithWebhookDeduper(d EventDeduper) WebhookOption {
 // that. The signature already proves the body came from Atlas; the tolerance
 // only limits replays by someone who captured a signed delivery.
 func WithWebhookTolerance(d time.Duration) WebhookOption {
-	return func(h *webhookHandler) { h.tolerance = d }
+	return func(h *webhookHandler) error {
+		if d <= 0 {
+			return invalidConfig("WithWebhookTolerance: %s: the tolerance must be positive (leave the option out for none)", d)
+		}
+		h.tolerance = d
+		return nil
+	}
 }
 
 // WithWebhookLogger sets the logger the handler reports rejected deliveries,
 // duplicates and callback errors to (default: none). Secrets and signatures
 // are never logged.
 func WithWebhookLogger(l *slog.Logger) WebhookOption {
-	return func(h *webhookHandler) { h.log = l }
+	return func(h *webhookHandler) error {
+		h.log = l
+		return nil
+	}
 }
 
 type webhookHandler struct {
@@ -516,32 +544,35 @@ type webhookHandler struct {
 // when Atlas hangs up. If fn panics, the event is released before the panic
 // goes on.
 //
-// An empty secret and a nil fn are configuration errors: every delivery then
-// gets 500 (and, for a nil fn, the error is logged), never a panic.
-func NewWebhookHandler(secret string, fn func(ctx context.Context, ev *WebhookEvent) error, opts ...WebhookOption) http.Handler {
+// NewWebhookHandler fails, with an error matching ErrInvalidConfig, when
+// secret is empty (the error matches ErrNoSecret too), fn is nil, or an
+// option refuses its value; nil options are skipped.
+func NewWebhookHandler(secret string, fn func(ctx context.Context, ev *WebhookEvent) error, opts ...WebhookOption) (http.Handler, error) {
+	if secret == "" {
+		return nil, &configError{msg: "NewWebhookHandler: empty secret", cause: ErrNoSecret}
+	}
 	if fn == nil {
-		fn = func(context.Context, *WebhookEvent) error { return errNoWebhookCallback }
+		return nil, invalidConfig("NewWebhookHandler: nil callback")
 	}
 	h := &webhookHandler{
 		secrets:     []string{secret},
 		fn:          fn,
 		maxBody:     DefaultWebhookMaxBody,
 		readTimeout: DefaultWebhookReadTimeout,
-		dedup:       NewMemoryDeduper(DefaultDeduperSize),
+		dedup:       &MemoryDeduper{},
 		now:         time.Now,
 	}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(h)
+		if opt == nil {
+			continue
+		}
+		if err := opt(h); err != nil {
+			return nil, err
 		}
 	}
 	h.secrets = append([]string(nil), h.secrets...)
-	return h
+	return h, nil
 }
-
-// errNoWebhookCallback is what a handler made with a nil callback logs for
-// every delivery.
-var errNoWebhookCallback = errors.New("atlas: NewWebhookHandler: nil callback")
 
 // ServeHTTP handles one delivery.
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -567,11 +598,9 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// NewWebhookHandler refused empty secrets: a failure here is the
+	// delivery's.
 	if err := VerifySignature(body, r.Header.Get(WebhookSignatureHeader), h.secrets...); err != nil {
-		if errors.Is(err, ErrNoSecret) {
-			h.answer(w, r, http.StatusInternalServerError, "webhook secret not configured", nil, err)
-			return
-		}
 		h.answer(w, r, http.StatusUnauthorized, "invalid signature", nil, err)
 		return
 	}
@@ -731,16 +760,17 @@ type MemoryDeduper struct {
 }
 
 // NewMemoryDeduper returns a MemoryDeduper that remembers up to size handled
-// event ids (DefaultDeduperSize when size <= 0).
-func NewMemoryDeduper(size int) *MemoryDeduper {
+// event ids. A size that is not positive fails with an error matching
+// ErrInvalidConfig; the zero MemoryDeduper remembers DefaultDeduperSize.
+func NewMemoryDeduper(size int) (*MemoryDeduper, error) {
 	if size <= 0 {
-		size = DefaultDeduperSize
+		return nil, invalidConfig("NewMemoryDeduper: size %d: it must be positive", size)
 	}
 	return &MemoryDeduper{
 		inFlight: make(map[string]struct{}),
 		done:     make(map[string]struct{}),
 		size:     size,
-	}
+	}, nil
 }
 
 // ready makes the zero value usable; d.mu is held.

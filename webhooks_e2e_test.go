@@ -169,7 +169,7 @@ type sinkCall struct {
 func newEventSink(t *testing.T, secret string, fn func(*atlas.WebhookEvent) error, wrap func(http.Handler) http.Handler) *eventSink {
 	t.Helper()
 	sink := &eventSink{}
-	var h http.Handler = atlas.NewWebhookHandler(secret, func(_ context.Context, ev *atlas.WebhookEvent) error {
+	h, err := atlas.NewWebhookHandler(secret, func(_ context.Context, ev *atlas.WebhookEvent) error {
 		var err error
 		if fn != nil {
 			err = fn(ev)
@@ -179,6 +179,7 @@ func newEventSink(t *testing.T, secret string, fn func(*atlas.WebhookEvent) erro
 		sink.mu.Unlock()
 		return err
 	})
+	require.NoError(t, err)
 	if wrap != nil {
 		h = wrap(h)
 	}

@@ -402,7 +402,7 @@ type webhookReceiver struct {
 func newWebhookReceiver(t *testing.T, fn func(ctx context.Context, ev *atlas.WebhookEvent) error, opts ...atlas.WebhookOption) *webhookReceiver {
 	t.Helper()
 	rcv := &webhookReceiver{}
-	h := atlas.NewWebhookHandler(webhookTestSecret, func(ctx context.Context, ev *atlas.WebhookEvent) error {
+	h, err := atlas.NewWebhookHandler(webhookTestSecret, func(ctx context.Context, ev *atlas.WebhookEvent) error {
 		rcv.calls.Add(1)
 		rcv.mu.Lock()
 		rcv.got = append(rcv.got, ev)
@@ -412,6 +412,7 @@ func newWebhookReceiver(t *testing.T, fn func(ctx context.Context, ev *atlas.Web
 		}
 		return fn(ctx, ev)
 	}, opts...)
+	require.NoError(t, err)
 	rcv.srv = httptest.NewServer(h)
 	t.Cleanup(rcv.srv.Close)
 	return rcv
@@ -505,13 +506,13 @@ func TestWebhookHandlerMaxBody(t *testing.T) {
 	}{
 		{int64(len(body)) - 1, http.StatusRequestEntityTooLarge, 0},
 		{int64(len(body)), http.StatusNoContent, 1},
-		{0, http.StatusNoContent, 1}, // the default
 	} {
 		var calls atomic.Int32
-		h := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
+		h, err := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
 			calls.Add(1)
 			return nil
 		}, atlas.WithWebhookMaxBody(tt.limit))
+		require.NoError(t, err)
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 		req.Header.Set(atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret))
@@ -531,38 +532,64 @@ func TestWebhookHandlerCallbackError(t *testing.T) {
 	assert.NotContains(t, body, "10.0.0.7", "the callback's error stays in the receiver")
 }
 
+// An empty secret never passes: the handler that would hold it is not
+// built, so no delivery can reach a callback through it, whatever it is
+// signed with. (It was built and answered 500 to every delivery.)
 func TestWebhookHandlerEmptySecretNeverPasses(t *testing.T) {
-	var calls atomic.Int32
-	fn := func(context.Context, *atlas.WebhookEvent) error { calls.Add(1); return nil }
-	body := []byte(webhookExamples[atlas.EventInvoicePaid])
-	for _, h := range []http.Handler{
-		atlas.NewWebhookHandler("", fn),
-		atlas.NewWebhookHandler(webhookTestSecret, fn, atlas.WithWebhookSecrets("")),
+	t.Parallel()
+	fn := func(context.Context, *atlas.WebhookEvent) error { return nil }
+	for name, build := range map[string]func() (http.Handler, error){
+		"secret": func() (http.Handler, error) { return atlas.NewWebhookHandler("", fn) },
+		"additional secret": func() (http.Handler, error) {
+			return atlas.NewWebhookHandler(webhookTestSecret, fn, atlas.WithWebhookSecrets(""))
+		},
 	} {
-		for _, sig := range []string{atlas.SignWebhook(body, ""), atlas.SignWebhook(body, webhookTestSecret)} {
-			rec := httptest.NewRecorder()
-			req := httptest.NewRequest(http.MethodPost, "/webhooks/atlas", bytes.NewReader(body))
-			req.Header.Set(atlas.WebhookSignatureHeader, sig)
-			h.ServeHTTP(rec, req)
-			assert.Equal(t, http.StatusInternalServerError, rec.Code)
-		}
+		h, err := build()
+		assert.Nil(t, h, name)
+		assert.ErrorIs(t, err, atlas.ErrNoSecret, name)
+		assert.ErrorIs(t, err, atlas.ErrInvalidConfig, name)
 	}
-	assert.Equal(t, int32(0), calls.Load())
 }
 
-func TestWebhookHandlerNilCallbackOrOptionIsNoPanic(t *testing.T) {
-	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	h := atlas.NewWebhookHandler(webhookTestSecret, nil, nil, atlas.WithWebhookLogger(logger))
-	body := []byte(webhookExamples[atlas.EventInvoicePaid])
-	for range 2 { // the failed delivery is not recorded as handled
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodPost, "/webhooks/atlas", bytes.NewReader(body))
-		req.Header.Set(atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret))
-		assert.NotPanics(t, func() { h.ServeHTTP(rec, req) })
-		assert.Equal(t, http.StatusInternalServerError, rec.Code)
+// A handler is refused when it is built with a value it cannot use; no
+// option keeps its default in silence. Nil options are skipped, and the
+// documented nils (no deduper, no logger) are accepted.
+func TestNewWebhookHandlerRefusesBadConfiguration(t *testing.T) {
+	t.Parallel()
+	fn := func(context.Context, *atlas.WebhookEvent) error { return nil }
+	for _, tc := range []struct {
+		name    string
+		fn      func(context.Context, *atlas.WebhookEvent) error
+		opts    []atlas.WebhookOption
+		wantErr string // "" for a handler
+	}{
+		{"defaults", fn, nil, ""},
+		{"nil callback", nil, nil, "NewWebhookHandler: nil callback"},
+		{"nil option", fn, []atlas.WebhookOption{nil}, ""},
+		{"no deduper", fn, []atlas.WebhookOption{atlas.WithWebhookDeduper(nil)}, ""},
+		{"no logger", fn, []atlas.WebhookOption{atlas.WithWebhookLogger(nil)}, ""},
+		{"empty secret among others", fn, []atlas.WebhookOption{atlas.WithWebhookSecrets("whsec_next", "")}, "WithWebhookSecrets: empty secret"},
+		{"zero body limit", fn, []atlas.WebhookOption{atlas.WithWebhookMaxBody(0)}, "WithWebhookMaxBody"},
+		{"negative body limit", fn, []atlas.WebhookOption{atlas.WithWebhookMaxBody(-1)}, "WithWebhookMaxBody"},
+		{"zero read timeout", fn, []atlas.WebhookOption{atlas.WithWebhookReadTimeout(0)}, "WithWebhookReadTimeout"},
+		{"negative read timeout", fn, []atlas.WebhookOption{atlas.WithWebhookReadTimeout(-time.Second)}, "WithWebhookReadTimeout"},
+		{"zero tolerance", fn, []atlas.WebhookOption{atlas.WithWebhookTolerance(0)}, "WithWebhookTolerance"},
+		{"negative tolerance", fn, []atlas.WebhookOption{atlas.WithWebhookTolerance(-time.Minute)}, "WithWebhookTolerance"},
+	} {
+		h, err := atlas.NewWebhookHandler(webhookTestSecret, tc.fn, tc.opts...)
+		if tc.wantErr == "" {
+			require.NoError(t, err, tc.name)
+			assert.NotNil(t, h, tc.name)
+			continue
+		}
+		assert.Nil(t, h, tc.name)
+		require.ErrorIs(t, err, atlas.ErrInvalidConfig, tc.name)
+		assert.NotErrorIs(t, err, atlas.ErrInvalidParams, tc.name)
+		assert.ErrorContains(t, err, tc.wantErr, tc.name)
+		assert.True(t, strings.HasPrefix(err.Error(), "atlas: "), err.Error())
+		assert.NotContains(t, err.Error(), webhookTestSecret, "no secret in an error")
+		assert.NotContains(t, err.Error(), "whsec_next", "no secret in an error")
 	}
-	assert.Contains(t, logs.String(), "nil callback")
 }
 
 func TestWebhookHandlerRotation(t *testing.T) {
@@ -654,12 +681,13 @@ func TestWebhookHandlerConcurrentDuplicate(t *testing.T) {
 
 func TestWebhookHandlerPanicReleasesTheEvent(t *testing.T) {
 	var calls atomic.Int32
-	h := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
+	h, err := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
 		if calls.Add(1) == 1 {
 			panic("callback bug")
 		}
 		return nil
 	})
+	require.NoError(t, err)
 	body := []byte(webhookExamples[atlas.EventInvoicePaid])
 	serve := func() (code int, panicked any) {
 		defer func() { panicked = recover() }()
@@ -759,7 +787,8 @@ func TestWebhookHandlerDeduperError(t *testing.T) {
 
 func TestMemoryDeduper(t *testing.T) {
 	ctx := context.Background()
-	d := atlas.NewMemoryDeduper(2)
+	d, err := atlas.NewMemoryDeduper(2)
+	require.NoError(t, err)
 	claim := func(id string) atlas.EventState {
 		t.Helper()
 		st, err := d.Claim(ctx, id)
@@ -787,6 +816,17 @@ func TestMemoryDeduper(t *testing.T) {
 	assert.Equal(t, atlas.EventStateDone, claim("c"))
 }
 
+// A size a MemoryDeduper cannot hold is refused, not replaced by the default.
+func TestNewMemoryDeduperRefusesABadSize(t *testing.T) {
+	t.Parallel()
+	for _, size := range []int{0, -1} {
+		d, err := atlas.NewMemoryDeduper(size)
+		assert.Nil(t, d)
+		assert.ErrorIs(t, err, atlas.ErrInvalidConfig, "size %d", size)
+		assert.ErrorContains(t, err, "NewMemoryDeduper")
+	}
+}
+
 func TestMemoryDeduperZeroValue(t *testing.T) {
 	ctx := context.Background()
 	var d atlas.MemoryDeduper
@@ -803,7 +843,7 @@ func TestMemoryDeduperZeroValue(t *testing.T) {
 }
 
 func TestMemoryDeduperConcurrentClaims(t *testing.T) {
-	d := atlas.NewMemoryDeduper(0)
+	var d atlas.MemoryDeduper
 	const n = 16
 	var wg sync.WaitGroup
 	var acquired atomic.Int32
@@ -838,8 +878,11 @@ func BenchmarkParseWebhook(b *testing.B) {
 }
 
 func BenchmarkWebhookHandler(b *testing.B) {
-	h := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error { return nil },
+	h, err := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error { return nil },
 		atlas.WithWebhookDeduper(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
 	body := []byte(webhookExamples[atlas.EventInvoicePaid])
 	sig := atlas.SignWebhook(body, webhookTestSecret)
 	b.ReportAllocs()

@@ -181,13 +181,14 @@ const webhookSecret = "whsec_test"
 
 func newWebhookReplica(t *testing.T, rdb *Deduper, calls *atomic.Int32, fail func() bool) *webhookReplica {
 	t.Helper()
-	h := atlas.NewWebhookHandler(webhookSecret, func(ctx context.Context, ev *atlas.WebhookEvent) error {
+	h, err := atlas.NewWebhookHandler(webhookSecret, func(ctx context.Context, ev *atlas.WebhookEvent) error {
 		calls.Add(1)
 		if fail != nil && fail() {
 			return errors.New("callback failed")
 		}
 		return nil
 	}, atlas.WithWebhookDeduper(rdb))
+	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &webhookReplica{srv: srv, calls: calls}

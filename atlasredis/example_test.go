@@ -56,12 +56,16 @@ func Example() {
 	log.Printf("replica up as %s", me.Email)
 
 	dedup := atlasredis.NewDeduper(rdb, "acme-prod:atlas-events:", 7*24*time.Hour)
-	http.Handle("POST /webhooks/atlas", atlas.NewWebhookHandler(os.Getenv("ATLAS_WEBHOOK_SECRET"),
+	handler, err := atlas.NewWebhookHandler(os.Getenv("ATLAS_WEBHOOK_SECRET"),
 		func(ctx context.Context, ev *atlas.WebhookEvent) error {
 			log.Printf("%s %s", ev.Type, ev.ID) // runs once per event, on one replica
 			return nil
 		},
-		atlas.WithWebhookDeduper(dedup)))
+		atlas.WithWebhookDeduper(dedup))
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("POST /webhooks/atlas", handler)
 }
 
 // A Limiter is one rate budget for every process that uses the key. Wait

@@ -116,12 +116,16 @@ func ExampleServer_Subscribe() {
 
 	var mu sync.Mutex
 	var got []string
-	receiver := httptest.NewServer(atlas.NewWebhookHandler(srv.WebhookSecret(), func(_ context.Context, ev *atlas.WebhookEvent) error {
+	handler, err := atlas.NewWebhookHandler(srv.WebhookSecret(), func(_ context.Context, ev *atlas.WebhookEvent) error {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, string(ev.Type))
 		return nil
-	}))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	receiver := httptest.NewServer(handler)
 	defer receiver.Close()
 	srv.Subscribe(receiver.URL, "invoice.created", "invoice.sent")
 

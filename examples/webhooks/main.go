@@ -46,7 +46,7 @@ func run(ctx context.Context) error {
 	// error answers 500 and Atlas delivers the event again later. To show
 	// that, it fails the first time it sees a paid invoice.
 	var failedOnce atomic.Bool
-	handler := atlas.NewWebhookHandler(srv.WebhookSecret(), func(ctx context.Context, ev *atlas.WebhookEvent) error {
+	handler, err := atlas.NewWebhookHandler(srv.WebhookSecret(), func(ctx context.Context, ev *atlas.WebhookEvent) error {
 		switch d := ev.Data.(type) {
 		case *atlas.InvoiceCreatedData:
 			show(ev, d.InvoiceNumber, d.Amount, d.Currency)
@@ -71,6 +71,9 @@ func run(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err // an empty secret, say: refused here rather than on every delivery
+	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/atlas", handler)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

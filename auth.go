@@ -66,7 +66,10 @@ type Me struct {
 // those of every copy made by ForCompany), and remembers the credentials so
 // that the client can log in again when its refresh token is refused. Wrong
 // credentials get ErrUnauthorized. The User is the zero User when the answer's
-// user cannot be read: the login, whose tokens could, still counts.
+// user cannot be read: the login, whose tokens could, still counts. opts
+// shape the login request: WithHeader is sent, WithIdempotencyKey sets its
+// key, and WithResponse gets its answer once the login has ended (not when
+// ctx ends first).
 //
 // API: POST /auth/login
 func (s *AuthService) Login(ctx context.Context, email, password string, opts ...PostOption) (*User, error) {
@@ -80,22 +83,31 @@ func (s *AuthService) Login(ctx context.Context, email, password string, opts ..
 // (MemoryTokenStore is one), when another client sharing it has renewed the
 // tokens since, Refresh takes those instead of sending a request.
 //
-// Refresh takes RequestOptions as every other method does, but it goes
-// through the same renewal as the client's own refreshes: one request for
-// every goroutine that needs new tokens at that moment, sent as the client
-// sends it. None of opts shapes that request yet; in particular WithResponse
-// leaves its destination as it was.
+// Refresh goes through the same renewal as the client's own refreshes: one
+// renewal at a time for every goroutine that needs new tokens. When Refresh
+// starts it, opts shape the requests it sends: the refresh request, and the
+// login that follows when the refresh token is refused (WithHeader is sent
+// with both, WithIdempotencyKey sets the refresh request's key), and
+// WithResponse gets the answer to the last of them once the renewal has
+// ended. When Refresh sends nothing itself (a renewal another goroutine
+// started was under way, or a TokenLocker's store held tokens another
+// client had renewed), Refresh takes those tokens and WithResponse leaves
+// its destination as it was.
 //
 // API: POST /auth/refresh
 func (s *AuthService) Refresh(ctx context.Context, opts ...PostOption) error {
 	if ctx == nil {
 		return nilContext(http.MethodPost, "/auth/refresh")
 	}
+	cfg := configOf(opts)
+	if err := cfg.check(http.MethodPost); err != nil {
+		return invalidParams(http.MethodPost+" /auth/refresh", "%v", err)
+	}
 	tm := s.client.core.tokens
 	if err := tm.ensureLoaded(ctx); err != nil {
 		return err
 	}
-	return tm.renew(ctx, tm.bearerSnapshot())
+	return tm.renew(ctx, tm.bearerSnapshot(), cfg)
 }
 
 // Me returns the authenticated user, their organization and the companies
@@ -341,7 +353,8 @@ type flight struct {
 	err      error // set before settled is closed
 	panicked any   // set before done is closed
 
-	user *User // the user an Auth.Login got; set under tokenManager.mu
+	user *User     // the user an Auth.Login got; set under tokenManager.mu
+	resp *Response // the answer to its last request, for the caller's WithResponse; read once done is closed
 }
 
 func newFlight(login bool) *flight {
@@ -459,7 +472,7 @@ func (tm *tokenManager) authorization(ctx context.Context) ([]string, error) {
 			fallback = header
 		}
 		tm.mu.Unlock()
-		err := tm.renew(ctx, seen)
+		err := tm.renew(ctx, seen, requestConfig{})
 		if err == nil {
 			continue
 		}
@@ -558,8 +571,10 @@ func samePair(a, b Tokens) bool {
 // renew refreshes the tokens (or logs in when there is nothing to refresh),
 // once for all concurrent callers. seen is the Authorization value the caller
 // considers out of date; when the tokens have changed since, another caller
-// has renewed them and there is nothing to do.
-func (tm *tokenManager) renew(ctx context.Context, seen string) error {
+// has renewed them and there is nothing to do. cfg shapes the requests of a
+// renewal this caller starts (Auth.Refresh's options); its response gets the
+// answer to the last of them once the renewal has ended.
+func (tm *tokenManager) renew(ctx context.Context, seen string, cfg requestConfig) error {
 	for {
 		tm.mu.Lock()
 		if tm.bearer != seen {
@@ -569,7 +584,9 @@ func (tm *tokenManager) renew(ctx context.Context, seen string) error {
 		f, leader := tm.flight, false
 		if f == nil {
 			f, leader = newFlight(false), true
-			tm.launch(&tm.flight, f, func() error { return tm.renewNow(ctx, f) })
+			fcfg := cfg
+			fcfg.response = &f.resp // the flight's own: it may outlive this call
+			tm.launch(&tm.flight, f, func() error { return tm.renewNow(ctx, f, fcfg) })
 		}
 		tm.mu.Unlock()
 		wait := f.settled
@@ -595,6 +612,9 @@ func (tm *tokenManager) renew(ctx context.Context, seen string) error {
 		}
 		if leader && f.panicked != nil {
 			panic(f.panicked)
+		}
+		if leader && f.resp != nil && cfg.response != nil {
+			*cfg.response = f.resp // f is done: nothing writes f.resp any more
 		}
 		if f.login {
 			continue // an Auth.Login, whose outcome is not ours: look again
@@ -633,7 +653,7 @@ func (tm *tokenManager) lockStore(ctx context.Context) (unlock func(), locked bo
 
 // renewNow is the renewal flight f: under the store's lock, it takes the
 // tokens another holder renewed, or refreshes, or logs in.
-func (tm *tokenManager) renewNow(ctx context.Context, f *flight) error {
+func (tm *tokenManager) renewNow(ctx context.Context, f *flight, cfg requestConfig) error {
 	unlock, locked, err := tm.lockStore(ctx)
 	if err != nil {
 		return err
@@ -648,7 +668,7 @@ func (tm *tokenManager) renewNow(ctx context.Context, f *flight) error {
 	tm.mu.Unlock()
 
 	if refresh != "" {
-		err := tm.refresh(ctx, refresh, f)
+		err := tm.refresh(ctx, refresh, f, cfg)
 		if err == nil {
 			return nil
 		}
@@ -670,7 +690,9 @@ func (tm *tokenManager) renewNow(ctx context.Context, f *flight) error {
 		}
 		return fmt.Errorf("%w: no credentials or tokens: use WithCredentials, WithTokens or WithTokenStore", ErrUnauthorized)
 	}
-	_, err = tm.loginNow(ctx, creds, false, nil, f)
+	// The refresh request's Idempotency-Key is not the login's.
+	cfg.idempotencyKey, cfg.keySet = "", false
+	_, err = tm.loginNow(ctx, creds, false, cfg, f)
 	return err
 }
 
@@ -716,10 +738,10 @@ func (tm *tokenManager) adoptStored(ctx context.Context, refused string) bool {
 
 // refresh sends the refresh request, installs the new tokens, settles f and
 // saves them.
-func (tm *tokenManager) refresh(ctx context.Context, refreshToken string, f *flight) error {
+func (tm *tokenManager) refresh(ctx context.Context, refreshToken string, f *flight, cfg requestConfig) error {
 	var out tokenResponse
 	req := Request{Method: http.MethodPost, Path: "/auth/refresh", Body: &refreshRequest{RefreshToken: refreshToken}, noAuth: true}
-	if err := tm.client.do(ctx, req, requestConfig{}, &out); err != nil {
+	if err := tm.client.do(ctx, req, cfg, &out); err != nil {
 		return err
 	}
 	if out.AccessToken == "" {
@@ -749,6 +771,11 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 	if !creds.known() {
 		return nil, errors.New("atlas: POST /auth/login: email and password are required")
 	}
+	cfg := configOf(opts)
+	if err := cfg.check(http.MethodPost); err != nil {
+		return nil, invalidParams(http.MethodPost+" /auth/login", "%v", err)
+	}
+	dst := cfg.response // set from the flight's once it is done
 	for {
 		tm.mu.Lock()
 		if busy := tm.flight; busy != nil {
@@ -761,13 +788,15 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 			}
 		}
 		f := newFlight(true)
+		fcfg := cfg
+		fcfg.response = &f.resp // the flight's own: it may outlive this call
 		tm.launch(&tm.flight, f, func() error {
 			unlock, _, err := tm.lockStore(ctx)
 			if err != nil {
 				return err
 			}
 			defer unlock()
-			_, err = tm.loginNow(ctx, creds, remember, opts, f)
+			_, err = tm.loginNow(ctx, creds, remember, fcfg, f)
 			return err
 		})
 		tm.mu.Unlock()
@@ -775,6 +804,9 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 		case <-f.done:
 			if f.panicked != nil {
 				panic(f.panicked)
+			}
+			if f.resp != nil && dst != nil {
+				*dst = f.resp
 			}
 			return f.user, f.err
 		case <-ctx.Done():
@@ -791,10 +823,10 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 
 // loginNow sends the login request, installs the tokens, settles the flight
 // f (which gets the user) and saves them.
-func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remember bool, opts []PostOption, f *flight) (*User, error) {
+func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remember bool, cfg requestConfig, f *flight) (*User, error) {
 	var out loginResponse
 	req := Request{Method: http.MethodPost, Path: "/auth/login", Body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true}
-	if err := tm.client.do(ctx, req, configOf(opts), &out); err != nil {
+	if err := tm.client.do(ctx, req, cfg, &out); err != nil {
 		return nil, err
 	}
 	if out.Tokens.AccessToken == "" {

@@ -244,3 +244,15 @@ func BenchmarkDateAddMonths(b *testing.B) {
 		}
 	}
 }
+
+// In(nil) is midnight UTC, as Today(nil) is UTC's day, and never a panic
+// (time.Date panics on a nil location).
+func TestDateInNilIsUTC(t *testing.T) {
+	t.Parallel()
+	d := date(2026, time.March, 31)
+	var got time.Time
+	assert.NotPanics(t, func() { got = d.In(nil) })
+	assert.Equal(t, time.Date(2026, time.March, 31, 0, 0, 0, 0, time.UTC), got)
+	assert.Equal(t, time.UTC, got.Location())
+	assert.Equal(t, d, atlas.DateOf(got))
+}

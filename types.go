@@ -54,8 +54,12 @@ func (d Date) String() string {
 // IsZero reports whether d is the zero Date.
 func (d Date) IsZero() bool { return d == Date{} }
 
-// In returns the start of d (midnight) in loc.
+// In returns the start of d (midnight) in loc. A nil loc is UTC, as for
+// Today (time.Date panics on one).
 func (d Date) In(loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
 }
 

@@ -206,7 +206,7 @@ func (c *Client) Company() string { return c.company }
 func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 
 // The request pipeline, in the order a call meets its layers. Each layer is
-// in a file of its own; the waits are all in one place (see "Waits" below).
+// in a file of its own; where a call waits is said once, under "Waits".
 //
 //  1. A service method (invoices.go, ...) names its route, params and result
 //     type and hands them to a generic helper (resource.go), which refuses
@@ -217,18 +217,17 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 //     what a caller may get wrong (the path, the method, out) and goes on
 //     to do, as the helpers do through call.
 //
-//  2. call and do (below) run the call: do refuses options that could not
+//  2. call and do (below) run the call. do refuses options that could not
 //     be sent (an empty Idempotency-Key, a header net/http would refuse);
-//     newCall builds what every attempt
-//     sends (the URL with company_id, the body encoded once, the headers,
-//     and for a POST one Idempotency-Key, chosen here so that every retry
-//     carries it and a retried create is never made twice); send runs the
-//     attempts; read turns the answer into out, or into an *Error. The
-//     call's state (callState) is the context of the request it sends,
-//     because the request is all that go-retryablehttp hands to the retry
-//     policy and the transport. callState embeds the caller's context
-//     rather than wrapping it with context.WithValue, which would cost an
-//     allocation per call.
+//     newCall builds what every attempt sends (the URL with company_id, the
+//     body encoded once, the headers, and for a POST one Idempotency-Key,
+//     chosen here so that every retry carries it and a retried create is
+//     never made twice); send runs the attempts; read turns the answer into
+//     out, or into an *Error. The call's state (callState) is the context
+//     of the request it sends, because the request is all that
+//     go-retryablehttp hands to the retry policy and the transport.
+//     callState embeds the caller's context rather than wrapping it with
+//     context.WithValue, which would cost an allocation per call.
 //
 //  3. send replays the call once when the API refuses the access token
 //     (401): it renews the token and runs the attempts again. A replay is
@@ -263,14 +262,16 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 //     tells the Limiter and the pacer what the answer said about the rate
 //     limit.
 //
-// Waits. A call waits on a clock in two places, both in the transport
-// before an attempt: the call's own pause (retry.go: checkRetry decides it,
-// pause waits it) and the Limiter's (limiter.go: wait, and for the pacer
-// pacer.Wait decides it). Every such wait is sleep (wait.go), on the
-// client's clock: it fails at once when it would outlast ctx's deadline
-// (matching ErrRateLimited when it waits for the rate limit), ends with
-// ctx, and logs once what it waits for. A call may also wait for a token
-// renewal in flight (auth.go), which is bounded by ctx, not by a clock.
+// Waits. A call waits in the transport, before each attempt, and nowhere
+// else: first for its own pause (retry.go: checkRetry decides it, pause
+// waits it out), then for the Limiter (limiter.go: wait; the pacer's
+// pacer.Wait decides how long). Every wait on a clock is sleep (wait.go),
+// on the client's clock: it fails at once when it would outlast ctx's
+// deadline (matching ErrRateLimited when it waits for the rate limit), ends
+// with ctx, and logs once what it waits for. A custom Limiter's Wait waits
+// as it will, and the call stops waiting for it when ctx ends (waitCustom);
+// a call that needs new tokens waits for the renewal in flight (auth.go),
+// also until ctx ends.
 
 // call is do for a route whose answer decodes into a new T.
 func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig) (*T, error) {

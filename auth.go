@@ -531,7 +531,7 @@ func (tm *tokenManager) ensureLoaded(ctx context.Context) error {
 		}
 		// A Load that failed because the context of the caller that
 		// started it ended says nothing about ours: try again.
-		if f.err != nil && !(isContextError(f.err) && ctx.Err() == nil) {
+		if f.err != nil && (!isContextError(f.err) || ctx.Err() != nil) {
 			return f.err
 		}
 	}

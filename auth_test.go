@@ -95,7 +95,7 @@ func TestUnauthorizedRefreshesOnceAndReplays(t *testing.T) {
 
 func TestPersistentUnauthorizedIsNotRetriedForever(t *testing.T) {
 	f := newFakeAtlas(t)
-	f.handle("GET /always-401", func(w http.ResponseWriter, r *http.Request) {
+	f.handle("GET /always-401", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusUnauthorized, "Token revoked")
 	})
 	c := newFakeClient(t, f)
@@ -459,7 +459,7 @@ type gatedStore struct {
 
 func newGatedStore(t Tokens) *gatedStore {
 	s := &gatedStore{entered: make(chan struct{}, 1024), release: make(chan struct{})}
-	_ = s.MemoryTokenStore.Save(context.Background(), &t)
+	_ = s.Save(context.Background(), &t)
 	return s
 }
 
@@ -654,7 +654,7 @@ func TestCallWaitingForARefreshIsNotHeldByItsSave(t *testing.T) {
 	gate := make(chan struct{})
 	refreshing := make(chan struct{}, 1)
 	refused := make(chan struct{}, 1)
-	f.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+	f.intercept(func(_ http.ResponseWriter, r *http.Request) bool {
 		switch r.URL.Path {
 		case "/api/v1/auth/refresh":
 			refreshing <- struct{}{}
@@ -805,7 +805,7 @@ func (s *lockLog) LockTokens(ctx context.Context) (func(), error) {
 
 // logAuthRequests makes f note every login and refresh request in s.
 func logAuthRequests(f *fakeAtlas, s *lockLog) {
-	f.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+	f.intercept(func(_ http.ResponseWriter, r *http.Request) bool {
 		if p := strings.TrimPrefix(r.URL.Path, "/api/v1"); strings.HasPrefix(p, "/auth/login") || strings.HasPrefix(p, "/auth/refresh") {
 			s.note(r.Method + " " + p)
 		}
@@ -827,11 +827,11 @@ func TestTokenLockerIsHeldAroundEveryRenewal(t *testing.T) {
 		want  []string
 	}{
 		{name: "first login", act: me, want: []string{"load", "lock", "load", "POST /auth/login", "save", "unlock"}},
-		{name: "refresh before expiry", setup: func(t *testing.T, c *Client, f *fakeAtlas, fc *clock.Fake) {
+		{name: "refresh before expiry", setup: func(t *testing.T, c *Client, _ *fakeAtlas, fc *clock.Fake) {
 			require.NoError(t, me(context.Background(), c))
 			fc.Advance(59*time.Minute + 30*time.Second)
 		}, act: me, want: refresh},
-		{name: "refresh after a 401", setup: func(t *testing.T, c *Client, f *fakeAtlas, fc *clock.Fake) {
+		{name: "refresh after a 401", setup: func(t *testing.T, c *Client, f *fakeAtlas, _ *clock.Fake) {
 			require.NoError(t, me(context.Background(), c))
 			f.expireAccessTokens()
 		}, act: me, want: refresh},
@@ -839,7 +839,7 @@ func TestTokenLockerIsHeldAroundEveryRenewal(t *testing.T) {
 			_, err := c.Auth.Login(ctx, fakeEmail, fakePassword)
 			return err
 		}, want: []string{"lock", "POST /auth/login", "save", "unlock"}},
-		{name: "Auth.Refresh", setup: func(t *testing.T, c *Client, f *fakeAtlas, fc *clock.Fake) {
+		{name: "Auth.Refresh", setup: func(t *testing.T, c *Client, _ *fakeAtlas, _ *clock.Fake) {
 			require.NoError(t, me(context.Background(), c))
 		}, act: func(ctx context.Context, c *Client) error { return c.Auth.Refresh(ctx) }, want: refresh},
 	}
@@ -875,18 +875,18 @@ func TestTokenLockerUsesTokensAnotherHolderRenewed(t *testing.T) {
 		act           func(ctx context.Context, b *Client) error
 		wantRefreshes int32
 	}{
-		{name: "b's token is due", renew: func(t *testing.T, a *Client, f *fakeAtlas, fc *clock.Fake) {
+		{name: "b's token is due", renew: func(t *testing.T, a *Client, _ *fakeAtlas, fc *clock.Fake) {
 			fc.Advance(59*time.Minute + 30*time.Second)
 			require.NoError(t, me(context.Background(), a))
 		}, act: me, wantRefreshes: 1},
-		{name: "b's token is refused", renew: func(t *testing.T, a *Client, f *fakeAtlas, fc *clock.Fake) {
+		{name: "b's token is refused", renew: func(t *testing.T, a *Client, f *fakeAtlas, _ *clock.Fake) {
 			f.expireAccessTokens()
 			require.NoError(t, me(context.Background(), a))
 		}, act: me, wantRefreshes: 1},
-		{name: "b calls Auth.Refresh", renew: func(t *testing.T, a *Client, f *fakeAtlas, fc *clock.Fake) {
+		{name: "b calls Auth.Refresh", renew: func(t *testing.T, a *Client, _ *fakeAtlas, _ *clock.Fake) {
 			require.NoError(t, a.Auth.Refresh(context.Background()))
 		}, act: func(ctx context.Context, b *Client) error { return b.Auth.Refresh(ctx) }, wantRefreshes: 1},
-		{name: "the stored tokens are due too", renew: func(t *testing.T, a *Client, f *fakeAtlas, fc *clock.Fake) {
+		{name: "the stored tokens are due too", renew: func(t *testing.T, a *Client, _ *fakeAtlas, fc *clock.Fake) {
 			require.NoError(t, a.Auth.Refresh(context.Background()))
 			fc.Advance(59*time.Minute + 30*time.Second)
 		}, act: me, wantRefreshes: 2},

@@ -66,7 +66,7 @@ func BenchmarkRequestOverhead(b *testing.B) {
 			if err != nil {
 				return nil, err
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			if resp.StatusCode != http.StatusOK {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				return nil, fmt.Errorf("status %d", resp.StatusCode)

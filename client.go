@@ -299,7 +299,7 @@ func (c *Client) do(ctx context.Context, req Request, cfg requestConfig, out any
 	if err != nil {
 		return &opError{method: req.Method, path: req.Path, err: err}
 	}
-	resp, err := c.send(st)
+	resp, err := c.send(st) //nolint:bodyclose // read closes the body on every path; the linter does not follow it there
 	if err != nil {
 		return &opError{method: req.Method, path: req.Path, err: unwrapURLError(err), attempts: st.attempts}
 	}

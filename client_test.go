@@ -220,7 +220,7 @@ func TestPostRetriedWithTheSameKeyMakesOneResource(t *testing.T) {
 // statusSequence answers with the given statuses in turn, then 200.
 func statusSequence(t *testing.T, statuses ...int) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		i := int(n.Add(1)) - 1
 		if i < len(statuses) {
 			writeError(w, statuses[i], http.StatusText(statuses[i]))
@@ -286,9 +286,51 @@ func TestRetriesRunOutWithTheLastAnswer(t *testing.T) {
 	assert.ErrorIs(t, err, ErrServer)
 }
 
+// cancelAfterAnswer is a transport that reads an answer to its end and then
+// ends the call's context, as a caller that gives up just as the answer
+// arrives would.
+type cancelAfterAnswer struct {
+	base   http.RoundTripper
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfterAnswer) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	c.cancel()
+	return resp, nil
+}
+
+// A call whose context ends once an answer that would be retried has
+// arrived is not retried, and fails with that answer: the server's 503, not
+// a cancellation in its place (checkRetry's nil error when ctx has ended).
+func TestRetryStopsWithTheAnswerWhenTheContextEnds(t *testing.T) {
+	srv, n := statusSequence(t, 503, 503)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := newClientFor(t, srv.URL, WithTokens("tok", ""),
+		WithHTTPClient(&http.Client{Transport: &cancelAfterAnswer{base: tr, cancel: cancel}}))
+	_, err := c.Companies.Get(ctx, "c-1")
+	assert.EqualValues(t, 1, n.Load(), "no retry once the context has ended")
+	var apiErr *Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusServiceUnavailable, apiErr.StatusCode)
+	assert.Equal(t, 1, apiErr.Attempts)
+}
+
 func TestConnectionErrorsAreRetried(t *testing.T) {
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if n.Add(1) <= 2 {
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			_ = conn.Close()
@@ -356,7 +398,7 @@ func TestBackoffPastTheDeadlineReturnsTheAnswerAtOnce(t *testing.T) {
 
 func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if n.Add(1) == 1 {
 			w.Header().Set("Retry-After", "3")
 			writeError(w, http.StatusServiceUnavailable, "maintenance")
@@ -385,7 +427,7 @@ func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
 // the request body and the answer still crossed over).
 func TestAuthorizationNotSentAfterRedirectToAnotherHost(t *testing.T) {
 	var otherHits atomic.Int32
-	otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		otherHits.Add(1)
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
@@ -465,7 +507,7 @@ type sink struct {
 
 func newSink(t *testing.T, status int) *sink {
 	s := &sink{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		s.hits.Add(1)
 		switch status {
 		case http.StatusTooManyRequests:
@@ -631,8 +673,8 @@ func TestSameOrigin(t *testing.T) {
 
 func TestCompanyScope(t *testing.T) {
 	f := newFakeAtlas(t)
-	f.handle("GET /scoped", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
-	f.handle("POST /scoped", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
+	f.handle("GET /scoped", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
+	f.handle("POST /scoped", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
 	none := newFakeClient(t, f)
 	with := none.ForCompany("co-1")
 	ctx := context.Background()
@@ -665,7 +707,7 @@ func TestCompanyScope(t *testing.T) {
 
 func TestForCompanySharesTokensAndRateLimit(t *testing.T) {
 	f := newFakeAtlas(t)
-	f.handle("GET /rl", func(w http.ResponseWriter, r *http.Request) {
+	f.handle("GET /rl", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-RateLimit-Limit", "300")
 		w.Header().Set("X-RateLimit-Remaining", "299")
 		w.Header().Set("X-RateLimit-Reset", "1768473060")
@@ -732,7 +774,7 @@ func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, tc.body)
 			}))
 			t.Cleanup(srv.Close)
@@ -803,7 +845,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.handle("GET /flaky", func() http.HandlerFunc {
 		var n atomic.Int32
-		return func(w http.ResponseWriter, r *http.Request) {
+		return func(w http.ResponseWriter, _ *http.Request) {
 			if n.Add(1) == 1 {
 				writeError(w, http.StatusServiceUnavailable, "try again")
 				return

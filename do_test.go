@@ -179,7 +179,7 @@ func newBetaAPI(t *testing.T) *betaAPI {
 		}
 		h.Set("Content-Type", "application/json")
 		h.Set("X-Request-ID", "req-beta-1")
-		_, _ = io.WriteString(w, `{"id":"w-1","name":"Gadget","company_id":"`+r.URL.Query().Get("company_id")+`","beta_only":true}`)
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "w-1", "name": "Gadget", "company_id": r.URL.Query().Get("company_id"), "beta_only": true})
 	})
 	b.srv = httptest.NewServer(mux)
 	t.Cleanup(b.srv.Close)

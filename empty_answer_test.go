@@ -48,7 +48,7 @@ func TestEmptyOrNullSuccessIsAnError(t *testing.T) {
 		{http.StatusNoContent, ""},
 	}
 	for _, a := range answers {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(a.status)
 			_, _ = w.Write([]byte(a.body))
@@ -98,7 +98,7 @@ func isNilPointer(v any) bool {
 // the client keeps no tokens from it.
 func TestEmptyTokenAnswerIsAnError(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("null"))
 	}))
 	t.Cleanup(srv.Close)
@@ -120,7 +120,7 @@ func TestEmptyTokenAnswerIsAnError(t *testing.T) {
 // decode into) is unaffected: a 204 is a success.
 func TestNoBodyRouteTakesAnEmptyAnswer(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)

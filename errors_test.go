@@ -51,6 +51,7 @@ func TestErrorIsMatchesItsSentinelOnly(t *testing.T) {
 	for status, want := range cases {
 		err := &opError{method: "GET", path: "/x", err: &Error{StatusCode: status}} // through a wrapper, as callers see it
 		for _, s := range sentinels {
+			//nolint:errorlint // which sentinel of the table the case names, by identity: not a match of an error
 			assert.Equal(t, s == want, errors.Is(err, s), "status %d vs %v", status, s)
 		}
 	}
@@ -89,7 +90,7 @@ var oddBodies = []struct {
 func TestOddErrorBodiesGiveAUsefulError(t *testing.T) {
 	for _, tc := range oddBodies {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				if tc.contentType != "" {
 					w.Header().Set("Content-Type", tc.contentType)
 				}
@@ -117,7 +118,7 @@ func TestOddErrorBodiesGiveAUsefulError(t *testing.T) {
 
 // A body that fails half way still gives an *Error with what arrived.
 func TestErrorBodyCutOffMidStream(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Length", "1000")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = io.WriteString(w, "<html><title>Bad gateway from the proxy</title>")
@@ -134,7 +135,7 @@ func TestErrorBodyCutOffMidStream(t *testing.T) {
 
 func TestRetryAfterAndRateLimitOnError(t *testing.T) {
 	reset := time.Now().Add(30 * time.Second).Truncate(time.Second)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "12")
 		w.Header().Set("X-RateLimit-Limit", "60")
 		w.Header().Set("X-RateLimit-Remaining", "0")
@@ -220,7 +221,7 @@ func TestErrorsSayHowManyAttempts(t *testing.T) {
 func TestAttemptsCountTheReplayAfterA401(t *testing.T) {
 	t.Parallel()
 	f := newFakeAtlas(t)
-	f.handle("GET /missing", func(w http.ResponseWriter, r *http.Request) {
+	f.handle("GET /missing", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not here")
 	})
 	c := newFakeClient(t, f)

@@ -49,7 +49,7 @@ func ExampleParseWebhook() {
 
 func ExampleNewWebhookHandler() {
 	secret := "whsec_example"
-	handler, err := atlas.NewWebhookHandler(secret, func(ctx context.Context, ev *atlas.WebhookEvent) error {
+	handler, err := atlas.NewWebhookHandler(secret, func(_ context.Context, ev *atlas.WebhookEvent) error {
 		if d, ok := ev.Data.(*atlas.InvoicePaidData); ok {
 			fmt.Println("mark paid:", d.InvoiceNumber, d.Amount.StringFixed(2))
 		}

@@ -161,7 +161,7 @@ func FuzzDecimal(f *testing.F) {
 		`null`, `""`, `"12,50"`, `"NaN"`, `"Infinity"`, `"99999999999999999999999999999999.99"`, `1e99999`} {
 		f.Add([]byte(`{"amount":` + s + `}`))
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Fuzz(func(_ *testing.T, b []byte) {
 		var v struct {
 			Amount decimal.Decimal `json:"amount"`
 		}

@@ -35,7 +35,7 @@ type fakeLimiter struct {
 	ctxErrs  int // observations whose ctx had ended
 }
 
-func (l *fakeLimiter) Wait(ctx context.Context) error {
+func (l *fakeLimiter) Wait(_ context.Context) error {
 	if l.waiting != nil {
 		l.waiting <- struct{}{}
 	}
@@ -179,7 +179,7 @@ func TestLimiterObservesOnTheClientsClock(t *testing.T) {
 	t.Parallel()
 	server := clock.NewFake(time.Unix(1768473000, 0))
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		h := dated(rlHeader(60, 41, server.Now().Add(20*time.Second)), server.Now())
 		status := http.StatusOK
 		if n.Add(1) == 2 {
@@ -219,7 +219,7 @@ func TestFailingLimiterFallsBackToThePacer(t *testing.T) {
 	t.Parallel()
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		remaining := 59
 		if n.Add(1) == 1 {
 			remaining = 0 // the window is used up for 10s
@@ -278,7 +278,7 @@ func TestFailingLimiterFallsBackToThePacer(t *testing.T) {
 func TestLimiterThatBlocksPastTheContext(t *testing.T) {
 	verifyNoLeaks(t)
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
@@ -314,7 +314,7 @@ func TestLimiterThatBlocksPastTheContext(t *testing.T) {
 func TestLimiterWaitPastTheDeadlineIsTheAnswer(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
@@ -344,7 +344,7 @@ func (refusingLimiter) Observe(context.Context, RateObservation) {}
 func TestPanickingLimiterFallsBackToThePacer(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))

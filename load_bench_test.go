@@ -293,7 +293,8 @@ func plainRetryableGet(baseURL, accessToken string, tr *http.Transport) func(con
 		if err != nil {
 			return nil, err
 		}
-		drain(resp.Body)
+		defer func() { _ = resp.Body.Close() }()
+		_, _ = io.Copy(io.Discard, resp.Body)
 		if resp.StatusCode != http.StatusOK {
 			return nil, &Error{StatusCode: resp.StatusCode}
 		}

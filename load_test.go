@@ -39,7 +39,7 @@ func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
 // spare token) goes at once, then one request every window/limit.
 func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))

@@ -84,7 +84,7 @@ func TestAllEndsOnPagesThatDoNotAddUp(t *testing.T) {
 		{"page missing", func(n int) string {
 			return `{"items":` + ids(pageOf(n, 2, 100)...) + `,"total":100,"page_size":2,"has_next":true}`
 		}, nil, 0, "asked for page 1, got a page without a number", 1},
-		{"page missing on the only page", func(n int) string {
+		{"page missing on the only page", func(_ int) string {
 			return `{"items":` + ids("c-1") + `,"total":1,"page_size":2,"has_next":false}`
 		}, nil, 0, "got a page without a number", 1},
 		{"page ignored: always page 1", func(int) string {

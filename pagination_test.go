@@ -82,7 +82,7 @@ func TestAllPrefetchesTheNextPage(t *testing.T) {
 	f.setCompanies(300)
 	c := newFakeClient(t, f)
 	requested := make(chan int, 10)
-	f.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+	f.intercept(func(_ http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/v1/companies" {
 			n, _ := strconv.Atoi(r.URL.Query().Get("page"))
 			requested <- n
@@ -111,7 +111,7 @@ func TestAllBreakEarlyLeavesNoGoroutine(t *testing.T) {
 	hang := make(chan struct{})
 	t.Cleanup(func() { close(hang) })
 	prefetching := make(chan struct{})
-	f.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+	f.intercept(func(_ http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Query().Get("page") == "2" {
 			close(prefetching)
 			<-hang
@@ -178,10 +178,10 @@ func TestAllStopsWhenContextEnds(t *testing.T) {
 
 func TestAllRefusesAServerThatIgnoresPage(t *testing.T) {
 	f := newFakeAtlas(t)
-	f.handle("GET /stuck", func(w http.ResponseWriter, r *http.Request) {
+	f.handle("GET /stuck", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, Page[Company]{Items: []Company{{ID: "x", FiscalYearStart: Date{2026, 1, 1}}}, Total: 1000, Page: 1, PageSize: 1, HasNext: true})
 	})
-	f.handle("GET /empty-but-more", func(w http.ResponseWriter, r *http.Request) {
+	f.handle("GET /empty-but-more", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"items": []any{}, "total": 10, "has_next": true})
 	})
 	c := newFakeClient(t, f)
@@ -211,7 +211,7 @@ func TestAllWithConcurrencyKeepsOrder(t *testing.T) {
 	var mu sync.Mutex
 	inFlight, maxInFlight := 0, 0
 	release := make(chan struct{})
-	f.intercept(func(w http.ResponseWriter, r *http.Request) bool {
+	f.intercept(func(_ http.ResponseWriter, r *http.Request) bool {
 		// Pages 1 and 2 come one at a time: only once page 2 has come as
 		// asked for does the iterator trust the server with parallel fetches.
 		if page := r.URL.Query().Get("page"); r.URL.Path != "/api/v1/companies" || page == "1" || page == "2" {

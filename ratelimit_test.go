@@ -111,7 +111,7 @@ func TestPacerBlocksAfter429(t *testing.T) {
 // headers, then 200.
 func rateServer(t *testing.T, limited int, h http.Header) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if int(n.Add(1)) <= limited {
 			for k, v := range h {
 				w.Header()[k] = v
@@ -170,7 +170,7 @@ func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	reset := fc.Now().Add(30 * time.Second)
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		// The first request uses up the window; the next window has room.
 		h := rlHeader(60, 59, reset.Add(time.Minute))
 		if n.Add(1) == 1 {
@@ -208,7 +208,7 @@ func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
 
 func TestTierPacesToThePlan(t *testing.T) {
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
@@ -246,7 +246,7 @@ func TestTierLimits(t *testing.T) {
 func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
 		for k, v := range dated(rlHeader(60, 0, fc.Now().Add(time.Minute)), fc.Now()) {
 			w.Header()[k] = v
@@ -431,7 +431,7 @@ func TestAtlastestTierNeverProvokesA429(t *testing.T) {
 func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
 		for k, v := range dated(rlHeader(60, 0, fc.Now().Add(30*time.Second)), fc.Now()) {
 			w.Header()[k] = v
@@ -512,7 +512,7 @@ func TestPacerDoesNotSpaceAfterAWindowFull429(t *testing.T) {
 func burstServer(t *testing.T, fc *clock.Fake, reset time.Time, release <-chan struct{}) (*httptest.Server, <-chan time.Time) {
 	arrived := make(chan time.Time, 8)
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		i := int(n.Add(1))
 		var h http.Header
 		status := http.StatusOK
@@ -668,7 +668,7 @@ func Test429PastMaxRateLimitWaitFailsAtOnce(t *testing.T) {
 			t.Parallel()
 			fc := clock.NewFake(start)
 			var n atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				if n.Add(1) == 1 {
 					for k, v := range dated(tc.header(fc.Now()), fc.Now()) {
 						w.Header()[k] = v
@@ -730,7 +730,7 @@ func TestImplausibleResetNeverStallsTheClient(t *testing.T) {
 			fc := clock.NewFake(time.Unix(1768473000, 0))
 			var n, sane atomic.Int32
 			sane.Store(1 << 20)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				i := n.Add(1)
 				h := rlHeader(60, 0, fc.Now())
 				h.Set("X-RateLimit-Reset", strconv.FormatInt(fc.Now().Add(30*time.Second).UnixMilli(), 10))
@@ -827,7 +827,7 @@ func TestResetIsReadAgainstTheServersDate(t *testing.T) {
 			t.Parallel()
 			server := clock.NewFake(time.Unix(1768473000, 0))
 			var n atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				remaining := 59
 				if n.Add(1) == 1 {
 					remaining = 0
@@ -943,7 +943,7 @@ func simulatePacer(limit int, skew time.Duration, workers int, leg, span time.Du
 	m := &windowModel{limit: limit, skew: skew, ok: map[int64]int{}, lim: map[int64]int{}}
 	start := time.Unix(1768473000, 0).Add(370 * time.Millisecond)
 	p := newPacer(clock.NewFake(start), "", nil)
-	rng := rand.New(rand.NewPCG(1, uint64(skew)))
+	rng := rand.New(rand.NewPCG(1, uint64(skew))) //nolint:gosec // G115: a seed; a negative skew wraps, which seeds as well
 	delay := func() time.Duration { return leg + time.Duration(200+rng.IntN(1800))*time.Microsecond }
 
 	type worker struct {
@@ -1096,7 +1096,7 @@ type fixedWindowServer struct {
 
 func newFixedWindowServer(t *testing.T, limit int) *fixedWindowServer {
 	s := &fixedWindowServer{limit: limit, ok: map[int64]int{}, lim: map[int64]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		now := time.Now()
 		s.mu.Lock()
 		if idx := now.Unix(); idx != s.cur {
@@ -1189,7 +1189,7 @@ func TestOneDebugRecordPerWait(t *testing.T) {
 	fc := &countingClock{Fake: clock.NewFake(time.Unix(1768473000, 0))}
 	reset := fc.Now().Add(time.Minute)
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		i := int(n.Add(1))
 		h := dated(rlHeader(60, 50-i, reset), fc.Now())
 		status := http.StatusOK

@@ -249,12 +249,16 @@ func validHeaderName(k string) bool {
 		return false
 	}
 	for i := range len(k) {
-		c := k[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+		if !isTokenChar(k[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// isTokenChar reports whether c may appear in a token (RFC 9110, 5.6.2).
+func isTokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // validHeaderValue reports whether v holds no control character but tab.

@@ -56,7 +56,13 @@ const (
 func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st := stateOf(ctx)
 	if st == nil || ctx.Err() != nil {
-		return false, nil
+		// No retry once ctx has ended, and no error of checkRetry's own:
+		// go-retryablehttp then gives the caller the attempt's own answer, a
+		// transport error (which says that ctx ended) or the server's
+		// response. Returning ctx.Err() would put a cancellation in place of
+		// an answer the server gave, and go-retryablehttp would hand on the
+		// response's body unclosed.
+		return false, nil //nolint:nilerr // the answer above is the call's result, not ctx's end
 	}
 	var retryAfter time.Duration
 	rateLimited := false

@@ -92,7 +92,7 @@ func newWorkload(t *testing.T, srv *atlastest.Server, c *Client, companyIDs ...s
 // run has goroutines run ops operations between them, each chosen by a
 // random source seeded with seed and the goroutine's number, and returns the
 // operations' errors once all have ended.
-func (w *workload) run(ctx context.Context, goroutines, ops int, seed uint64) []error {
+func (w *workload) run(ctx context.Context, goroutines uint64, ops int, seed uint64) []error {
 	var next atomic.Int64
 	var mu sync.Mutex
 	var errs []error
@@ -101,7 +101,7 @@ func (w *workload) run(ctx context.Context, goroutines, ops int, seed uint64) []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rnd := rand.New(rand.NewPCG(seed, uint64(g)))
+			rnd := rand.New(rand.NewPCG(seed, g))
 			for {
 				i := next.Add(1)
 				if i > int64(ops) {

@@ -78,7 +78,7 @@ func newFakeAtlas(t *testing.T) *fakeAtlas {
 	}
 	f.mux.HandleFunc("POST /api/v1/auth/login", f.login)
 	f.mux.HandleFunc("POST /api/v1/auth/refresh", f.refreshToken)
-	f.handle("GET /auth/me", func(w http.ResponseWriter, r *http.Request) {
+	f.handle("GET /auth/me", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, Me{User: User{ID: "u-1", Email: fakeEmail, FullName: "Jane Doe", Role: RoleAdmin},
 			Organization: Organization{ID: "o-1", Name: "Acme"}, Companies: []CompanyMembership{{ID: "c-001", Name: "Company 1", Role: RoleAdmin}}})
 	})

@@ -55,7 +55,7 @@ func TestReportGeneratedAtIsReadTolerantly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := answeringAPI(t, func(w http.ResponseWriter, r *http.Request) {
+			c := answeringAPI(t, func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, `{"company_id":"c","as_of_date":"2026-01-31","currency":"USD","generated_at":`+tt.value+`,`+
 					`"assets":{"name":"Assets","sections":[{"name":"Current Assets","items":[{"account_id":"a","account_number":"1000",`+
 					`"account_name":"Cash","balance":"12500.00"}],"subtotal":"12500.00"}],"total":"12500.00"},`+
@@ -72,7 +72,7 @@ func TestReportGeneratedAtIsReadTolerantly(t *testing.T) {
 	}
 
 	// The same for a profit and loss statement.
-	c := answeringAPI(t, func(w http.ResponseWriter, r *http.Request) {
+	c := answeringAPI(t, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"company_id":"c","period_start":"2026-01-01","period_end":"2026-01-31","currency":"USD",`+
 			`"generated_at":"01.02.2026 08:00","revenue":{"name":"Revenue","sections":[],"total":"1500.00"},`+
 			`"operating_expenses":{"name":"Operating Expenses","sections":[],"total":"0"},"net_income":"1500.00"}`)
@@ -112,7 +112,7 @@ func TestLoginAnswerIsReadTolerantly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, `{"tokens":{"access_token":"acc-1","refresh_token":"ref-1",`+tt.tokens+`},"user":`+tt.user+`}`)
 			}))
 			t.Cleanup(srv.Close)
@@ -140,7 +140,7 @@ func TestLoginAnswerIsReadTolerantly(t *testing.T) {
 
 	// Tokens the client cannot read still fail the login.
 	for _, body := range []string{`{"tokens":{"access_token":7}}`, `{"tokens":"acc"}`, `{"tokens":{"refresh_token":"r"}}`} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, body) }))
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) }))
 		t.Cleanup(srv.Close)
 		c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()))
 		require.NoError(t, err)

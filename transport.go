@@ -219,7 +219,8 @@ func (co *core) checkRedirect(user func(*http.Request, []*http.Request) error) f
 		case len(via) >= 10:
 			err = errors.New("stopped after 10 redirects")
 		}
-		if err == nil || err == http.ErrUseLastResponse { // net/http compares it with ==
+		//nolint:errorlint // net/http compares it with ==: a wrapped ErrUseLastResponse is not one to net/http, so it is not one here
+		if err == nil || err == http.ErrUseLastResponse {
 			return err
 		}
 		return &redirectPolicyError{err: err}

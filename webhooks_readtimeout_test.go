@@ -64,7 +64,7 @@ func slowLoris(t *testing.T, opts []atlas.WebhookOption, readTimeout time.Durati
 	for range senders {
 		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 		require.NoError(t, err)
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, err = fmt.Fprintf(conn, "POST /webhooks/atlas HTTP/1.1\r\nHost: receiver\r\nContent-Type: application/json\r\n"+
 			"%s: %s\r\nContent-Length: %d\r\n\r\n", atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret), len(body))
 		require.NoError(t, err)
@@ -91,7 +91,7 @@ func slowLoris(t *testing.T, opts []atlas.WebhookOption, readTimeout time.Durati
 				statuses <- 0
 				return
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			statuses <- resp.StatusCode
 		}()
 	}

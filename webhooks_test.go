@@ -430,7 +430,7 @@ func (rcv *webhookReceiver) deliver(t *testing.T, method string, body []byte, si
 	}
 	resp, err := rcv.srv.Client().Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, string(b)
@@ -480,7 +480,7 @@ func TestWebhookHandlerAnswers(t *testing.T) {
 			if tt.want == http.StatusMethodNotAllowed {
 				resp, err := rcv.srv.Client().Get(rcv.srv.URL)
 				require.NoError(t, err)
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				assert.Equal(t, http.MethodPost, resp.Header.Get("Allow"))
 			}
 		})
@@ -666,7 +666,7 @@ func TestWebhookHandlerConcurrentDuplicate(t *testing.T) {
 			first <- 0
 			return
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		first <- resp.StatusCode
 	}()
 	<-entered

@@ -37,7 +37,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context) (err error) {
 	srv := atlastest.NewServer()
 	defer srv.Close()
 	fmt.Println("Using the embedded fake Atlas server (atlastest), which sends real signed webhooks.")
@@ -46,7 +46,7 @@ func run(ctx context.Context) error {
 	// error answers 500 and Atlas delivers the event again later. To show
 	// that, it fails the first time it sees a paid invoice.
 	var failedOnce atomic.Bool
-	handler, err := atlas.NewWebhookHandler(srv.WebhookSecret(), func(ctx context.Context, ev *atlas.WebhookEvent) error {
+	handler, err := atlas.NewWebhookHandler(srv.WebhookSecret(), func(_ context.Context, ev *atlas.WebhookEvent) error {
 		switch d := ev.Data.(type) {
 		case *atlas.InvoiceCreatedData:
 			show(ev, d.InvoiceNumber, d.Amount, d.Currency)
@@ -91,8 +91,17 @@ func run(ctx context.Context) error {
 		WriteTimeout:      30 * time.Second, // the answer, the callback's work included
 		IdleTimeout:       60 * time.Second, // a kept-alive connection between deliveries
 	}
-	go receiver.Serve(ln)
-	defer receiver.Close()
+	served := make(chan error, 1)
+	go func() { served <- receiver.Serve(ln) }()
+	defer func() {
+		// Close ends Serve, which then returns http.ErrServerClosed; any other
+		// error is the receiver's own and fails the run.
+		closeErr := receiver.Close()
+		if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, serveErr)
+		}
+		err = errors.Join(err, closeErr)
+	}()
 
 	// Atlas is told where to send events; here the fake server is.
 	url := "http://" + ln.Addr().String() + "/webhooks/atlas"

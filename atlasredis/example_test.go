@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -29,7 +30,7 @@ func newRedis() redis.UniversalClient {
 // (one login, one refresh at a time), and handle each webhook event once.
 func Example() {
 	rdb := newRedis()
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 
 	limiter, err := atlasredis.NewTierLimiter(rdb, "acme-prod", atlas.TierProfessional)
 	if err != nil {
@@ -53,12 +54,12 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("replica up as %s", me.Email)
+	slog.Info("replica up", "email", me.Email)
 
 	dedup := atlasredis.NewDeduper(rdb, "acme-prod:atlas-events:", 7*24*time.Hour)
 	handler, err := atlas.NewWebhookHandler(os.Getenv("ATLAS_WEBHOOK_SECRET"),
-		func(ctx context.Context, ev *atlas.WebhookEvent) error {
-			log.Printf("%s %s", ev.Type, ev.ID) // runs once per event, on one replica
+		func(_ context.Context, ev *atlas.WebhookEvent) error {
+			slog.Info("event", "type", ev.Type, "id", ev.ID) // runs once per event, on one replica
 			return nil
 		},
 		atlas.WithWebhookDeduper(dedup))
@@ -74,7 +75,7 @@ func Example() {
 // what it does.
 func ExampleNewLimiter() {
 	rdb := newRedis()
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 
 	// A negotiated plan of 600 requests a minute with bursts of 60.
 	limiter, err := atlasredis.NewLimiter(rdb, "acme-prod", 600, 60, time.Minute,
@@ -97,7 +98,7 @@ func ExampleNewLimiter() {
 // NewTierLimiter takes the limits of an Atlas plan.
 func ExampleNewTierLimiter() {
 	rdb := newRedis()
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	limiter, err := atlasredis.NewTierLimiter(rdb, "acme-prod", atlas.TierStandard)
 	if err != nil {
 		log.Fatal(err)
@@ -109,7 +110,7 @@ func ExampleNewTierLimiter() {
 // a token.
 func ExampleTokenStore_Load() {
 	rdb := newRedis()
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	store, err := atlasredis.NewTokenStore(rdb, "acme-prod", atlasredis.WithSealKey("2026-02", []byte(os.Getenv("TOKEN_SEAL_KEY"))))
 	if err != nil {
 		log.Fatal(err)
@@ -119,12 +120,12 @@ func ExampleTokenStore_Load() {
 	case errors.Is(err, atlasredis.ErrSealed):
 		// Sealed under another key (here, after a key rotation): delete the
 		// key in Redis or go back to the old key; the client will log in.
-		log.Print(err)
+		slog.Warn("tokens sealed under another key", "error", err)
 	case err != nil:
 		log.Fatal(err) // Redis failed
 	case tokens == nil:
-		log.Print("no tokens yet: the first client logs in")
+		slog.Info("no tokens yet: the first client logs in")
 	default:
-		log.Printf("stored: %v", tokens) // Tokens print without the tokens themselves
+		slog.Info("stored", "tokens", tokens) // Tokens print without the tokens themselves
 	}
 }

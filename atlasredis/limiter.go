@@ -332,7 +332,7 @@ func (l *Limiter) failed(ctx context.Context, err error) error {
 	}
 	// The cause is kept as text only: a timeout of the Limiter's own must not
 	// look like the end of the caller's context.
-	return fmt.Errorf("atlasredis: limiter %q: %w: %v", l.key, ErrUnavailable, err)
+	return fmt.Errorf("atlasredis: limiter %q: %w: %s", l.key, ErrUnavailable, err.Error())
 }
 
 // answered records that Redis answered, and logs the end of an outage.

@@ -26,8 +26,8 @@ const DefaultLockTTL = 15 * time.Second
 // How long LockTokens waits between two tries for a lock another holder has:
 // doubling from the first to the last, and never past the lock's expiry.
 const (
-	lockPollMin = 5 * time.Millisecond
-	lockPollMax = 200 * time.Millisecond
+	lockPollFirst = 5 * time.Millisecond
+	lockPollLast  = 200 * time.Millisecond
 )
 
 // TokenStore keeps the tokens of one Atlas login in Redis, for every process
@@ -247,7 +247,7 @@ func (s *TokenStore) LockTokens(ctx context.Context) (unlock func(), err error) 
 		<-s.local
 		return nil, fmt.Errorf("atlasredis: lock tokens %q: %w", s.key, err)
 	}
-	wait := lockPollMin
+	wait := lockPollFirst
 	for {
 		var set *redis.BoolCmd
 		var left *redis.DurationCmd
@@ -271,7 +271,7 @@ func (s *TokenStore) LockTokens(ctx context.Context) (unlock func(), err error) 
 		if expiry := left.Val(); expiry > 0 && expiry < d {
 			d = expiry
 		}
-		wait = min(wait*2, lockPollMax)
+		wait = min(wait*2, lockPollLast)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():

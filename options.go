@@ -260,23 +260,34 @@ func parseBaseURL(raw string, insecure bool) (*url.URL, error) {
 		return nil, invalidConfig("base URL must not carry user info")
 	}
 	if !u.IsAbs() || u.Host == "" {
-		return nil, invalidConfig("base URL %q is not absolute (want e.g. %s)", raw, DefaultBaseURL)
+		return nil, invalidConfig("base URL %s is not absolute (want e.g. %s)", quoteBaseURL(raw), DefaultBaseURL)
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !insecure && !isLoopback(u.Hostname()) {
-			return nil, invalidConfig("base URL %q is http:// to a host that is not loopback; tokens would travel in clear (use https, or WithInsecureHTTP)", raw)
+			return nil, invalidConfig("base URL %s is http:// to a host that is not loopback; tokens would travel in clear (use https, or WithInsecureHTTP)", quoteBaseURL(raw))
 		}
 	default:
-		return nil, invalidConfig("base URL %q: scheme must be https or http", raw)
+		return nil, invalidConfig("base URL %s: scheme must be https or http", quoteBaseURL(raw))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, invalidConfig("base URL %q must not have a query or fragment", raw)
+		return nil, invalidConfig("base URL %s must not have a query or fragment", quoteBaseURL(u.Scheme+"://"+u.Host+u.EscapedPath()))
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
 	return u, nil
+}
+
+// quoteBaseURL quotes a base URL for an error, unless it may hold user info:
+// a URL that is not hierarchical (me:pw@host parses as the scheme "me") keeps
+// a password where the user info checks do not see it, so any '@' withholds
+// the URL. A query, which may hold a key, is never passed here.
+func quoteBaseURL(raw string) string {
+	if strings.Contains(raw, "@") {
+		return "(not shown: it may hold a password)"
+	}
+	return quoteShort(raw)
 }
 
 func isLoopback(host string) bool {

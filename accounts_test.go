@@ -11,7 +11,7 @@ import (
 )
 
 func TestAccountsEndToEnd(t *testing.T) {
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 
 	revenue, err := c.Accounts.List(ctx, &atlas.AccountListParams{AccountType: atlas.AccountTypeRevenue})

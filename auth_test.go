@@ -20,7 +20,7 @@ import (
 
 func TestLazyLoginOnFirstRequest(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	assert.Zero(t, f.logins.Load(), "NewClient must not send anything")
 
 	me, err := c.Auth.Me(context.Background())
@@ -42,7 +42,7 @@ func TestLazyLoginOnFirstRequest(t *testing.T) {
 func TestLoginWithWrongPasswordIsUnauthorizedWithoutThePassword(t *testing.T) {
 	f := newFakeAtlas(t)
 	const wrong = "hunter2-not-the-password"
-	c := newClientFor(t, f.URL(), WithCredentials(fakeEmail, wrong))
+	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithCredentials(fakeEmail, wrong)))
 
 	_, err := c.Companies.Get(context.Background(), "c-001")
 	require.Error(t, err)
@@ -57,7 +57,7 @@ func TestLoginWithWrongPasswordIsUnauthorizedWithoutThePassword(t *testing.T) {
 
 func TestNoCredentialsNoTokensIsUnauthorized(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newClientFor(t, f.URL())
+	c, _ := Setup(t, OnURL(f.URL()))
 	_, err := c.Auth.Me(context.Background())
 	assert.ErrorIs(t, err, ErrUnauthorized)
 	assert.Empty(t, f.requests("", ""))
@@ -65,7 +65,7 @@ func TestNoCredentialsNoTokensIsUnauthorized(t *testing.T) {
 
 func TestExplicitLoginRemembersCredentials(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newClientFor(t, f.URL())
+	c, _ := Setup(t, OnURL(f.URL()))
 	u, err := c.Auth.Login(context.Background(), fakeEmail, fakePassword)
 	require.NoError(t, err)
 	assert.Equal(t, "Jane Doe", u.FullName)
@@ -79,7 +79,7 @@ func TestExplicitLoginRemembersCredentials(t *testing.T) {
 
 func TestUnauthorizedRefreshesOnceAndReplays(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err)
 
@@ -98,7 +98,7 @@ func TestPersistentUnauthorizedIsNotRetriedForever(t *testing.T) {
 	f.handle("GET /always-401", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusUnauthorized, "Token revoked")
 	})
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	_, err := call[struct{}](context.Background(), c, Request{Method: http.MethodGet, Path: "/always-401"}, requestConfig{})
 	assert.ErrorIs(t, err, ErrUnauthorized)
 	assert.Len(t, f.requests(http.MethodGet, "/always-401"), 2, "one replay after one refresh, then give up")
@@ -112,7 +112,7 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			f := newFakeAtlas(t)
 			fc := clock.NewFake(time.Now())
-			c := newFakeClient(t, f, withClock(fc))
+			c, _ := Setup(t, onFake(f), ClientOptions(withClock(fc)))
 			_, err := c.Auth.Me(context.Background())
 			require.NoError(t, err)
 			if how == "401" {
@@ -146,7 +146,7 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 func TestProactiveRefreshBeforeExpiry(t *testing.T) {
 	f := newFakeAtlas(t)
 	fc := clock.NewFake(time.Now())
-	c := newFakeClient(t, f, withClock(fc))
+	c, _ := Setup(t, onFake(f), ClientOptions(withClock(fc)))
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err)
 
@@ -164,7 +164,7 @@ func TestProactiveRefreshBeforeExpiry(t *testing.T) {
 
 func TestRefreshTokenRotates(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	ctx := context.Background()
 	_, err := c.Auth.Me(ctx)
 	require.NoError(t, err)
@@ -181,7 +181,7 @@ func TestRefreshTokenRotates(t *testing.T) {
 
 func TestRefusedRefreshTokenLogsInAgainWithCredentials(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err)
 
@@ -196,7 +196,7 @@ func TestRefusedRefreshTokenLogsInAgainWithCredentials(t *testing.T) {
 func TestRefusedRefreshTokenWithoutCredentialsIsUnauthorized(t *testing.T) {
 	f := newFakeAtlas(t)
 	tok := f.issueTokens()
-	c := newClientFor(t, f.URL(), WithTokens(tok.AccessToken, tok.RefreshToken))
+	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokens(tok.AccessToken, tok.RefreshToken)))
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err, "given tokens are used as they are")
 
@@ -231,14 +231,14 @@ func (s *recordingStore) Save(ctx context.Context, t *Tokens) error {
 func TestTokenStoreSurvivesRestart(t *testing.T) {
 	f := newFakeAtlas(t)
 	store := &recordingStore{}
-	c := newFakeClient(t, f, WithTokenStore(store))
+	c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err)
 	require.Len(t, store.saves, 1)
 	assert.False(t, store.saves[0].Expiry.IsZero())
 
 	// A new process with the same store and no credentials carries on.
-	restarted := newClientFor(t, f.URL(), WithTokenStore(store))
+	restarted, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokenStore(store)))
 	_, err = restarted.Auth.Me(context.Background())
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, f.logins.Load())
@@ -253,10 +253,10 @@ func TestTokenStoreSurvivesRestart(t *testing.T) {
 func TestClientsSharingAStoreFollowEachOthersRotation(t *testing.T) {
 	f := newFakeAtlas(t)
 	store := &MemoryTokenStore{}
-	a := newFakeClient(t, f, WithTokenStore(store))
+	a, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
 	_, err := a.Auth.Me(context.Background())
 	require.NoError(t, err)
-	b := newClientFor(t, f.URL(), WithTokenStore(store))
+	b, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokenStore(store)))
 	_, err = b.Auth.Me(context.Background())
 	require.NoError(t, err)
 
@@ -271,14 +271,14 @@ func TestClientsSharingAStoreFollowEachOthersRotation(t *testing.T) {
 func TestTokenStoreErrors(t *testing.T) {
 	f := newFakeAtlas(t)
 	t.Run("load", func(t *testing.T) {
-		c := newFakeClient(t, f, WithTokenStore(&failingLoad{}))
+		c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(&failingLoad{})))
 		_, err := c.Auth.Me(context.Background())
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "load tokens")
 		assert.ErrorIs(t, err, errDisk)
 	})
 	t.Run("save", func(t *testing.T) {
-		c := newFakeClient(t, f, WithTokenStore(&recordingStore{fail: errDisk}))
+		c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(&recordingStore{fail: errDisk})))
 		_, err := c.Auth.Me(context.Background())
 		assert.NoError(t, err, "a store that cannot save does not fail the call")
 	})
@@ -316,7 +316,7 @@ func TestWaitingForAnotherCallersRefreshHonoursContext(t *testing.T) {
 		writeError(w, http.StatusServiceUnavailable, "down")
 		return true
 	})
-	c := newFakeClient(t, f, WithRetry(RetryPolicy{MaxRetries: 0}))
+	c, _ := Setup(t, onFake(f), ClientOptions(WithRetry(RetryPolicy{MaxRetries: 0})))
 
 	leaderDone := make(chan error, 1)
 	go func() {
@@ -342,7 +342,7 @@ func TestAtlastestExpiredTokenIsRefreshedAndTheCallReplayed(t *testing.T) {
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
-	c := newClientOn(t, srv, recOpt)
+	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt))
 	ctx := context.Background()
 	_, err := c.Companies.Get(ctx, srv.CompanyID())
 	require.NoError(t, err)
@@ -360,7 +360,7 @@ func TestAtlastestFiveHundredCallersOnAnExpiredTokenMakeOneRefresh(t *testing.T)
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
-	c := newClientOn(t, srv, recOpt)
+	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt))
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err)
 	srv.Advance(2 * time.Hour)
@@ -392,7 +392,7 @@ func TestAtlastestProactiveRefresh(t *testing.T) {
 	t.Cleanup(srv.Close)
 	fc := clock.NewFake(time.Now())
 	recOpt, rec := withRecorder(t)
-	c := newClientOn(t, srv, recOpt, withClock(fc))
+	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt, withClock(fc)))
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err)
 
@@ -411,7 +411,7 @@ func TestAtlastestReusedRefreshToken(t *testing.T) {
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	first := &MemoryTokenStore{}
-	a := newClientOn(t, srv, WithTokenStore(first))
+	a, _ := Setup(t, OnServer(srv), ClientOptions(WithTokenStore(first)))
 	_, err := a.Auth.Me(ctx)
 	require.NoError(t, err)
 	stale, err := first.Load(ctx)
@@ -421,14 +421,14 @@ func TestAtlastestReusedRefreshToken(t *testing.T) {
 
 	t.Run("with credentials", func(t *testing.T) {
 		recOpt, rec := withRecorder(t)
-		b := newClientOn(t, srv, recOpt, WithTokens(stale.AccessToken, stale.RefreshToken))
+		b, _ := Setup(t, OnServer(srv), ClientOptions(recOpt, WithTokens(stale.AccessToken, stale.RefreshToken)))
 		_, err := b.Auth.Me(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", 401))
 		assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/login", 200))
 	})
 	t.Run("without", func(t *testing.T) {
-		b := newClientFor(t, srv.URL, WithTokens(stale.AccessToken, stale.RefreshToken))
+		b, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens(stale.AccessToken, stale.RefreshToken)))
 		_, err := b.Auth.Me(ctx)
 		require.Error(t, err)
 		assert.ErrorIs(t, err, ErrUnauthorized)
@@ -438,7 +438,7 @@ func TestAtlastestReusedRefreshToken(t *testing.T) {
 
 func TestRefusedAccessTokenWithNothingToRenewItIsUnauthorized(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newClientFor(t, f.URL(), WithTokens("access-secret-unknown", ""))
+	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokens("access-secret-unknown", "")))
 	_, err := c.Auth.Me(context.Background())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, ErrUnauthorized)
@@ -480,7 +480,7 @@ func TestTokenStoreLoadRunsOnceForConcurrentFirstCalls(t *testing.T) {
 	f := newFakeAtlas(t)
 	tok := f.issueTokens()
 	store := newGatedStore(Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken})
-	c := newClientFor(t, f.URL(), WithTokenStore(store))
+	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokenStore(store)))
 
 	const n = 500
 	var started, wg sync.WaitGroup
@@ -517,7 +517,7 @@ func TestTokenStoreFailedLoadIsTriedAgain(t *testing.T) {
 	store := newGatedStore(Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken})
 	close(store.release)
 	store.fail.Store(1)
-	c := newClientFor(t, f.URL(), WithTokenStore(store))
+	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokenStore(store)))
 
 	_, err := c.Auth.Me(context.Background())
 	require.Error(t, err)
@@ -608,7 +608,7 @@ func TestTokenStoreCallsDoNotHoldACallPastItsContext(t *testing.T) {
 			f := newFakeAtlas(t)
 			store := &stuckStore{block: tc.block, pass: tc.pass, entered: make(chan string, 8), release: make(chan struct{}), calls: map[string]int{}}
 			t.Cleanup(func() { close(store.release) }) // before the leak check
-			c := newFakeClient(t, f, WithTokenStore(store))
+			c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
 			if tc.pass > 0 {
 				require.NoError(t, me(context.Background(), c))
 			}
@@ -648,7 +648,7 @@ func TestCallWaitingForARefreshIsNotHeldByItsSave(t *testing.T) {
 	f := newFakeAtlas(t)
 	store := &stuckStore{block: "Save", pass: 1, entered: make(chan string, 8), release: make(chan struct{}), calls: map[string]int{}}
 	t.Cleanup(func() { close(store.release) }) // before the leak check
-	c := newFakeClient(t, f, WithTokenStore(store))
+	c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
 	require.NoError(t, me(context.Background(), c))
 
 	gate := make(chan struct{})
@@ -715,7 +715,7 @@ func TestStoredRefreshTokenAloneStartsTheClient(t *testing.T) {
 		tok := f.issueTokens()
 		store := &MemoryTokenStore{}
 		require.NoError(t, store.Save(context.Background(), &Tokens{RefreshToken: tok.RefreshToken}))
-		c := newClientFor(t, f.URL(), WithTokenStore(store))
+		c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokenStore(store)))
 
 		_, err := c.Auth.Me(context.Background())
 		require.NoError(t, err)
@@ -733,7 +733,8 @@ func TestStoredRefreshTokenAloneStartsTheClient(t *testing.T) {
 		srv := atlastest.NewServer()
 		t.Cleanup(srv.Close)
 		first := &MemoryTokenStore{}
-		_, err := newClientOn(t, srv, WithTokenStore(first)).Auth.Me(context.Background())
+		a, _ := Setup(t, OnServer(srv), ClientOptions(WithTokenStore(first)))
+		_, err := a.Auth.Me(context.Background())
 		require.NoError(t, err)
 		stored, err := first.Load(context.Background())
 		require.NoError(t, err)
@@ -741,7 +742,7 @@ func TestStoredRefreshTokenAloneStartsTheClient(t *testing.T) {
 
 		store := &MemoryTokenStore{}
 		require.NoError(t, store.Save(context.Background(), &Tokens{RefreshToken: stored.RefreshToken}))
-		c := newClientFor(t, srv.URL, WithTokenStore(store), WithCompany(srv.CompanyID()))
+		c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokenStore(store), WithCompany(srv.CompanyID())))
 		_, err = c.Companies.Get(context.Background(), srv.CompanyID())
 		require.NoError(t, err)
 		var paths []string
@@ -850,7 +851,7 @@ func TestTokenLockerIsHeldAroundEveryRenewal(t *testing.T) {
 			store := &lockLog{}
 			logAuthRequests(f, store)
 			fc := clock.NewFake(time.Now())
-			c := newFakeClient(t, f, WithTokenStore(store), withClock(fc))
+			c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store), withClock(fc)))
 			if tc.setup != nil {
 				tc.setup(t, c, f, fc)
 			}
@@ -897,8 +898,8 @@ func TestTokenLockerUsesTokensAnotherHolderRenewed(t *testing.T) {
 			f := newFakeAtlas(t)
 			fc := clock.NewFake(time.Now())
 			store := &MemoryTokenStore{}
-			a := newFakeClient(t, f, WithTokenStore(store), withClock(fc))
-			b := newClientFor(t, f.URL(), WithTokenStore(store), withClock(fc))
+			a, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store), withClock(fc)))
+			b, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokenStore(store), withClock(fc)))
 			require.NoError(t, me(context.Background(), a))
 			require.NoError(t, me(context.Background(), b))
 
@@ -938,7 +939,7 @@ func TestTokenLockerFailure(t *testing.T) {
 		store := &lockLog{lockErr: errors.New("lock service unreachable")}
 		logAuthRequests(f, store)
 		logger, logs := captureLogs()
-		c := newFakeClient(t, f, WithTokenStore(store), WithLogger(logger))
+		c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store), WithLogger(logger)))
 		require.NoError(t, me(context.Background(), c))
 		assert.Equal(t, []string{"load", "lock failed", "POST /auth/login", "save"}, store.take())
 		out := logs.String()
@@ -950,7 +951,7 @@ func TestTokenLockerFailure(t *testing.T) {
 		t.Parallel()
 		f := newFakeAtlas(t)
 		store := &signalLocker{asked: make(chan struct{}, 4)}
-		c := newFakeClient(t, f, WithTokenStore(store))
+		c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
 		unlock, err := store.MemoryTokenStore.LockTokens(context.Background()) // another holder
 		require.NoError(t, err)
 
@@ -1070,9 +1071,13 @@ func TestReplicasSharingATokenStoreRenewOncePerLifetime(t *testing.T) {
 				t.Cleanup(srv.Close)
 				fc := clock.NewFake(start)
 				store := st.new()
-				withCreds := func() *Client { return newClientOn(t, srv, WithTokenStore(store), withClock(fc)) }
+				withCreds := func() *Client {
+					c, _ := Setup(t, OnServer(srv), ClientOptions(WithTokenStore(store), withClock(fc)))
+					return c
+				}
 				tokensOnly := func() *Client {
-					return newClientFor(t, srv.URL, WithTokenStore(store), WithCompany(srv.CompanyID()), withClock(fc))
+					c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokenStore(store), WithCompany(srv.CompanyID()), withClock(fc)))
+					return c
 				}
 				replicas := []*Client{withCreds(), withCreds(), withCreds(), tokensOnly(), tokensOnly(), tokensOnly()}
 				cron := tokensOnly()

@@ -14,7 +14,7 @@ import (
 // TestBillApprovedAndVoided approves a bill, which puts it in accounts
 // payable, and voids it, which takes it out again.
 func TestBillApprovedAndVoided(t *testing.T) {
-	c, srv := newStoryClient(t)
+	c, srv := atlas.Setup(t, atlas.ServerOptions(onStoryDay()))
 	ctx := context.Background()
 	vendor := srv.VendorIDs()[0]
 	supplies := accountByNumber(t, c, atlas.AccountTypeExpense, "6100")

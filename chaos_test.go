@@ -29,7 +29,7 @@ func TestAttemptTimeoutRetriesASlowAnswerWithTheSameKey(t *testing.T) {
 			verifyNoLeaks(t)
 			srv := atlastest.NewServer()
 			t.Cleanup(srv.Close)
-			c := newClientOn(t, srv, WithAttemptTimeout(300*time.Millisecond))
+			c, _ := Setup(t, OnServer(srv), ClientOptions(WithAttemptTimeout(300*time.Millisecond)))
 			ctx := context.Background()
 			_, err := c.Auth.Me(ctx) // log in before the fault
 			require.NoError(t, err)
@@ -71,7 +71,7 @@ func TestAttemptTimeoutGivesUpWithAClearError(t *testing.T) {
 	verifyNoLeaks(t)
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
-	c := newClientOn(t, srv, WithAttemptTimeout(100*time.Millisecond))
+	c, _ := Setup(t, OnServer(srv), ClientOptions(WithAttemptTimeout(100*time.Millisecond)))
 	ctx := context.Background()
 	_, err := c.Auth.Me(ctx)
 	require.NoError(t, err)
@@ -98,7 +98,7 @@ func TestHTTPClientTimeoutIsRetried(t *testing.T) {
 	t.Cleanup(srv.Close)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	c := newClientOn(t, srv, WithHTTPClient(&http.Client{Transport: tr, Timeout: 300 * time.Millisecond}))
+	c, _ := Setup(t, OnServer(srv), ClientOptions(WithHTTPClient(&http.Client{Transport: tr, Timeout: 300 * time.Millisecond})))
 	ctx := context.Background()
 	_, err := c.Auth.Me(ctx)
 	require.NoError(t, err)
@@ -120,7 +120,7 @@ func TestAttemptTimeoutCutsAStalledBody(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(srv.Close)
-	c := newClientFor(t, srv.URL+"/api/v1", WithTokens("tok", ""), WithAttemptTimeout(100*time.Millisecond))
+	c, _ := Setup(t, OnURL(srv.URL+"/api/v1"), ClientOptions(WithTokens("tok", ""), WithAttemptTimeout(100*time.Millisecond)))
 	_, err := c.Companies.Get(context.Background(), "c-1")
 	require.Error(t, err)
 	assert.Equal(t, "atlas: GET /companies/c-1: read response: no complete answer within the attempt timeout of 100ms", err.Error())
@@ -151,7 +151,7 @@ func TestChaos(t *testing.T) {
 	srv := atlastest.NewServer(atlastest.WithRequestLog(100_000))
 	t.Cleanup(srv.Close)
 	retry := RetryPolicy{MaxRetries: 4, MinBackoff: 2 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
-	c := newClientOn(t, srv, WithAttemptTimeout(attemptTimeout), WithRetry(retry))
+	c, _ := Setup(t, OnServer(srv), ClientOptions(WithAttemptTimeout(attemptTimeout), WithRetry(retry)))
 	w := newWorkload(t, srv, c, srv.CompanyID()) // logs in before the chaos
 	srv.ResetRequests()
 	srv.SetChaos(atlastest.Chaos{

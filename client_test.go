@@ -119,7 +119,7 @@ func (hs *headerServer) seen() []http.Header {
 
 func TestRequestHeaders(t *testing.T) {
 	hs := newHeaderServer(t, http.StatusOK)
-	c := newClientFor(t, hs.URL, WithTokens("tok-1", ""), WithUserAgent("my-app/1.2"))
+	c, _ := Setup(t, OnURL(hs.URL), ClientOptions(WithTokens("tok-1", ""), WithUserAgent("my-app/1.2")))
 	ctx := context.Background()
 
 	_, err := call[struct{}](ctx, c, Request{Method: http.MethodGet, Path: "/x"}, configOf([]RequestOption{WithHeader("X-Trace", "abc")}))
@@ -148,7 +148,7 @@ func TestRequestHeaders(t *testing.T) {
 
 func TestDefaultUserAgent(t *testing.T) {
 	hs := newHeaderServer(t, http.StatusOK)
-	c := newClientFor(t, hs.URL, WithTokens("tok-1", ""))
+	c, _ := Setup(t, OnURL(hs.URL), ClientOptions(WithTokens("tok-1", "")))
 	_, err := c.Companies.Get(context.Background(), "c")
 	require.NoError(t, err)
 	assert.Regexp(t, regexp.MustCompile(`^atlas-go/\d+\.\d+\.\d+ go/\d+\.\d+`), hs.seen()[0].Get("User-Agent"))
@@ -206,7 +206,7 @@ func TestPostRetriedWithTheSameKeyMakesOneResource(t *testing.T) {
 	for _, fail := range []string{"503", "drop"} {
 		t.Run(fail, func(t *testing.T) {
 			s := newIdempotentServer(t, fail)
-			c := newClientFor(t, s.URL, WithTokens("tok", ""))
+			c, _ := Setup(t, OnURL(s.URL), ClientOptions(WithTokens("tok", "")))
 			out, err := call[struct{ ID int }](context.Background(), c, Request{Method: http.MethodPost, Path: "/things", Body: map[string]string{"name": "x"}}, requestConfig{})
 			require.NoError(t, err)
 			assert.Equal(t, 1, out.ID)
@@ -266,7 +266,7 @@ func TestRetryPolicy(t *testing.T) {
 			if tc.maxRetries == 0 {
 				policy = RetryPolicy{}
 			}
-			c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithRetry(policy))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithRetry(policy)))
 			_, err := call[struct{}](context.Background(), c, Request{Method: tc.method, Path: "/x"}, requestConfig{})
 			assert.EqualValues(t, tc.attempts, n.Load())
 			if tc.ok {
@@ -282,7 +282,7 @@ func TestRetryPolicy(t *testing.T) {
 
 func TestRetriesRunOutWithTheLastAnswer(t *testing.T) {
 	srv, n := statusSequence(t, 503, 503, 502, 504, 503, 503)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
 	_, err := c.Companies.Get(context.Background(), "c-1")
 	assert.EqualValues(t, 4, n.Load(), "the first attempt and 3 retries")
 	var apiErr *Error
@@ -323,8 +323,7 @@ func TestRetryStopsWithTheAnswerWhenTheContextEnds(t *testing.T) {
 	defer cancel()
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""),
-		WithHTTPClient(&http.Client{Transport: &cancelAfterAnswer{base: tr, cancel: cancel}}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithHTTPClient(&http.Client{Transport: &cancelAfterAnswer{base: tr, cancel: cancel}})))
 	_, err := c.Companies.Get(ctx, "c-1")
 	assert.EqualValues(t, 1, n.Load(), "no retry once the context has ended")
 	var apiErr *Error
@@ -344,7 +343,7 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 		writeJSON(w, http.StatusOK, Company{ID: "c-1", FiscalYearStart: Date{2026, 1, 1}})
 	}))
 	t.Cleanup(srv.Close)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
 	co, err := c.Companies.Get(context.Background(), "c-1")
 	require.NoError(t, err)
 	assert.Equal(t, "c-1", co.ID)
@@ -354,7 +353,7 @@ func TestConnectionRefusedGivesUpWithTheCause(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base := srv.URL
 	srv.Close()
-	c := newClientFor(t, base, WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(base), ClientOptions(WithTokens("tok", "")))
 	_, err := c.Companies.Get(context.Background(), "c-1")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "atlas: GET /companies/c-1: ")
@@ -367,8 +366,7 @@ func TestCancelDuringBackoffReturnsPromptly(t *testing.T) {
 	verifyNoLeaks(t)
 	srv, _ := statusSequence(t, 503, 503)
 	fc := clock.NewFake(time.Now())
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
-		WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour})))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -391,8 +389,7 @@ func TestCancelDuringBackoffReturnsPromptly(t *testing.T) {
 func TestBackoffPastTheDeadlineReturnsTheAnswerAtOnce(t *testing.T) {
 	srv, n := statusSequence(t, 503)
 	fc := clock.NewFake(time.Now())
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
-		WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour})))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := c.Companies.Get(ctx, "c-1")
@@ -413,8 +410,7 @@ func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	fc := clock.NewFake(time.Now())
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
-		WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Second}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Second})))
 	done := make(chan error, 1)
 	go func() {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
@@ -458,10 +454,9 @@ func TestAuthorizationNotSentAfterRedirectToAnotherHost(t *testing.T) {
 		redirectHook = append(redirectHook, req.Header.Clone(), via[0].Header.Clone())
 		return nil
 	}}
-	c, err := NewClient(WithBaseURL(srv.URL+"/api/v1"), WithHTTPClient(hc), WithTokens("secret-token", ""))
-	require.NoError(t, err)
+	c, _ := Setup(t, OnURL(srv.URL+"/api/v1"), ClientOptions(WithHTTPClient(hc), WithTokens("secret-token", "")))
 
-	_, err = call[struct{}](context.Background(), c, Request{Method: http.MethodPost, Path: "/away", Body: map[string]int{"a": 1}}, requestConfig{})
+	_, err := call[struct{}](context.Background(), c, Request{Method: http.MethodPost, Path: "/away", Body: map[string]int{"a": 1}}, requestConfig{})
 	assert.ErrorIs(t, err, ErrCrossOriginRedirect)
 	assert.Zero(t, otherHits.Load(), "nothing leaves for another host")
 
@@ -488,14 +483,14 @@ func TestUserRedirectPolicyIsKeptWithinTheOrigin(t *testing.T) {
 	t.Cleanup(tr.CloseIdleConnections)
 	errNoRedirects := errors.New("no redirects here")
 	hc := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return errNoRedirects }}
-	c := newClientFor(t, srv.URL+"/api/v1", WithHTTPClient(hc), WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(srv.URL+"/api/v1"), ClientOptions(WithHTTPClient(hc), WithTokens("tok", "")))
 	_, err := call[struct{}](context.Background(), c, Request{Path: "/moved"}, requestConfig{})
 	assert.ErrorIs(t, err, errNoRedirects)
 	assert.EqualValues(t, 1, hits.Load())
 
 	// Without a policy of its own, net/http's limit of 10 redirects holds.
 	hits.Store(0)
-	c = newClientFor(t, srv.URL+"/api/v1", WithTokens("tok", ""))
+	c, _ = Setup(t, OnURL(srv.URL+"/api/v1"), ClientOptions(WithTokens("tok", "")))
 	_, err = call[struct{}](context.Background(), c, Request{Path: "/moved"}, requestConfig{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "stopped after 10 redirects")
@@ -571,7 +566,7 @@ func TestRedirectAwayFromTheOriginIsNotFollowed(t *testing.T) {
 			})
 			fc := clock.NewFake(time.Now())
 			tok := f.issueTokens()
-			c := newFakeClient(t, f, withClock(fc), WithTokens(tok.AccessToken, tok.RefreshToken))
+			c, _ := Setup(t, onFake(f), ClientOptions(withClock(fc), WithTokens(tok.AccessToken, tok.RefreshToken)))
 			ctx := context.Background()
 			var err error
 			switch path {
@@ -631,7 +626,7 @@ func TestRedirectFromHTTPSToHTTPIsNotFollowed(t *testing.T) {
 			}
 			tr := srv.Client().Transport.(*http.Transport)
 			t.Cleanup(tr.CloseIdleConnections)
-			c := newClientFor(t, srv.URL+"/api/v1", WithHTTPClient(&http.Client{Transport: tr}))
+			c, _ := Setup(t, OnURL(srv.URL+"/api/v1"), ClientOptions(WithHTTPClient(&http.Client{Transport: tr})))
 			_, err := c.Auth.Login(context.Background(), fakeEmail, fakePassword)
 			require.ErrorIs(t, err, ErrCrossOriginRedirect)
 			assert.Contains(t, err.Error(), "308 Permanent Redirect to "+target)
@@ -680,7 +675,7 @@ func TestCompanyScope(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.handle("GET /scoped", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
 	f.handle("POST /scoped", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
-	none := newFakeClient(t, f)
+	none, _ := Setup(t, onFake(f))
 	with := none.ForCompany("co-1")
 	ctx := context.Background()
 
@@ -718,7 +713,7 @@ func TestForCompanySharesTokensAndRateLimit(t *testing.T) {
 		w.Header().Set("X-RateLimit-Reset", "1768473060")
 		writeJSON(w, http.StatusOK, map[string]string{})
 	})
-	c := newFakeClient(t, f, WithCompany("co-1"))
+	c, _ := Setup(t, onFake(f), ClientOptions(WithCompany("co-1")))
 	other := c.ForCompany("co-2")
 	assert.Equal(t, "co-1", c.Company())
 	assert.Equal(t, "co-2", other.Company())
@@ -748,7 +743,7 @@ func TestWithResponseCapturesTheAnswer(t *testing.T) {
 		writeJSON(w, http.StatusOK, Company{ID: "c-1", FiscalYearStart: Date{2026, 1, 1}})
 	}))
 	t.Cleanup(srv.Close)
-	c := newClientFor(t, srv.URL+"/api/v1", WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(srv.URL+"/api/v1"), ClientOptions(WithTokens("tok", "")))
 
 	for _, tc := range []struct {
 		id     string
@@ -783,7 +778,7 @@ func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
 				_, _ = io.WriteString(w, tc.body)
 			}))
 			t.Cleanup(srv.Close)
-			c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
 			co, err := c.Companies.Get(context.Background(), "c-1")
 			if tc.wantErr == "" {
 				require.NoError(t, err)
@@ -797,7 +792,7 @@ func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
 }
 
 func TestNilContextIsAnError(t *testing.T) {
-	c := newClientFor(t, "http://127.0.0.1:1", WithTokens("tok", "ref"), WithCompany("c-1"))
+	c, _ := Setup(t, OnURL("http://127.0.0.1:1"), ClientOptions(WithTokens("tok", "ref"), WithCompany("c-1")))
 	var nilCtx context.Context // a caller passing nil, without tripping SA1012
 	cases := map[string]struct {
 		call func() error
@@ -859,7 +854,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		}
 	}())
 	logger, logs := captureLogs()
-	c := newFakeClient(t, f, WithLogger(logger))
+	c, _ := Setup(t, onFake(f), ClientOptions(WithLogger(logger)))
 	ctx := context.Background()
 	var errs []error
 	collect := func(err error) {
@@ -883,7 +878,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	_, err = c.Auth.Login(ctx, fakeEmail, "wrong-"+fakePassword)
 	collect(err)
 	tok := f.issueTokens()
-	bare := newClientFor(t, f.URL(), WithTokens(tok.AccessToken, tok.RefreshToken), WithLogger(logger))
+	bare, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokens(tok.AccessToken, tok.RefreshToken), WithLogger(logger)))
 	f.expireAccessTokens()
 	f.revokeRefreshTokens()
 	_, err = bare.Auth.Me(ctx)
@@ -907,7 +902,7 @@ func TestWaitsAreLogged(t *testing.T) {
 	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
 	fc := clock.NewFake(time.Now())
 	logger, logs := captureLogs()
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithLogger(logger))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithLogger(logger)))
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Companies.Get(context.Background(), "c-1")
@@ -921,7 +916,7 @@ func TestWaitsAreLogged(t *testing.T) {
 
 func TestErrorsNameTheOperation(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	_, err := c.Companies.Get(context.Background(), "nope")
 	var apiErr *Error
 	require.ErrorAs(t, err, &apiErr)
@@ -948,7 +943,7 @@ func TestAtlastestCreateRetriedAfterAFailureMakesOneCustomer(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, srv := newTestClient(t)
+			c, srv := Setup(t)
 			ctx := context.Background()
 			before, err := c.Customers.List(ctx, nil)
 			require.NoError(t, err)

@@ -12,7 +12,7 @@ import (
 )
 
 func TestCompaniesOnAtlastest(t *testing.T) {
-	c, srv := newTestClient(t, atlastest.WithSecondCompany())
+	c, srv := Setup(t, ServerOptions(atlastest.WithSecondCompany()))
 	ctx := context.Background()
 
 	page, err := c.Companies.List(ctx, nil)
@@ -51,7 +51,7 @@ func TestCompaniesOnAtlastest(t *testing.T) {
 // The companies routes take no company_id, whatever the client's company.
 func TestCompaniesSendNoCompany(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newFakeClient(t, f, WithCompany("co-1"))
+	c, _ := Setup(t, onFake(f), ClientOptions(WithCompany("co-1")))
 	_, err := c.Companies.List(context.Background(), nil)
 	require.NoError(t, err)
 	_, err = c.Companies.Get(context.Background(), "c-001")

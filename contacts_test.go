@@ -16,7 +16,7 @@ import (
 )
 
 func TestCustomersEndToEnd(t *testing.T) {
-	c, _ := newTestClient(t)
+	c, _ := atlas.Setup(t)
 	ctx := context.Background()
 
 	created, err := c.Customers.Create(ctx, &atlas.CustomerCreateParams{
@@ -80,7 +80,7 @@ func TestCustomersEndToEnd(t *testing.T) {
 }
 
 func TestVendorsEndToEnd(t *testing.T) {
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	supplies := srv.AccountID("6100")
 
@@ -137,7 +137,7 @@ func lastRequest(t *testing.T, srv *atlastest.Server, method, path string) atlas
 // TestPatchPutsOnlyTheSetFieldsOnTheWire reads what the server received for a
 // PATCH from its request log.
 func TestPatchPutsOnlyTheSetFieldsOnTheWire(t *testing.T) {
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	id := srv.CustomerIDs()[0]
 	before, err := c.Customers.Get(ctx, id)
@@ -164,7 +164,7 @@ func TestPatchPutsOnlyTheSetFieldsOnTheWire(t *testing.T) {
 }
 
 func TestContactsOfAnotherCompanyAreNotFound(t *testing.T) {
-	c, srv := newTestClient(t, atlastest.WithSecondCompany())
+	c, srv := atlas.Setup(t, atlas.ServerOptions(atlastest.WithSecondCompany()))
 	ctx := context.Background()
 	other := c.ForCompany(srv.SecondCompanyID())
 
@@ -188,7 +188,7 @@ func TestContactsOfAnotherCompanyAreNotFound(t *testing.T) {
 }
 
 func TestCustomerCreateValidationReachesTheCaller(t *testing.T) {
-	c, _ := newTestClient(t)
+	c, _ := atlas.Setup(t)
 	_, err := c.Customers.Create(context.Background(), &atlas.CustomerCreateParams{DisplayName: "x", Email: "not-an-email"})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, atlas.ErrValidation)

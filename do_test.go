@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,7 +27,7 @@ import (
 // what the wrapped method gives: they share one path.
 func TestDoGivesWhatTheWrappedMethodGives(t *testing.T) {
 	t.Parallel()
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 
 	want, err := c.Customers.List(ctx, &atlas.CustomerListParams{
@@ -70,7 +69,7 @@ func TestDoGivesWhatTheWrappedMethodGives(t *testing.T) {
 // method.
 func TestDoAPIErrorIsError(t *testing.T) {
 	t.Parallel()
-	c, _ := newTestClient(t)
+	c, _ := atlas.Setup(t)
 	ctx := context.Background()
 
 	missing := "/invoices/00000000-0000-4000-8000-000000000000"
@@ -101,12 +100,7 @@ func TestDoRetriedPostKeepsIdempotencyKey(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := atlastest.NewServer()
-			t.Cleanup(srv.Close)
-			c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()),
-				atlas.WithCredentials(srv.Email(), srv.Password()), atlas.WithCompany(srv.CompanyID()),
-				atlas.WithRetry(atlas.RetryPolicy{MaxRetries: 3, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}))
-			require.NoError(t, err)
+			c, srv := atlas.Setup(t) // fast retries: three retries 1-2 ms apart
 			// The first attempt is made and its answer lost; the second is refused.
 			srv.DropNext(1, atlastest.Matching("POST /contacts/customers"), atlastest.AfterHandler())
 			srv.FailNext(1, http.StatusServiceUnavailable, atlastest.Matching("POST /contacts/customers"))
@@ -193,9 +187,8 @@ func newBetaAPI(t *testing.T) *betaAPI {
 func TestDoUnknownEndpoint(t *testing.T) {
 	t.Parallel()
 	b := newBetaAPI(t)
-	c, err := atlas.NewClient(atlas.WithBaseURL(b.srv.URL+"/api/v1"), atlas.WithCredentials("jane@example.com", "hunter2-hunter2"),
-		atlas.WithCompany("co-7"), atlas.WithUserAgent("widgets/0.1"))
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(b.srv.URL+"/api/v1"), atlas.ClientOptions(atlas.WithCredentials("jane@example.com", "hunter2-hunter2"),
+		atlas.WithCompany("co-7"), atlas.WithUserAgent("widgets/0.1")))
 
 	type widget struct {
 		ID        string `json:"id"`
@@ -247,8 +240,7 @@ func TestDoCompanyScope(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
-	with, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithTokens("tok", ""), atlas.WithCompany("co-1"))
-	require.NoError(t, err)
+	with, _ := atlas.Setup(t, atlas.OnURL(srv.URL), atlas.ClientOptions(atlas.WithTokens("tok", ""), atlas.WithCompany("co-1")))
 	without := with.ForCompany("")
 	ctx := context.Background()
 
@@ -277,7 +269,7 @@ func TestDoCompanyScope(t *testing.T) {
 	mu.Lock()
 	queries = nil
 	mu.Unlock()
-	err = without.Do(ctx, &atlas.Request{Path: "/things", Company: atlas.CompanyRequired}, nil)
+	err := without.Do(ctx, &atlas.Request{Path: "/things", Company: atlas.CompanyRequired}, nil)
 	assert.ErrorIs(t, err, atlas.ErrNoCompany)
 	mu.Lock()
 	assert.Empty(t, queries, "nothing sent without the company a route requires")
@@ -295,9 +287,8 @@ func TestDoRefusesBeforeAnyRequest(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithCredentials("jane@example.com", "hunter2-hunter2"),
-		atlas.WithCompany("co-1"))
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(srv.URL), atlas.ClientOptions(atlas.WithCredentials("jane@example.com", "hunter2-hunter2"),
+		atlas.WithCompany("co-1")))
 	ctx := context.Background()
 	var out struct{}
 

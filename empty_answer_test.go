@@ -54,7 +54,7 @@ func TestEmptyOrNullSuccessIsAnError(t *testing.T) {
 			_, _ = w.Write([]byte(a.body))
 		}))
 		t.Cleanup(srv.Close)
-		c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithCompany("co-1"))
+		c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithCompany("co-1")))
 		for _, tc := range calls {
 			t.Run(tc.op+"/"+http.StatusText(a.status)+"/"+a.body, func(t *testing.T) {
 				got, err := tc.call(context.Background(), c)
@@ -103,13 +103,13 @@ func TestEmptyTokenAnswerIsAnError(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	c := newClientFor(t, srv.URL)
+	c, _ := Setup(t, OnURL(srv.URL))
 	_, err := c.Auth.Login(context.Background(), fakeEmail, fakePassword)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "atlas: POST /auth/login: 200 OK with an empty or null body")
 	assert.NotContains(t, err.Error(), fakePassword)
 
-	c = newClientFor(t, srv.URL, WithTokens("", "refresh-secret"))
+	c, _ = Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("", "refresh-secret")))
 	err = c.Auth.Refresh(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "POST /auth/refresh: 200 OK with an empty or null body")
@@ -124,7 +124,7 @@ func TestNoBodyRouteTakesAnEmptyAnswer(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
 	var resp *Response
 	err := c.do(context.Background(), Request{Method: http.MethodDelete, Path: "/things/1"}, requestConfig{response: &resp}, nil)
 	require.NoError(t, err)

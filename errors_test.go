@@ -99,7 +99,7 @@ func TestOddErrorBodiesGiveAUsefulError(t *testing.T) {
 				_, _ = w.Write(tc.body)
 			}))
 			t.Cleanup(srv.Close)
-			c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 0}))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 0})))
 
 			_, err := c.Companies.Get(context.Background(), "c-1")
 			var apiErr *Error
@@ -125,7 +125,7 @@ func TestErrorBodyCutOffMidStream(t *testing.T) {
 		// The handler returns with 950 bytes unsent: the connection is cut.
 	}))
 	t.Cleanup(srv.Close)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 0}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 0})))
 	_, err := c.Companies.Get(context.Background(), "c-1")
 	var apiErr *Error
 	require.ErrorAs(t, err, &apiErr)
@@ -143,7 +143,7 @@ func TestRetryAfterAndRateLimitOnError(t *testing.T) {
 		writeError(w, http.StatusTooManyRequests, "Rate limit exceeded")
 	}))
 	t.Cleanup(srv.Close)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 0}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 0})))
 	_, err := c.Companies.Get(context.Background(), "c-1")
 	var apiErr *Error
 	require.ErrorAs(t, err, &apiErr)
@@ -195,7 +195,7 @@ func TestErrorsSayHowManyAttempts(t *testing.T) {
 				srv, _ := statusSequence(t, tc.statuses...)
 				base = srv.URL
 			}
-			c := newClientFor(t, base, WithTokens("tok", ""))
+			c, _ := Setup(t, OnURL(base), ClientOptions(WithTokens("tok", "")))
 			_, err := c.Companies.Get(context.Background(), "c-1")
 			require.Error(t, err)
 			suffix := " (after " + strconv.Itoa(tc.attempts) + " attempts)"
@@ -224,7 +224,7 @@ func TestAttemptsCountTheReplayAfterA401(t *testing.T) {
 	f.handle("GET /missing", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not here")
 	})
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	_, err := c.Auth.Me(context.Background())
 	require.NoError(t, err)
 	f.expireAccessTokens()

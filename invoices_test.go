@@ -23,7 +23,7 @@ import (
 // comes exactly once and in the requested order.
 func TestInvoicesAllAtScale(t *testing.T) {
 	const n = 2500
-	c, _ := newTestClient(t, atlastest.WithInvoices(n))
+	c, _ := atlas.Setup(t, atlas.ServerOptions(atlastest.WithInvoices(n)))
 	ctx := context.Background()
 
 	cases := []struct {
@@ -58,7 +58,7 @@ func TestInvoicesAllAtScale(t *testing.T) {
 }
 
 func TestInvoicesListFilters(t *testing.T) {
-	c, _ := newTestClient(t, atlastest.WithInvoices(300))
+	c, _ := atlas.Setup(t, atlas.ServerOptions(atlastest.WithInvoices(300)))
 	ctx := context.Background()
 
 	total := 0
@@ -108,7 +108,7 @@ func TestInvoicesListFilters(t *testing.T) {
 }
 
 func TestInvoiceLifecycle(t *testing.T) {
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	today := atlas.DateOf(srv.Now())
 	customer := srv.CustomerIDs()[0]
@@ -186,7 +186,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 }
 
 func TestInvoiceValidationErrorsNameTheField(t *testing.T) {
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	_, err := c.Invoices.Create(context.Background(), &atlas.InvoiceCreateParams{
 		CustomerID:  srv.CustomerIDs()[0],
 		InvoiceDate: atlas.DateOf(srv.Now()),
@@ -301,7 +301,7 @@ func TestInvoiceStatusOutstanding(t *testing.T) {
 func TestReceivablesByOutstandingAndSub(t *testing.T) {
 	t.Parallel()
 	day := time.Date(2026, time.June, 30, 12, 0, 0, 0, time.UTC)
-	c, _ := newTestClient(t, atlastest.WithInvoices(250), atlastest.WithClock(atlastest.FixedClock(day)))
+	c, _ := atlas.Setup(t, atlas.ServerOptions(atlastest.WithInvoices(250), atlastest.WithClock(atlastest.FixedClock(day))))
 	ctx := context.Background()
 	today := atlas.DateOf(day)
 

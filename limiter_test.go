@@ -136,7 +136,7 @@ func TestLimiterWaitAndObserveComeInPairs(t *testing.T) {
 	// connection dropped by itself, beneath the client.
 	tr := &http.Transport{DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(l), WithHTTPClient(&http.Client{Transport: tr}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l), WithHTTPClient(&http.Client{Transport: tr})))
 	var wg sync.WaitGroup
 	for g := range 16 {
 		wg.Add(1)
@@ -194,7 +194,7 @@ func TestLimiterObservesOnTheClientsClock(t *testing.T) {
 	t.Cleanup(srv.Close)
 	l := &fakeLimiter{}
 	client := clock.Offset{Base: server, By: 5 * time.Second}
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(l), withClock(client))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l), withClock(client)))
 	ctx := context.Background()
 	_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
 	require.NoError(t, err)
@@ -232,7 +232,7 @@ func TestFailingLimiterFallsBackToThePacer(t *testing.T) {
 	t.Cleanup(srv.Close)
 	l := &fakeLimiter{}
 	logs := newLevelCounter()
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(l), withClock(fc), WithLogger(slog.New(logs)))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l), withClock(fc), WithLogger(slog.New(logs))))
 	ctx := context.Background()
 	get := func() error {
 		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
@@ -284,7 +284,7 @@ func TestLimiterThatBlocksPastTheContext(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	l := &fakeLimiter{hold: make(chan struct{}), waiting: make(chan struct{}, 1), observes: make(chan struct{}, 1)}
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(l))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -321,7 +321,7 @@ func TestLimiterWaitPastTheDeadlineIsTheAnswer(t *testing.T) {
 	t.Cleanup(srv.Close)
 	l := refusingLimiter{}
 	logs := newLevelCounter()
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(l), WithLogger(slog.New(logs)))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l), WithLogger(slog.New(logs))))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
@@ -350,7 +350,7 @@ func TestPanickingLimiterFallsBackToThePacer(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	logs := newLevelCounter()
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithLimiter(panickingLimiter{}), WithLogger(slog.New(logs)))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(panickingLimiter{}), WithLogger(slog.New(logs))))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range 3 {

@@ -45,7 +45,7 @@ func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	fc := clock.NewFake(time.Unix(1768473000, 0))
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRateLimit(40, 4, 2*time.Second))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRateLimit(40, 4, 2*time.Second)))
 	for range 3 {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err, "the burst of 4, less one spare, goes at once")
@@ -104,7 +104,7 @@ func TestAllLiveHeapStaysNearTwoPages(t *testing.T) {
 // window's end (a wait past ctx's deadline fails at once).
 func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
 	// The server's minute ends after the client's deadline, whatever the time.
-	c, srv := newTestClient(t, atlastest.WithClock(atlastest.FixedClock(time.Now().Add(time.Hour))))
+	c, srv := Setup(t, ServerOptions(atlastest.WithClock(atlastest.FixedClock(time.Now().Add(time.Hour)))))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -130,7 +130,7 @@ func TestAllWithConcurrencyStaysWithinThePlan(t *testing.T) {
 	verifyNoLeaks(t)
 	srv := atlastest.NewServer(atlastest.WithInvoices(250), atlastest.WithPlan(atlastest.TierStandard, time.Second))
 	t.Cleanup(srv.Close)
-	c := newClientOn(t, srv, WithRateLimit(60, 10, time.Second)) // the Standard tier, its minute scaled to the server's second
+	c, _ := Setup(t, OnServer(srv), ClientOptions(WithRateLimit(60, 10, time.Second))) // the Standard tier, its minute scaled to the server's second
 	want, err := c.Invoices.List(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}})
 	require.NoError(t, err)
 	srv.ResetRequests()

@@ -453,7 +453,7 @@ func TestAtlastestAnswersDecodeStrictly(t *testing.T) {
 	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(storyDay)), atlastest.WithInvoices(20))
 	t.Cleanup(srv.Close)
 	st := &strictTransport{t: t, next: srv.Client().Transport, seen: map[string]bool{}}
-	c := clientOn(t, srv, &http.Client{Transport: st})
+	c, _ := atlas.Setup(t, atlas.OnServer(srv), atlas.ClientOptions(atlas.WithHTTPClient(&http.Client{Transport: st})))
 	ctx := context.Background()
 	must := func(_ any, err error) {
 		t.Helper()
@@ -567,7 +567,7 @@ func TestMeOnAtlastest(t *testing.T) {
 	srv := atlastest.NewServer(atlastest.WithSecondCompany())
 	t.Cleanup(srv.Close)
 	bt := &bodyTap{next: srv.Client().Transport, path: "/auth/me"}
-	c := clientOn(t, srv, &http.Client{Transport: bt})
+	c, _ := atlas.Setup(t, atlas.OnServer(srv), atlas.ClientOptions(atlas.WithHTTPClient(&http.Client{Transport: bt})))
 	ctx := context.Background()
 
 	u, err := c.Auth.Login(ctx, srv.Email(), srv.Password())

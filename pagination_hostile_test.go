@@ -119,7 +119,7 @@ func TestAllEndsOnPagesThatDoNotAddUp(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := newPagesServer(t, tt.answer)
-			c := newClientFor(t, s.srv.URL, WithTokens("tok", ""))
+			c, _ := Setup(t, OnURL(s.srv.URL), ClientOptions(WithTokens("tok", "")))
 			got, errs := walk(t, c, &CompanyListParams{ListOptions: ListOptions{PageSize: 2}}, tt.opts...)
 			require.Len(t, errs, 1, "one error ends the iteration")
 			assert.ErrorIs(t, errs[0], ErrPagination)
@@ -137,7 +137,7 @@ func TestAllFromALaterPageCountsTheSkippedItems(t *testing.T) {
 	s := newPagesServer(t, func(n int) string {
 		return fmt.Sprintf(`{"items":%s,"total":6,"page":%d,"page_size":2,"has_next":true}`, ids(pageOf(n, 2, 6)...), n)
 	})
-	c := newClientFor(t, s.srv.URL, WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(s.srv.URL), ClientOptions(WithTokens("tok", "")))
 	got, errs := walk(t, c, &CompanyListParams{ListOptions: ListOptions{Page: 3, PageSize: 2}})
 	assert.Equal(t, []string{"c-5", "c-6"}, got)
 	require.Len(t, errs, 1)
@@ -169,7 +169,7 @@ func TestAllToleratesPagesThatStillAdvance(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s := newPagesServer(t, tt.answer)
-			c := newClientFor(t, s.srv.URL, WithTokens("tok", ""))
+			c, _ := Setup(t, OnURL(s.srv.URL), ClientOptions(WithTokens("tok", "")))
 			got, errs := walk(t, c, &CompanyListParams{ListOptions: ListOptions{PageSize: 2}}, WithConcurrency(3))
 			assert.Empty(t, errs)
 			assert.Len(t, got, tt.want)
@@ -190,7 +190,7 @@ func TestAllWithConcurrencyEndsAtTheFirstBadPage(t *testing.T) {
 		}
 		return fmt.Sprintf(`{"items":%s,"total":%d,"page":%d,"page_size":%d,"has_next":true}`, ids(items...), total, n, size)
 	})
-	c := newClientFor(t, s.srv.URL, WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(s.srv.URL), ClientOptions(WithTokens("tok", "")))
 	got, errs := walk(t, c, &CompanyListParams{ListOptions: ListOptions{PageSize: size}}, WithConcurrency(ahead))
 	require.Len(t, errs, 1)
 	assert.ErrorIs(t, errs[0], ErrPagination)

@@ -20,7 +20,7 @@ import (
 func TestAllWalksEveryPageInOrder(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.setCompanies(250)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 
 	var ids []string
 	for co, err := range c.Companies.All(context.Background(), nil) {
@@ -51,7 +51,7 @@ func pad3(n int) string {
 func TestPageSizeIsClamped(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.setCompanies(5)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	p, err := c.Companies.List(context.Background(), &CompanyListParams{ListOptions: ListOptions{PageSize: 500}})
 	require.NoError(t, err, "a page size over 100 would get a 422")
 	assert.Equal(t, 100, p.PageSize)
@@ -67,7 +67,7 @@ func TestPageSizeIsClamped(t *testing.T) {
 func TestAllHonoursChosenPageSizeAndStartPage(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.setCompanies(10)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	var ids []string
 	for co, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions: ListOptions{Page: 2, PageSize: 3}}) {
 		require.NoError(t, err)
@@ -80,7 +80,7 @@ func TestAllHonoursChosenPageSizeAndStartPage(t *testing.T) {
 func TestAllPrefetchesTheNextPage(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.setCompanies(300)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	requested := make(chan int, 10)
 	f.intercept(func(_ http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/api/v1/companies" {
@@ -106,7 +106,7 @@ func TestAllBreakEarlyLeavesNoGoroutine(t *testing.T) {
 	verifyNoLeaks(t)
 	f := newFakeAtlas(t)
 	f.setCompanies(300)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	// Page 2 hangs on the server, so its prefetch is in flight at the break.
 	hang := make(chan struct{})
 	t.Cleanup(func() { close(hang) })
@@ -156,7 +156,7 @@ func TestAllStopsWhenContextEnds(t *testing.T) {
 	verifyNoLeaks(t)
 	f := newFakeAtlas(t)
 	f.setCompanies(300)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := 0
@@ -184,7 +184,7 @@ func TestAllRefusesAServerThatIgnoresPage(t *testing.T) {
 	f.handle("GET /empty-but-more", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"items": []any{}, "total": 10, "has_next": true})
 	})
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	for _, path := range []string{"/stuck", "/empty-but-more"} {
 		t.Run(path, func(t *testing.T) {
 			var errs []error
@@ -207,7 +207,7 @@ func TestAllWithConcurrencyKeepsOrder(t *testing.T) {
 	verifyNoLeaks(t)
 	f := newFakeAtlas(t)
 	f.setCompanies(950)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	var mu sync.Mutex
 	inFlight, maxInFlight := 0, 0
 	release := make(chan struct{})
@@ -248,7 +248,7 @@ func TestAllWithConcurrencyKeepsOrder(t *testing.T) {
 func TestAllUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
 	f := newFakeAtlas(t)
 	f.setCompanies(350)
-	c := newFakeClient(t, f)
+	c, _ := Setup(t, onFake(f))
 	n := 0
 	for _, err := range c.Companies.All(context.Background(), &CompanyListParams{ListOptions: ListOptions{PageSize: 50}}) {
 		require.NoError(t, err)
@@ -263,7 +263,8 @@ func TestAllUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
 
 func TestAllReportsTheFirstPageError(t *testing.T) {
 	f := newFakeAtlas(t)
-	c := newFakeClient(t, f).ForCompany("")
+	c, _ := Setup(t, onFake(f))
+	c = c.ForCompany("")
 	var errs []error
 	for _, err := range listAll[Company](context.Background(), c, Request{Path: "/invoices", Company: CompanyRequired}, ListOptions{}, nil) {
 		errs = append(errs, err)
@@ -279,7 +280,7 @@ func TestAtlastestUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
 	srv := atlastest.NewServer(atlastest.WithInvoices(350))
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
-	c := newClientOn(t, srv, recOpt)
+	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt))
 	seen := map[string]bool{}
 	for inv, err := range c.Invoices.All(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 50}}) {
 		require.NoError(t, err)
@@ -295,7 +296,7 @@ func TestAtlastestUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
 
 func TestAtlastestBreakAndCancelLeaveNoGoroutine(t *testing.T) {
 	verifyNoLeaks(t)
-	c, _ := newTestClient(t, atlastest.WithInvoices(500))
+	c, _ := Setup(t, ServerOptions(atlastest.WithInvoices(500)))
 	n := 0
 	for _, err := range c.Invoices.All(context.Background(), nil, WithConcurrency(3)) {
 		require.NoError(t, err)

@@ -468,7 +468,7 @@ func TestEveryParamsFieldReachesTheWire(t *testing.T) {
 				require.NotEmpty(t, f.want)
 
 				rec := newWireRecorder(t)
-				c := newClientFor(t, rec.srv.URL, WithTokens("tok", ""), WithCompany("co-1"))
+				c, _ := Setup(t, OnURL(rec.srv.URL), ClientOptions(WithTokens("tok", ""), WithCompany("co-1")))
 				require.NoError(t, pc.call(context.Background(), c, p.Interface()))
 
 				reqs := rec.requests()
@@ -604,7 +604,7 @@ func TestInvalidParamsFailBeforeAnyRequest(t *testing.T) {
 				_, _ = io.WriteString(w, `{}`)
 			}))
 			t.Cleanup(srv.Close)
-			c := newClientFor(t, srv.URL, WithTokens("tok", ""), WithCompany("co-1"))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithCompany("co-1")))
 			err := tt.call(context.Background(), c)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrInvalidParams)

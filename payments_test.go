@@ -28,7 +28,7 @@ func sentInvoice(t *testing.T, c *atlas.Client, srv *atlastest.Server, customer,
 }
 
 func TestPaymentsEndToEnd(t *testing.T) {
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	customer := srv.CustomerIDs()[0]
 	cash := srv.AccountID("1000")

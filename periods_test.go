@@ -12,7 +12,7 @@ import (
 )
 
 func TestPeriodsEndToEnd(t *testing.T) {
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 
 	periods := collect(t, c.Periods.All(ctx, &atlas.PeriodListParams{ListOptions: atlas.ListOptions{SortOrder: atlas.SortAsc, PageSize: 5}, SortBy: atlas.PeriodSortByStartDate}))

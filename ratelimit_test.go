@@ -132,7 +132,7 @@ func Test429WaitsForRetryAfterThenSucceeds(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			srv, n := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
 			fc := clock.NewFake(time.Now())
-			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
 			done := make(chan error, 1)
 			go func() {
 				_, err := call[struct{}](context.Background(), c, Request{Method: method, Path: "/x"}, requestConfig{})
@@ -151,7 +151,7 @@ func Test429WaitsForRetryAfterThenSucceeds(t *testing.T) {
 func Test429WithoutRetryAfterWaitsForTheReset(t *testing.T) {
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	srv, n := rateServer(t, 1, dated(rlHeader(60, 0, fc.Now().Add(25*time.Second)), fc.Now()))
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
 	done := make(chan error, 1)
 	go func() {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
@@ -182,7 +182,7 @@ func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
 	t.Cleanup(srv.Close)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
 	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	require.NoError(t, err)
 
@@ -214,7 +214,7 @@ func TestTierPacesToThePlan(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	fc := clock.NewFake(time.Unix(1768473000, 0))
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithTier(TierStandard))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithTier(TierStandard)))
 	for range 9 {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err, "the burst of 10, less one spare, goes at once")
@@ -254,7 +254,7 @@ func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
 	t.Cleanup(srv.Close)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
 	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	require.NoError(t, err)
 
@@ -273,7 +273,7 @@ func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
 func Test429RetryPastTheDeadlineReturnsThe429(t *testing.T) {
 	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"120"}})
 	fc := clock.NewFake(time.Now())
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
@@ -290,7 +290,7 @@ func TestCancelDuringRateLimitWaitReturnsPromptly(t *testing.T) {
 	verifyNoLeaks(t)
 	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"100"}})
 	fc := clock.NewFake(time.Now())
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -309,7 +309,7 @@ func TestCancelDuringRateLimitWaitReturnsPromptly(t *testing.T) {
 func TestMaxRetriesZeroStillRespectsA429Pause(t *testing.T) {
 	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"9"}})
 	fc := clock.NewFake(time.Now())
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{})))
 	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	assert.ErrorIs(t, err, ErrRateLimited, "no retry: the 429 is the answer")
 
@@ -333,7 +333,7 @@ func TestAtlastestPacerStaysWithinTheWindow(t *testing.T) {
 	srv := atlastest.NewServer(atlastest.WithPlanLimits(5, 0, time.Second))
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
-	c := newClientOn(t, srv, recOpt)
+	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt))
 	for range 12 {
 		_, err := c.Companies.Get(context.Background(), srv.CompanyID())
 		require.NoError(t, err)
@@ -354,9 +354,9 @@ func TestAtlastest429WaitsForRetryAfterAndSucceeds(t *testing.T) {
 	t.Cleanup(srv.Close)
 	fc := clock.NewFake(start)
 	ctx := context.Background()
-	a := newClientOn(t, srv, withClock(fc))
+	a, _ := Setup(t, OnServer(srv), ClientOptions(withClock(fc)))
 	recOpt, rec := withRecorder(t)
-	b := newClientOn(t, srv, recOpt, withClock(fc))
+	b, _ := Setup(t, OnServer(srv), ClientOptions(recOpt, withClock(fc)))
 	require.NoError(t, a.Auth.Refresh(ctx)) // both log in now; logins count apart from the user's calls
 	require.NoError(t, b.Auth.Refresh(ctx))
 	// The logins used up the window of the clients' address, as both pacers saw:
@@ -408,7 +408,7 @@ func TestAtlastestTierNeverProvokesA429(t *testing.T) {
 	srv := atlastest.NewServer(atlastest.WithPlan(atlastest.TierStandard, time.Minute))
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
-	c := newClientOn(t, srv, recOpt, WithTier(TierStandard))
+	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt, WithTier(TierStandard)))
 	var wg sync.WaitGroup
 	for range 12 {
 		wg.Add(1)
@@ -441,8 +441,7 @@ func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
 	t.Cleanup(srv.Close)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc),
-		WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second}))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second})))
 	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 	require.NoError(t, err)
 	_, err = call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
@@ -554,7 +553,7 @@ func TestBurst429SpacesRequestsAtTheLearnedRate(t *testing.T) {
 	fc := clock.NewFake(reset.Add(-time.Second))
 	release := make(chan struct{})
 	srv, arrived := burstServer(t, fc, reset, release)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
 	ctx := context.Background()
 	for range 3 {
 		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
@@ -597,7 +596,7 @@ func TestCancelDuringASpacedWaitReturnsPromptly(t *testing.T) {
 	release := make(chan struct{})
 	close(release)
 	srv, arrived := burstServer(t, fc, reset, release)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
 	for range 3 {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err)
@@ -682,7 +681,7 @@ func Test429PastMaxRateLimitWaitFailsAtOnce(t *testing.T) {
 				writeJSON(w, http.StatusOK, map[string]string{})
 			}))
 			t.Cleanup(srv.Close)
-			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy)))
 
 			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 			var apiErr *Error
@@ -747,7 +746,7 @@ func TestImplausibleResetNeverStallsTheClient(t *testing.T) {
 				writeJSON(w, status, map[string]string{})
 			}))
 			t.Cleanup(srv.Close)
-			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy)))
 			ctx := context.Background()
 			get := func() <-chan error {
 				done := make(chan error, 1)
@@ -847,7 +846,7 @@ func TestResetIsReadAgainstTheServersDate(t *testing.T) {
 				writeJSON(w, http.StatusOK, map[string]string{})
 			}))
 			t.Cleanup(srv.Close)
-			c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(clock.Offset{Base: server, By: tc.offset}))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(clock.Offset{Base: server, By: tc.offset})))
 			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 			require.NoError(t, err)
 			done := make(chan error, 1)
@@ -1142,7 +1141,7 @@ func TestFixedWindowServerGetsNo429AfterTheFirstWindow(t *testing.T) {
 	t.Parallel() // real one-second windows: let other tests run meanwhile
 	const limit, windows, workers = 20, 10, 8
 	srv := newFixedWindowServer(t, limit)
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
 	first := time.Now().Unix()
 	var wg sync.WaitGroup
 	for range workers {
@@ -1204,7 +1203,7 @@ func TestOneDebugRecordPerWait(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	logs := newLevelCounter()
-	c := newClientFor(t, srv.URL, WithTokens("tok", ""), withClock(fc), WithLogger(slog.New(logs)))
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithLogger(slog.New(logs))))
 	results := make(chan error, 5)
 	get := func() {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})

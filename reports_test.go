@@ -26,11 +26,8 @@ var (
 	feb28 = atlas.NewDate(2026, time.February, 28)
 )
 
-// newStoryClient starts a server whose clock stands still on storyDay.
-func newStoryClient(t *testing.T) (*atlas.Client, *atlastest.Server) {
-	t.Helper()
-	return newTestClient(t, atlastest.WithClock(atlastest.FixedClock(storyDay)))
-}
+// onStoryDay makes a server's clock stand still on storyDay.
+func onStoryDay() atlastest.Option { return atlastest.WithClock(atlastest.FixedClock(storyDay)) }
 
 // accountByNumber finds an account through the SDK, as a user would.
 func accountByNumber(t *testing.T, c *atlas.Client, typ atlas.AccountType, number string) *atlas.Account {
@@ -105,7 +102,7 @@ func assertMoney(t *testing.T, want string, got decimal.Decimal, msgAndArgs ...a
 // rest of the payment, then the profit and loss for the period and the
 // balance sheet, to the cent.
 func TestAccountingStory(t *testing.T) {
-	c, _ := newStoryClient(t)
+	c, _ := atlas.Setup(t, atlas.ServerOptions(onStoryDay()))
 	ctx := context.Background()
 	sales := accountByNumber(t, c, atlas.AccountTypeRevenue, "4000")
 	cash := accountByNumber(t, c, atlas.AccountTypeAsset, "1000")

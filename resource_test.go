@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	atlas "github.com/atlas-accounting/atlas-go"
-	"github.com/atlas-accounting/atlas-go/atlastest"
 )
 
 const stubCompany = "5b6c7d8e-9f01-4a23-b456-789abcdef012"
@@ -69,16 +68,11 @@ func newStubAPI(t *testing.T) *stubAPI {
 // client returns a client on the stub; company may be empty for none.
 func (s *stubAPI) client(t *testing.T, company string) *atlas.Client {
 	t.Helper()
-	opts := []atlas.Option{
-		atlas.WithBaseURL(s.srv.URL + "/api/v1"),
-		atlas.WithCredentials("stub@example.com", "stub-password"),
-		atlas.WithHTTPClient(s.srv.Client()),
-	}
+	opts := []atlas.Option{atlas.WithCredentials("stub@example.com", "stub-password")}
 	if company != "" {
 		opts = append(opts, atlas.WithCompany(company))
 	}
-	c, err := atlas.NewClient(opts...)
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(s.srv.URL+"/api/v1"), atlas.ClientOptions(opts...))
 	return c
 }
 
@@ -97,16 +91,11 @@ func untouchableAPI(t *testing.T, company string) *atlas.Client {
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	t.Cleanup(srv.Close)
-	opts := []atlas.Option{
-		atlas.WithBaseURL(srv.URL + "/api/v1"),
-		atlas.WithCredentials("stub@example.com", "stub-password"),
-		atlas.WithHTTPClient(srv.Client()),
-	}
+	opts := []atlas.Option{atlas.WithCredentials("stub@example.com", "stub-password")}
 	if company != "" {
 		opts = append(opts, atlas.WithCompany(company))
 	}
-	c, err := atlas.NewClient(opts...)
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(srv.URL+"/api/v1"), atlas.ClientOptions(opts...))
 	return c
 }
 
@@ -527,8 +516,7 @@ func TestListDecodesThePage(t *testing.T) {
 		_, _ = io.WriteString(w, `{"items":[{"id":"p1","payment_number":"PMT-2026-0001","customer_id":"c","payment_date":"2026-02-10","amount":"1500.00","currency":"USD","payment_method":"ach","deposit_account_id":"d","reference":null,"applications":[{"invoice_id":"i","amount_applied":1500.0}],"created_at":"2026-02-10T13:25:00Z","updated_at":"2026-02-10T13:25:00Z"}],"total":51,"page":2,"page_size":50,"has_next":false}`)
 	}))
 	defer srv.Close()
-	c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithCredentials("e", "p"), atlas.WithCompany(stubCompany), atlas.WithHTTPClient(srv.Client()))
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(srv.URL), atlas.ClientOptions(atlas.WithCredentials("e", "p"), atlas.WithCompany(stubCompany)))
 	page, err := c.Payments.List(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, 51, page.Total)
@@ -561,8 +549,7 @@ func TestMalformedResponsesAreErrors(t *testing.T) {
 				_, _ = io.WriteString(w, body)
 			}))
 			defer srv.Close()
-			c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithCredentials("e", "p"), atlas.WithHTTPClient(srv.Client()))
-			require.NoError(t, err)
+			c, _ := atlas.Setup(t, atlas.OnURL(srv.URL), atlas.ClientOptions(atlas.WithCredentials("e", "p")))
 			inv, err := c.Invoices.Get(context.Background(), "i")
 			require.Error(t, err)
 			assert.Nil(t, inv)
@@ -607,28 +594,6 @@ func TestCancelledContextIsAnError(t *testing.T) {
 	_, err := c.Invoices.List(ctx, nil)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.Canceled), err.Error())
-}
-
-// newTestClient starts an atlastest server with opts and returns a client
-// logged in as its admin, in its main company. Both close with the test.
-func newTestClient(t *testing.T, opts ...atlastest.Option) (*atlas.Client, *atlastest.Server) {
-	t.Helper()
-	srv := atlastest.NewServer(opts...)
-	t.Cleanup(srv.Close)
-	return clientOn(t, srv, srv.Client()), srv
-}
-
-// clientOn returns a client on srv that sends through hc.
-func clientOn(t *testing.T, srv *atlastest.Server, hc *http.Client) *atlas.Client {
-	t.Helper()
-	c, err := atlas.NewClient(
-		atlas.WithBaseURL(srv.URL),
-		atlas.WithCredentials(srv.Email(), srv.Password()),
-		atlas.WithCompany(srv.CompanyID()),
-		atlas.WithHTTPClient(hc),
-	)
-	require.NoError(t, err)
-	return c
 }
 
 // collect drains an iterator, failing the test on its first error.

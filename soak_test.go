@@ -275,7 +275,7 @@ func TestSoak(t *testing.T) {
 	srv := atlastest.NewServer(atlastest.WithSecondCompany(), atlastest.WithTokenLifetime(lifetime),
 		atlastest.WithRequestLog(100_000), atlastest.WithClock(atlastest.FixedClock(time.Now())))
 	t.Cleanup(srv.Close)
-	c := newClientOn(t, srv)
+	c, _ := Setup(t, OnServer(srv))
 	w := newWorkload(t, srv, c, srv.CompanyID(), srv.SecondCompanyID())
 	srv.ResetRequests()
 

@@ -204,7 +204,7 @@ func TestSortKeysFollowTheContract(t *testing.T) {
 func TestSortKeysReachTheWire(t *testing.T) {
 	t.Parallel()
 	consts := declaredConstants(t, "SortBy")
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	for _, l := range sortedLists {
 		kt := sortKeyType(t, l.params)

@@ -65,7 +65,7 @@ func TestEveryServiceMethodTakesRequestOptions(t *testing.T) {
 // tokens. (Until issue 13 the options reached no request.)
 func TestAuthRefreshTakesOptions(t *testing.T) {
 	t.Parallel()
-	c, srv := newTestClient(t)
+	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	_, err := c.Auth.Me(ctx) // logs in
 	require.NoError(t, err)
@@ -104,9 +104,7 @@ func TestAuthRefreshOptionsReachTheLoginAfterARefusal(t *testing.T) {
 	t.Parallel()
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
-	c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()),
-		atlas.WithTokens("", "rtk_never-issued"), atlas.WithCredentials(srv.Email(), srv.Password()))
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(srv.URL), atlas.ClientOptions(atlas.WithTokens("", "rtk_never-issued"), atlas.WithCredentials(srv.Email(), srv.Password())))
 
 	var resp *atlas.Response
 	require.NoError(t, c.Auth.Refresh(context.Background(), atlas.WithHeader("X-Trace", "t-2"), atlas.WithResponse(&resp),
@@ -137,9 +135,7 @@ func TestAuthRefreshThatSendsNothingLeavesWithResponse(t *testing.T) {
 	t.Cleanup(srv.Close)
 	store := &atlas.MemoryTokenStore{}
 	newClient := func() *atlas.Client {
-		c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()),
-			atlas.WithCredentials(srv.Email(), srv.Password()), atlas.WithTokenStore(store))
-		require.NoError(t, err)
+		c, _ := atlas.Setup(t, atlas.OnURL(srv.URL), atlas.ClientOptions(atlas.WithCredentials(srv.Email(), srv.Password()), atlas.WithTokenStore(store)))
 		return c
 	}
 	a, b := newClient(), newClient()
@@ -165,8 +161,7 @@ func TestAuthLoginTakesOptions(t *testing.T) {
 	t.Parallel()
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
-	c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()))
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(srv.URL))
 
 	var resp *atlas.Response
 	u, err := c.Auth.Login(context.Background(), srv.Email(), srv.Password(), atlas.WithHeader("X-Trace", "t-3"),
@@ -188,12 +183,10 @@ func TestAuthOptionsRefusedBeforeAnyRequest(t *testing.T) {
 	t.Parallel()
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
-	c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()),
-		atlas.WithCredentials(srv.Email(), srv.Password()))
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(srv.URL), atlas.ClientOptions(atlas.WithCredentials(srv.Email(), srv.Password())))
 	ctx := context.Background()
 
-	err = c.Auth.Refresh(ctx, atlas.WithIdempotencyKey(""))
+	err := c.Auth.Refresh(ctx, atlas.WithIdempotencyKey(""))
 	assert.ErrorIs(t, err, atlas.ErrInvalidParams)
 	_, err = c.Auth.Login(ctx, srv.Email(), srv.Password(), atlas.WithHeader("X-Trace", "a\nb"))
 	assert.ErrorIs(t, err, atlas.ErrInvalidParams)

@@ -265,23 +265,77 @@ func writeError(w http.ResponseWriter, status int, detail string) {
 // fastRetry retries quickly so that tests do not wait.
 var fastRetry = RetryPolicy{MaxRetries: 3, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
 
-// newFakeClient builds a client on f with its own transport (closed at the
-// end of the test), f's credentials and fast retries; opts come last and win.
-func newFakeClient(t *testing.T, f *fakeAtlas, opts ...Option) *Client {
-	t.Helper()
-	return newClientFor(t, f.URL(), append([]Option{WithCredentials(fakeEmail, fakePassword)}, opts...)...)
+// Setup is where every test of this package that needs a client starts, in
+// package atlas and in package atlas_test alike (it is exported for the
+// latter, and compiled only into the tests). It starts an atlastest server
+// and returns a client on it, logged in lazily as the server's admin, in
+// its main company; the options say what differs: the server's options
+// (ServerOptions), another server (OnServer, OnURL), the client's options
+// (ClientOptions, which come last and win). The client sends through a
+// transport of its own and retries fast (fastRetry). Everything Setup starts
+// is closed when the test ends. The server is nil for a client on OnURL.
+func Setup(tb testing.TB, opts ...SetupOption) (*Client, *atlastest.Server) {
+	tb.Helper()
+	var cfg setupConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, baseURL, login := cfg.srv, cfg.baseURL, cfg.login
+	if baseURL == "" {
+		if srv == nil {
+			srv = atlastest.NewServer(cfg.srvOpts...)
+			tb.Cleanup(srv.Close)
+		}
+		baseURL = srv.URL
+		login = []Option{WithCredentials(srv.Email(), srv.Password()), WithCompany(srv.CompanyID())}
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	tb.Cleanup(tr.CloseIdleConnections)
+	all := []Option{WithBaseURL(baseURL), WithHTTPClient(&http.Client{Transport: tr}), WithRetry(fastRetry)}
+	all = append(append(all, login...), cfg.clientOpts...)
+	c, err := NewClient(all...)
+	require.NoError(tb, err)
+	return c, srv
 }
 
-// newClientFor builds a client on baseURL with its own transport, closed at
-// the end of the test.
-func newClientFor(t *testing.T, baseURL string, opts ...Option) *Client {
-	t.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	t.Cleanup(tr.CloseIdleConnections)
-	all := append([]Option{WithBaseURL(baseURL), WithHTTPClient(&http.Client{Transport: tr}), WithRetry(fastRetry)}, opts...)
-	c, err := NewClient(all...)
-	require.NoError(t, err)
-	return c
+// SetupOption says what Setup starts, or how it builds the client.
+type SetupOption func(*setupConfig)
+
+type setupConfig struct {
+	srvOpts    []atlastest.Option
+	srv        *atlastest.Server
+	baseURL    string
+	login      []Option // with baseURL: its credentials and company, if any
+	clientOpts []Option
+}
+
+// ServerOptions starts Setup's atlastest server with opts.
+func ServerOptions(opts ...atlastest.Option) SetupOption {
+	return func(c *setupConfig) { c.srvOpts = append(c.srvOpts, opts...) }
+}
+
+// OnServer builds the client on srv, which the test started (and closes),
+// instead of starting a server: another client on the same server.
+func OnServer(srv *atlastest.Server) SetupOption {
+	return func(c *setupConfig) { c.srv = srv }
+}
+
+// OnURL builds the client on baseURL, a server of the test's own, with
+// neither credentials nor a company: ClientOptions gives them.
+func OnURL(baseURL string) SetupOption {
+	return func(c *setupConfig) { c.baseURL, c.login = baseURL, nil }
+}
+
+// ClientOptions are given to NewClient after Setup's own, so they win.
+func ClientOptions(opts ...Option) SetupOption {
+	return func(c *setupConfig) { c.clientOpts = append(c.clientOpts, opts...) }
+}
+
+// onFake builds the client on f, with f's credentials and no company.
+func onFake(f *fakeAtlas) SetupOption {
+	return func(c *setupConfig) {
+		c.baseURL, c.login = f.URL(), []Option{WithCredentials(fakeEmail, fakePassword)}
+	}
 }
 
 // recv receives from ch, failing the test if nothing comes within a generous
@@ -296,27 +350,6 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 		var zero T
 		return zero
 	}
-}
-
-// newTestClient starts an atlastest server with srvOpts and returns a client
-// on it, logged in lazily as the seeded admin, in the main company, retrying
-// fast. Both are closed when the test ends.
-func newTestClient(t *testing.T, srvOpts ...atlastest.Option) (*Client, *atlastest.Server) {
-	t.Helper()
-	srv := atlastest.NewServer(srvOpts...)
-	t.Cleanup(srv.Close)
-	return newClientOn(t, srv), srv
-}
-
-// newClientOn returns a client on srv as newTestClient does; opts come last
-// and win.
-func newClientOn(t *testing.T, srv *atlastest.Server, opts ...Option) *Client {
-	t.Helper()
-	all := append([]Option{
-		WithCredentials(srv.Email(), srv.Password()),
-		WithCompany(srv.CompanyID()),
-	}, opts...)
-	return newClientFor(t, srv.URL, all...)
 }
 
 // recorder is a transport that notes every request that reaches the wire and

@@ -27,9 +27,7 @@ func answeringAPI(t *testing.T, answer http.HandlerFunc) *atlas.Client {
 		answer(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL+"/api/v1"), atlas.WithCredentials("e", "p"),
-		atlas.WithCompany(stubCompany), atlas.WithHTTPClient(srv.Client()))
-	require.NoError(t, err)
+	c, _ := atlas.Setup(t, atlas.OnURL(srv.URL+"/api/v1"), atlas.ClientOptions(atlas.WithCredentials("e", "p"), atlas.WithCompany(stubCompany)))
 	return c
 }
 
@@ -117,8 +115,7 @@ func TestLoginAnswerIsReadTolerantly(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			store := &atlas.MemoryTokenStore{}
-			c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()), atlas.WithTokenStore(store))
-			require.NoError(t, err)
+			c, _ := atlas.Setup(t, atlas.OnURL(srv.URL), atlas.ClientOptions(atlas.WithTokenStore(store)))
 			before := time.Now()
 			u, err := c.Auth.Login(context.Background(), "e", "p")
 			after := time.Now()
@@ -142,9 +139,8 @@ func TestLoginAnswerIsReadTolerantly(t *testing.T) {
 	for _, body := range []string{`{"tokens":{"access_token":7}}`, `{"tokens":"acc"}`, `{"tokens":{"refresh_token":"r"}}`} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) }))
 		t.Cleanup(srv.Close)
-		c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithHTTPClient(srv.Client()))
-		require.NoError(t, err)
-		_, err = c.Auth.Login(context.Background(), "e", "p")
+		c, _ := atlas.Setup(t, atlas.OnURL(srv.URL))
+		_, err := c.Auth.Login(context.Background(), "e", "p")
 		assert.Error(t, err, body)
 	}
 }

@@ -40,13 +40,10 @@ type webhookStory struct {
 	period  *atlas.Period
 }
 
-// newWebhookServer starts atlastest on the fixed story clock, retrying a
-// delivery up to attempts times with 1 ms backoff, and returns a client on it.
-func newWebhookServer(t *testing.T, attempts int) (*atlas.Client, *atlastest.Server) {
-	t.Helper()
-	return newTestClient(t,
-		atlastest.WithClock(atlastest.FixedClock(storyStart)),
-		atlastest.WithWebhookRetry(attempts, time.Millisecond))
+// webhookServer has atlastest run on the fixed story clock and retry a
+// delivery up to attempts times with 1 ms backoff.
+func webhookServer(attempts int) atlas.SetupOption {
+	return atlas.ServerOptions(atlastest.WithClock(atlastest.FixedClock(storyStart)), atlastest.WithWebhookRetry(attempts, time.Millisecond))
 }
 
 // runWebhookStory creates an invoice, sends it, pays it in full with one
@@ -252,7 +249,7 @@ func assertEvent(t *testing.T, want wantEvent, ev *atlas.WebhookEvent) {
 
 func TestWebhooksEndToEndSixEvents(t *testing.T) {
 	checkNoLeaks(t)
-	c, srv := newWebhookServer(t, 5)
+	c, srv := atlas.Setup(t, webhookServer(5))
 	sink := newEventSink(t, srv.WebhookSecret(), nil, nil)
 	sub := srv.Subscribe(sink.URL)
 
@@ -284,7 +281,7 @@ func TestWebhooksEndToEndSixEvents(t *testing.T) {
 
 func TestWebhooksEndToEndRedeliveryAfterCallbackFailure(t *testing.T) {
 	checkNoLeaks(t)
-	c, srv := newWebhookServer(t, 5)
+	c, srv := atlas.Setup(t, webhookServer(5))
 	var once sync.Once
 	errBusy := errors.New("ledger busy")
 	sink := newEventSink(t, srv.WebhookSecret(), func(ev *atlas.WebhookEvent) error {
@@ -337,7 +334,7 @@ func TestWebhooksEndToEndRedeliveryAfterCallbackFailure(t *testing.T) {
 
 func TestWebhooksEndToEndLostAnswerIsNotHandledTwice(t *testing.T) {
 	checkNoLeaks(t)
-	c, srv := newWebhookServer(t, 5)
+	c, srv := atlas.Setup(t, webhookServer(5))
 	// A proxy in front of the handler loses the handler's first answer to
 	// payment.received, after the callback has run: Atlas sees 502 and
 	// delivers again, and the handler must acknowledge without calling back.
@@ -387,7 +384,7 @@ func TestWebhooksEndToEndLostAnswerIsNotHandledTwice(t *testing.T) {
 func TestWebhooksEndToEndWrongSecretIsRefused(t *testing.T) {
 	checkNoLeaks(t)
 	const attempts = 2
-	c, srv := newWebhookServer(t, attempts)
+	c, srv := atlas.Setup(t, webhookServer(attempts))
 	good := newEventSink(t, srv.WebhookSecret(), nil, nil)
 	bad := newEventSink(t, "whsec_not_the_servers_secret", nil, nil)
 	goodSub, badSub := srv.Subscribe(good.URL), srv.Subscribe(bad.URL)

@@ -484,6 +484,20 @@ func (tm *tokenManager) authorization(ctx context.Context) ([]string, error) {
 	}
 }
 
+// sendable reports whether bearer, handed out by authorization before a wait
+// for the rate limit, may still be sent: it is still the client's token, the
+// API has not refused it, and half of the renewal lead is left before it
+// expires (a token due for renewal serves meanwhile, so that calls that
+// waited their turn are not held back by the renewal).
+func (tm *tokenManager) sendable(bearer string) bool {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	if tm.bearer != bearer || tm.stale {
+		return false
+	}
+	return tm.tokens.Expiry.IsZero() || tm.clock.Now().Before(tm.tokens.Expiry.Add(-refreshLead(tm.lifetime)/2))
+}
+
 func (tm *tokenManager) hasAccessToken() bool {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()

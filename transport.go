@@ -60,6 +60,21 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		closeBody(r)
 		return nil, err
 	}
+	if st.auth && !co.tokens.sendable(st.bearer) {
+		// The wait (the queue for a budget that many processes share can
+		// be longer than the time a token has left) took the token to its
+		// expiry, or another caller renewed or lost it meanwhile: send the
+		// current one, renewed first if needed, rather than one the API
+		// would refuse.
+		header, err := co.tokens.authorization(ctx)
+		if err != nil {
+			co.observe(ctx, st, by, nil, co.clock.Now())
+			closeBody(r)
+			return nil, &authError{err: err}
+		}
+		st.bearer = header[0]
+		out.Header["Authorization"] = header
+	}
 	if r.Response == nil { // not a redirect's next hop
 		st.attempts++
 	}

@@ -1,0 +1,640 @@
+package main
+
+// The tests run the program as a user runs it, with flags: a parent and its
+// worker processes, against cmd/atlastest as a process of its own enforcing
+// the Standard plan per user on one-second windows, and a Redis of the
+// test's own: a redis-server started on a free loopback port when one is on
+// PATH (stopped by its pid), else (not under CI) an in-process miniredis,
+// which the workers reach over loopback too. They read what happened from
+// atlastest's request log, through its control API.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// long runs the proofs at full length, for the figures in the README:
+//
+//	go test -run . -v ./examples/replicas/ -args -long
+var long = flag.Bool("long", false, "run the proofs at full length (minutes)")
+
+// length is the suite's length of a run, or the full one with -long.
+func length(suite, full time.Duration) time.Duration {
+	if *long {
+		return full
+	}
+	return suite
+}
+
+// bin holds the programs TestMain builds.
+var bin struct{ replicas, atlastest string }
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "replicas-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin.replicas, bin.atlastest = filepath.Join(dir, "replicas"), filepath.Join(dir, "atlastest")
+	for _, b := range [][]string{{bin.replicas, "."}, {bin.atlastest, "github.com/atlas-accounting/atlas-go/cmd/atlastest"}} {
+		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", b[1], err, out)
+			_ = os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// The plan atlastest enforces, and the processes keep to.
+const (
+	limit  = 60
+	window = time.Second
+)
+
+// Four processes sharing one Limiter use the whole plan, get no 429 and
+// share it evenly; the same four pacing themselves each to the whole plan
+// get 429s.
+func TestFourProcessesShareOneRateBudget(t *testing.T) {
+	t.Parallel()
+	rd := startRedis(t)
+	// Which process gets the next slot of the budget is a race among them, so
+	// the shares even out over a run: 20 seconds put 15% at three standard
+	// deviations of a fair draw.
+	shared, unshared := length(20*time.Second, time.Minute), length(8*time.Second, time.Minute)
+
+	a := startAtlastest(t)
+	s := startRun(t, a, rd.url(), "-processes", "4", "-duration", shared.String()).wait(t)
+	reqs := a.requests(t)
+	t.Logf("shared: %d invoices in %.1fs, %.2f of the plan, %d 429s; per worker %v", s.Invoices, s.Seconds, s.OfPlan, count(reqs, status(http.StatusTooManyRequests)), invoicesPerWorker(s))
+	assert.Zero(t, s.Failed, "no call failed")
+	assert.Zero(t, count(reqs, status(http.StatusTooManyRequests)), "no 429")
+	assert.Equal(t, 1, count(reqs, path("/auth/login")), "one login in all")
+	assert.GreaterOrEqual(t, s.OfPlan, 0.95, "the processes use the whole plan")
+	require.Len(t, s.Workers, 4)
+	mean := float64(s.Invoices) / 4
+	for _, w := range s.Workers {
+		assert.InDelta(t, mean, float64(w.Invoices), 0.15*mean, "worker %d is within 15%% of the mean", w.Worker)
+	}
+	assert.Equal(t, int(s.Invoices), count(reqs, path("/invoices"), status(http.StatusCreated)), "the workers' count is the server's")
+
+	a = startAtlastest(t)
+	u := startRun(t, a, "", "-processes", "4", "-duration", unshared.String(), "-share=false").wait(t)
+	reqs = a.requests(t)
+	t.Logf("not shared: %d invoices in %.1fs, %.2f of the plan, %d 429s, %d calls failed; per worker %v",
+		u.Invoices, u.Seconds, u.OfPlan, count(reqs, status(http.StatusTooManyRequests)), u.Failed, invoicesPerWorker(u))
+	assert.Positive(t, count(reqs, status(http.StatusTooManyRequests)), "each pacing itself to the whole plan, they provoke 429s")
+}
+
+// Eight processes on 2-second tokens: one login in all, then one refresh per
+// token lifetime for all of them, none refused, and no call fails.
+func TestEightProcessesRenewOneLogin(t *testing.T) {
+	t.Parallel()
+	rd := startRedis(t)
+	const lifetime = 2 * time.Second
+	a := startAtlastest(t, "-token-lifetime", lifetime.String())
+	r := startRun(t, a, rd.url(), "-processes", "8", "-duration", length(8*time.Second, 30*time.Second).String())
+	s := r.wait(t)
+	reqs := a.requests(t)
+	assert.Zero(t, s.Failed, "no call failed")
+	assert.Empty(t, s.Lost)
+	assert.Equal(t, 1, count(reqs, path("/auth/login")), "one login in all")
+	assert.Zero(t, count(reqs, path("/auth/refresh"), not(status(http.StatusOK))), "no refresh refused")
+	assert.Zero(t, count(reqs, status(http.StatusUnauthorized)), "no expired token sent")
+	checkOneRenewalPerLifetime(t, reqs, lifetime)
+}
+
+// checkOneRenewalPerLifetime checks that the login and the refreshes after it
+// come one per token lifetime: never two for one token (at least half a
+// lifetime apart), and never a token left to expire unrenewed for long (at
+// most a lifetime and a half apart).
+func checkOneRenewalPerLifetime(t *testing.T, reqs []recorded, lifetime time.Duration) {
+	t.Helper()
+	var at []time.Time
+	for _, r := range reqs {
+		if (r.Path == "/auth/login" || r.Path == "/auth/refresh") && r.Status == http.StatusOK {
+			at = append(at, r.Time)
+		}
+	}
+	require.NotEmpty(t, at)
+	var gaps []string
+	for i := 1; i < len(at); i++ {
+		gap := at[i].Sub(at[i-1])
+		gaps = append(gaps, gap.Round(time.Millisecond).String())
+		assert.GreaterOrEqual(t, gap, lifetime/2, "renewal %d came %s after the one before: the same token renewed twice", i, gap)
+		assert.LessOrEqual(t, gap, lifetime*3/2, "renewal %d came %s after the one before", i, gap)
+	}
+	last := reqs[len(reqs)-1].Time
+	assert.GreaterOrEqual(t, len(at)-1, int(last.Sub(at[0])/lifetime)-1, "a refresh for every lifetime of the run")
+	t.Logf("%d refreshes for one login, %s apart", len(at)-1, strings.Join(gaps, ", "))
+}
+
+// The process holding the token lock is killed (SIGKILL) while its refresh
+// is in flight: the lock expires after its TTL, another process renews, and
+// no call of the others fails.
+func TestLockHolderKilledMidRenewal(t *testing.T) {
+	t.Parallel()
+	rd := startRedis(t)
+	const (
+		lifetime = 2 * time.Second
+		lockTTL  = 3 * time.Second
+	)
+	a := startAtlastest(t, "-token-lifetime", lifetime.String())
+	key := fmt.Sprintf("kill-%d", time.Now().UnixNano())
+	processes := length(4, 8)
+	r := startRun(t, a, rd.url(), "-processes", strconv.Itoa(int(processes)), "-duration", "2m", "-key", key, "-lock-ttl", lockTTL.String())
+	r.waitLine(t, regexp.MustCompile(`All \d+ workers are ready`))
+
+	// The next refresh is held by the server until its sender leaves.
+	a.control(t, http.MethodPost, "faults", map[string]any{"kind": "delay", "delay": "10m", "matching": "POST /auth/refresh"})
+	m := r.waitLine(t, regexp.MustCompile(`worker (\d+) \(pid (\d+)\): .*renewing the tokens.*/auth/refresh`))
+	holder, _ := strconv.Atoi(m[2])
+	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(rd.url(), "redis://")})
+	defer func() { _ = rdb.Close() }()
+	ctx := context.Background()
+	lockKey := "atlas:{" + key + "}:lock"
+	ttl, err := rdb.PTTL(ctx, lockKey).Result()
+	require.NoError(t, err)
+	require.Positive(t, ttl, "the renewing worker holds the lock")
+	require.NoError(t, syscall.Kill(holder, syscall.SIGKILL))
+	killed := time.Now()
+
+	// Another process renews once the lock has expired; then the run goes on.
+	var renewed time.Time
+	a.waitRequests(t, func(reqs []recorded) bool {
+		for _, q := range reqs {
+			if q.Path == "/auth/refresh" && q.Status == http.StatusOK && q.Time.After(killed) {
+				renewed = q.Time
+				return true
+			}
+		}
+		return false
+	})
+	created := count(a.requests(t), path("/invoices"), status(http.StatusCreated))
+	a.waitRequests(t, func(reqs []recorded) bool {
+		return count(reqs, path("/invoices"), status(http.StatusCreated)) >= created+int(length(2, 20))*limit
+	})
+	s := r.interrupt(t)
+	reqs := a.requests(t)
+
+	t.Logf("killed pid %d with %s left on its lock; the next refresh %s later", holder, ttl.Round(time.Millisecond), renewed.Sub(killed).Round(time.Millisecond))
+	assert.LessOrEqual(t, renewed.Sub(killed), ttl+time.Second, "renewed within the lock's TTL")
+	assert.Zero(t, s.Failed, "no call of the others failed")
+	assert.Len(t, s.Workers, int(processes)-1)
+	require.Len(t, s.Lost, 1)
+	assert.Contains(t, s.Lost[0], "pid "+m[2])
+	assert.Zero(t, count(reqs, path("/auth/refresh"), status(http.StatusUnauthorized)), "no refresh refused")
+	assert.Equal(t, 1, count(reqs, path("/auth/login")), "one login in all")
+}
+
+// Redis stops for five windows mid-run: no call fails, the processes pace
+// themselves meanwhile (their 429s are counted and bounded), and once Redis
+// is back they share the budget again: no 429 after that.
+func TestRedisStoppedMidRun(t *testing.T) {
+	t.Parallel()
+	rd := startRedis(t)
+	a := startAtlastest(t)
+	processes := int(length(4, 8))
+	key := fmt.Sprintf("outage-%d", time.Now().UnixNano())
+	r := startRun(t, a, rd.url(), "-processes", strconv.Itoa(processes), "-duration", "2m", "-key", key)
+	r.waitLine(t, regexp.MustCompile(`All \d+ workers are ready`))
+	created := func(reqs []recorded) int { return count(reqs, path("/invoices"), status(http.StatusCreated)) }
+	afterCreates := func(n int) []recorded {
+		var out []recorded
+		a.waitRequests(t, func(reqs []recorded) bool { out = reqs; return created(reqs) >= n })
+		return out
+	}
+
+	before := afterCreates(int(length(2, 10)) * limit)
+	rd.stop(t)
+	down := len(a.requests(t))
+	// Five windows' worth of invoices, at the plan's pace, without Redis.
+	during := afterCreates(created(before) + 5*limit)
+	rd.start(t)
+	up := len(during)
+	// Two windows to settle, then five more with Redis.
+	settled := afterCreates(created(during) + 2*limit)
+	after := afterCreates(created(settled) + int(length(5, 20))*limit)
+	s := r.interrupt(t)
+
+	outage := during[down:]
+	outageTime := outage[len(outage)-1].Time.Sub(outage[0].Time)
+	outage429 := count(outage, status(http.StatusTooManyRequests))
+	windows := int(math.Ceil(float64(outageTime) / float64(window)))
+	t.Logf("Redis down for %s (%d windows): %d 429s; %d 429s while it came back; %d after",
+		outageTime.Round(time.Millisecond), windows, outage429,
+		count(after[up:len(settled)], status(http.StatusTooManyRequests)), count(after[len(settled):], status(http.StatusTooManyRequests)))
+	assert.Zero(t, s.Failed, "no call failed")
+	assert.Empty(t, s.Lost)
+	assert.GreaterOrEqual(t, outageTime, 4*window, "the outage lasted")
+	assert.LessOrEqual(t, outage429, 2*processes*windows, "at most two 429s per process and window while Redis is down")
+	assert.Zero(t, count(after[len(settled):], status(http.StatusTooManyRequests)), "sharing resumed: no 429")
+	assert.Equal(t, processes, r.count(regexp.MustCompile(`Redis does not answer`)), "one warning per process")
+	assert.Equal(t, processes, r.count(regexp.MustCompile(`Redis answers again`)), "each says it shares again")
+}
+
+// With no account and no Redis, the program says what it needs; with
+// -share=false it runs on its embedded server.
+func TestWithoutRedisOrAccount(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(bin.replicas, "-processes", "1", "-duration", "1s")
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "%s", out)
+	assert.Contains(t, string(out), "set REDIS_URL")
+
+	cmd = exec.Command(bin.replicas, "-processes", "2", "-duration", "1s", "-share=false")
+	cmd.Env = cleanEnv()
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "embedded fake server")
+	assert.Regexp(t, `The server saw \d+ requests: \d+ invoices created`, string(out))
+}
+
+// ---- the program ----
+
+// runSummary is what the program prints with -json.
+type runSummary struct {
+	Seconds  float64  `json:"seconds"`
+	Invoices int64    `json:"invoices"`
+	OfPlan   float64  `json:"of_plan"`
+	Failed   int64    `json:"failed"`
+	Lost     []string `json:"lost"`
+	Workers  []struct {
+		Worker   int   `json:"worker"`
+		Invoices int64 `json:"invoices"`
+	} `json:"workers"`
+}
+
+func invoicesPerWorker(s runSummary) []int64 {
+	var n []int64
+	for _, w := range s.Workers {
+		n = append(n, w.Invoices)
+	}
+	return n
+}
+
+// run is the program running: the parent, and its workers.
+type run struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	done   chan struct{} // closed when stderr is read to its end
+
+	mu    sync.Mutex
+	lines []string
+	more  chan struct{} // closed and replaced when a line comes
+	pids  []int
+}
+
+// startRun starts the program against a, with redisURL ("" for none), the
+// plan's window and -json; its processes are killed when the test ends.
+func startRun(t *testing.T, a *fakeAtlas, redisURL string, args ...string) *run {
+	t.Helper()
+	cmd := exec.Command(bin.replicas, append([]string{"-json", "-window", window.String()}, args...)...)
+	cmd.Env = append(cleanEnv(), "ATLAS_BASE_URL="+a.URL, "ATLAS_EMAIL="+a.Seed.Email, "ATLAS_PASSWORD="+a.Seed.Password,
+		"ATLAS_COMPANY_ID="+a.Seed.CompanyID)
+	if redisURL != "" {
+		cmd.Env = append(cmd.Env, "REDIS_URL="+redisURL)
+	}
+	r := &run{cmd: cmd, done: make(chan struct{}), more: make(chan struct{})}
+	cmd.Stdout = &r.stdout
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	pidLine := regexp.MustCompile(`^ +worker \d+: pid (\d+)$`)
+	go func() {
+		defer close(r.done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			r.mu.Lock()
+			r.lines = append(r.lines, sc.Text())
+			if m := pidLine.FindStringSubmatch(sc.Text()); m != nil {
+				pid, _ := strconv.Atoi(m[1])
+				r.pids = append(r.pids, pid)
+			}
+			close(r.more)
+			r.more = make(chan struct{})
+			r.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		// Every process of the run ends with the test, whatever happened.
+		_ = cmd.Process.Kill()
+		r.mu.Lock()
+		for _, pid := range r.pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		r.mu.Unlock()
+		<-r.done
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("the program's log:\n%s", r.log())
+		}
+	})
+	return r
+}
+
+func (r *run) log() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n")
+}
+
+// waitLine waits for a line of the program's log that re matches, and
+// returns its submatches.
+func (r *run) waitLine(t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	timeout := time.After(time.Minute)
+	for i := 0; ; {
+		r.mu.Lock()
+		lines, more := r.lines, r.more
+		r.mu.Unlock()
+		for ; i < len(lines); i++ {
+			if m := re.FindStringSubmatch(lines[i]); m != nil {
+				return m
+			}
+		}
+		select {
+		case <-more:
+		case <-r.done:
+			require.FailNow(t, "the program ended before its log said "+re.String(), r.log())
+		case <-timeout:
+			require.FailNow(t, "no line "+re.String()+" within a minute", r.log())
+		}
+	}
+}
+
+// count counts the lines of the log that re matches.
+func (r *run) count(re *regexp.Regexp) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, l := range r.lines {
+		if re.MatchString(l) {
+			n++
+		}
+	}
+	return n
+}
+
+// wait waits for the program to end by itself and returns its runSummary.
+func (r *run) wait(t *testing.T) runSummary {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(3 * time.Minute):
+		require.FailNow(t, "the program did not end within 3 minutes", r.log())
+	}
+	err := r.cmd.Wait()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		require.NoError(t, err)
+	}
+	var s runSummary
+	require.NoError(t, json.Unmarshal(r.stdout.Bytes(), &s), "stdout: %s\nlog:\n%s", r.stdout.String(), r.log())
+	return s
+}
+
+// interrupt stops the run as Ctrl-C does, and returns its runSummary.
+func (r *run) interrupt(t *testing.T) runSummary {
+	t.Helper()
+	require.NoError(t, r.cmd.Process.Signal(os.Interrupt))
+	return r.wait(t)
+}
+
+func cleanEnv() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "ATLAS_") || strings.HasPrefix(kv, "REDIS_URL=")
+	})
+}
+
+// ---- atlastest ----
+
+// fakeAtlas is cmd/atlastest running as a process.
+type fakeAtlas struct {
+	URL        string `json:"url"`
+	ControlURL string `json:"control_url"`
+	Seed       struct {
+		Email     string `json:"email"`
+		Password  string `json:"password"`
+		CompanyID string `json:"company_id"`
+	} `json:"seed"`
+}
+
+// startAtlastest starts cmd/atlastest enforcing the plan on one-second
+// windows, with args added; it is killed when the test ends.
+func startAtlastest(t *testing.T, args ...string) *fakeAtlas {
+	t.Helper()
+	cmd := exec.Command(bin.atlastest, append([]string{"-json", "-limit", strconv.Itoa(limit), "-burst", "10", "-window", window.String(),
+		"-request-log", "100000", "-log-level", "warn"}, args...)...)
+	cmd.Stderr = io.Discard
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	var a fakeAtlas
+	require.NoError(t, json.NewDecoder(stdout).Decode(&a))
+	return &a
+}
+
+// recorded is a request of atlastest's request log.
+type recorded struct {
+	Time   time.Time `json:"time"`
+	Method string    `json:"method"`
+	Path   string    `json:"path"`
+	Status int       `json:"status"`
+}
+
+// control calls the control API and fails the test unless it succeeds.
+func (a *fakeAtlas) control(t *testing.T, method, op string, body any) []byte {
+	t.Helper()
+	var in io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		in = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.ControlURL+op, in)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Less(t, resp.StatusCode, 300, "%s %s: %s", method, op, out)
+	return out
+}
+
+func (a *fakeAtlas) requests(t *testing.T) []recorded {
+	t.Helper()
+	var log struct{ Items []recorded }
+	require.NoError(t, json.Unmarshal(a.control(t, http.MethodGet, "requests", nil), &log))
+	return log.Items
+}
+
+// waitRequests reads the request log until done says it has what the test
+// waits for: every 250ms, for at most a minute.
+func (a *fakeAtlas) waitRequests(t *testing.T, done func([]recorded) bool) {
+	t.Helper()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(time.Minute)
+	for !done(a.requests(t)) {
+		select {
+		case <-tick.C:
+		case <-timeout:
+			require.FailNow(t, "the request log did not get there within a minute")
+		}
+	}
+}
+
+// A filter of recorded requests.
+type filter func(recorded) bool
+
+func path(p string) filter { return func(r recorded) bool { return r.Path == p } }
+func status(s int) filter  { return func(r recorded) bool { return r.Status == s } }
+func not(f filter) filter  { return func(r recorded) bool { return !f(r) } }
+func count(reqs []recorded, fs ...filter) int {
+	n := 0
+	for _, r := range reqs {
+		if !slices.ContainsFunc(fs, func(f filter) bool { return !f(r) }) {
+			n++
+		}
+	}
+	return n
+}
+
+// ---- Redis ----
+
+// redisServer is the test's Redis: a redis-server process, or miniredis.
+type redisServer struct {
+	port    int
+	dir     string
+	cmd     *exec.Cmd
+	exited  chan error // the result of cmd's Wait
+	mr      *miniredis.Miniredis
+	started bool // mr has been started
+}
+
+func (s *redisServer) url() string { return "redis://127.0.0.1:" + strconv.Itoa(s.port) }
+
+// startRedis starts a Redis on a free loopback port, stopped when the test
+// ends.
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &redisServer{port: l.Addr().(*net.TCPAddr).Port, dir: t.TempDir()}
+	require.NoError(t, l.Close())
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		require.Empty(t, os.Getenv("CI"), "CI is set but redis-server is not on PATH: the tests do not fall back to miniredis under CI")
+		s.mr = miniredis.NewMiniRedis()
+		s.mr.ClockTTL(true) // keys expire as on a real Redis
+	}
+	s.start(t)
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// start starts it, on its port, and returns once it accepts connections.
+func (s *redisServer) start(t *testing.T) {
+	t.Helper()
+	if s.mr != nil {
+		if s.started {
+			require.NoError(t, s.mr.Restart())
+		} else {
+			require.NoError(t, s.mr.StartAddr("127.0.0.1:"+strconv.Itoa(s.port)))
+		}
+		s.started = true
+		return
+	}
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir)
+	ready := &readyWriter{ready: make(chan struct{})}
+	cmd.Stdout = ready
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-ready.ready:
+		s.cmd, s.exited = cmd, exited
+	case err := <-exited:
+		require.FailNow(t, "redis-server exited before it was ready", "%v", err)
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		<-exited
+		require.FailNow(t, "redis-server was not ready within a minute")
+	}
+}
+
+// readyWriter takes redis-server's output and closes ready when it says it
+// accepts connections.
+type readyWriter struct {
+	ready chan struct{}
+	seen  bool
+	buf   []byte
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	if !w.seen {
+		w.buf = append(w.buf, p...)
+		if bytes.Contains(w.buf, []byte("Ready to accept connections")) {
+			w.seen, w.buf = true, nil
+			close(w.ready)
+		}
+	}
+	return len(p), nil
+}
+
+// stop stops it at once: the process by its pid.
+func (s *redisServer) stop(t *testing.T) {
+	t.Helper()
+	if s.mr != nil {
+		s.mr.Close()
+		return
+	}
+	if s.cmd != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		s.cmd = nil
+	}
+}

@@ -29,6 +29,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -206,8 +207,7 @@ func runParent(ctx context.Context, cfg config) error {
 	// standard input stops it, and Wait reaps it.
 	defer func() {
 		for _, w := range workers {
-			w.stop()
-			w.wait()
+			_ = w.wait() // how each ended is reported below
 		}
 	}()
 	if err != nil {
@@ -215,7 +215,11 @@ func runParent(ctx context.Context, cfg config) error {
 	}
 	for _, w := range workers {
 		if !w.out.Scan() || w.out.Text() != "ready" {
-			return fmt.Errorf("worker %d (pid %d) did not start: %w", w.id, w.cmd.Process.Pid, w.wait())
+			err := w.wait()
+			if err == nil {
+				err = errors.New("it exited") // its log, above, says why
+			}
+			return fmt.Errorf("worker %d (pid %d) did not start: %w", w.id, w.cmd.Process.Pid, err)
 		}
 	}
 
@@ -249,7 +253,9 @@ func runParent(ctx context.Context, cfg config) error {
 	if srv != nil {
 		sum.Server = countRequests(srv.Requests())
 	}
-	printSummary(cfg, sum)
+	if err := printSummary(cfg, sum); err != nil {
+		return err
+	}
 	if sum.Failed > 0 {
 		return fmt.Errorf("%d calls failed", sum.Failed)
 	}
@@ -263,7 +269,7 @@ func say(cfg config, format string, args ...any) {
 	if cfg.jsonOut {
 		w = os.Stderr
 	}
-	fmt.Fprintf(w, format, args...)
+	_, _ = fmt.Fprintf(w, format, args...) // nowhere to report a failed write
 }
 
 // proc is a worker process.
@@ -314,7 +320,7 @@ func startWorkers(cfg config, env []string) ([]*proc, error) {
 			prefix := fmt.Sprintf("worker %d (pid %d): ", i, cmd.Process.Pid)
 			lines := bufio.NewScanner(stderr)
 			for lines.Scan() {
-				fmt.Fprintln(os.Stderr, prefix+lines.Text())
+				_, _ = fmt.Fprintln(os.Stderr, prefix+lines.Text()) // nowhere to report a failed write
 			}
 		}()
 		say(cfg, "  worker %d: pid %d\n", i, cmd.Process.Pid)
@@ -361,31 +367,34 @@ func countRequests(reqs []atlastest.RecordedRequest) *serverCounts {
 	return &c
 }
 
-func printSummary(cfg config, s summary) {
+// printSummary prints the summary: a table, or JSON.
+func printSummary(cfg config, s summary) error {
 	if cfg.jsonOut {
-		_ = json.NewEncoder(os.Stdout).Encode(s)
-		return
+		return json.NewEncoder(os.Stdout).Encode(s)
 	}
-	fmt.Println()
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "worker\tpid\tinvoices\tper second\t429s\tlogins\trefreshes\tfailed\t")
+	// The table is written to memory, then to stdout at once.
+	var out bytes.Buffer
+	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	_, _ = fmt.Fprintln(tw, "\nworker\tpid\tinvoices\tper second\t429s\tlogins\trefreshes\tfailed\t")
 	var all report
 	for _, r := range s.Workers {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%d\t%d\t%d\t%d\t\n", r.Worker, r.PID, r.Invoices, float64(r.Invoices)/s.Seconds, r.RateLimited, r.Logins, r.Refreshes, r.Failed)
+		_, _ = fmt.Fprintf(tw, "%d\t%d\t%d\t%.1f\t%d\t%d\t%d\t%d\t\n", r.Worker, r.PID, r.Invoices, float64(r.Invoices)/s.Seconds, r.RateLimited, r.Logins, r.Refreshes, r.Failed)
 		all.RateLimited += r.RateLimited
 		all.Logins += r.Logins
 		all.Refreshes += r.Refreshes
 	}
-	fmt.Fprintf(tw, "all\t\t%d\t%.1f\t%d\t%d\t%d\t%d\t\n", s.Invoices, s.PerSecond, all.RateLimited, all.Logins, all.Refreshes, s.Failed)
+	_, _ = fmt.Fprintf(tw, "all\t\t%d\t%.1f\t%d\t%d\t%d\t%d\t\n", s.Invoices, s.PerSecond, all.RateLimited, all.Logins, all.Refreshes, s.Failed)
 	_ = tw.Flush()
-	fmt.Printf("\n%d invoices in %.1fs: %.1f per second, %.2f of the plan's %d per %s.\n", s.Invoices, s.Seconds, s.PerSecond, s.OfPlan, s.Limit, s.Window)
+	fmt.Fprintf(&out, "\n%d invoices in %.1fs: %.1f per second, %.2f of the plan's %d per %s.\n", s.Invoices, s.Seconds, s.PerSecond, s.OfPlan, s.Limit, s.Window)
 	for _, l := range s.Lost {
-		fmt.Println("Lost", l)
+		fmt.Fprintln(&out, "Lost", l)
 	}
 	if c := s.Server; c != nil {
-		fmt.Printf("The server saw %d requests: %d invoices created, %d answered 429, %d logins, %d refreshes (%d refused), %d other 401s.\n",
+		fmt.Fprintf(&out, "The server saw %d requests: %d invoices created, %d answered 429, %d logins, %d refreshes (%d refused), %d other 401s.\n",
 			c.Requests, c.Invoices, c.RateLimited, c.Logins, c.Refreshes, c.RefreshRefused, c.Unauthorized)
 	}
+	_, err := out.WriteTo(os.Stdout)
+	return err
 }
 
 // ---- A worker: one replica of the service ----

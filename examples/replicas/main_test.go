@@ -94,9 +94,10 @@ func TestFourProcessesShareOneRateBudget(t *testing.T) {
 	t.Parallel()
 	rd := startRedis(t)
 	// Which process gets the next slot of the budget is a race among them, so
-	// the shares even out over a run: 20 seconds put 15% at three standard
-	// deviations of a fair draw.
-	shared, unshared := length(20*time.Second, time.Minute), length(8*time.Second, time.Minute)
+	// the shares even out over a run rather than call by call: 30 seconds
+	// (1800 calls) put 15% at more than three and a half standard deviations
+	// of a fair draw.
+	shared, unshared := length(30*time.Second, time.Minute), length(8*time.Second, time.Minute)
 
 	a := startAtlastest(t)
 	s := startRun(t, a, rd.url(), "-processes", "4", "-duration", shared.String()).wait(t)
@@ -550,7 +551,7 @@ type redisServer struct {
 	port    int
 	dir     string
 	cmd     *exec.Cmd
-	exited  chan error // the result of cmd's Wait
+	exited  chan struct{} // closed when cmd has exited
 	mr      *miniredis.Miniredis
 	started bool // mr has been started
 }
@@ -592,13 +593,17 @@ func (s *redisServer) start(t *testing.T) {
 	ready := &readyWriter{ready: make(chan struct{})}
 	cmd.Stdout = ready
 	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
 	select {
 	case <-ready.ready:
 		s.cmd, s.exited = cmd, exited
-	case err := <-exited:
-		require.FailNow(t, "redis-server exited before it was ready", "%v", err)
+	case <-exited:
+		require.FailNow(t, "redis-server exited before it was ready", "%v", waitErr)
 	case <-time.After(time.Minute):
 		_ = cmd.Process.Kill()
 		<-exited

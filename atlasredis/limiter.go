@@ -26,6 +26,9 @@ const (
 	// minMaxPause is the least of the longest pause a 429 or a spent window
 	// can impose on every process: the API's windows are a minute long.
 	minMaxPause = time.Minute
+	// yieldSteps is over how many refusals the yield of a waiter shrinks from
+	// an emission interval to nothing (see Limiter.yield).
+	yieldSteps = 8
 )
 
 // Limiter is an atlas.Limiter that shares one rate budget among every process
@@ -176,11 +179,15 @@ func burstMargin(burst int) int {
 // would outlast ctx's deadline. When Redis fails or is slow it returns an
 // error matching ErrUnavailable (and no context error), so that the client
 // paces the attempt by itself.
+//
+// Waiters that the budget refuses ask again when it says the next attempt
+// may go, a newer waiter a little later than an older one (see yield), so
+// that the processes sharing the budget get even shares of it.
 func (l *Limiter) Wait(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("atlasredis: Limiter.Wait: nil context")
 	}
-	for {
+	for refusals := 0; ; refusals++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("atlasredis: waiting for the shared rate limit: %w", err)
 		}
@@ -198,10 +205,27 @@ func (l *Limiter) Wait(ctx context.Context) error {
 		if d <= 0 {
 			return nil
 		}
-		if err := l.sleep(ctx, d); err != nil {
+		if err := l.sleep(ctx, d, l.yield(refusals)); err != nil {
 			return err
 		}
 	}
+}
+
+// yield is how much later than the budget says a waiter asks again after its
+// refusals-th refusal: an emission interval (the window over the limit) after
+// the first, shrinking by an eighth per refusal to nothing after the eighth.
+// Every waiter refused at a moment is told the same time, when one attempt
+// may go; without a yield they all ask at once, and the one whose process the
+// machine happens to run first takes it, so that a busy machine gives some
+// processes more than their share, for as long as it stays busy. With it,
+// the waiters that have waited longest ask first. It costs no throughput: an
+// attempt let go late leaves the budget's tolerance for a burst to the next.
+func (l *Limiter) yield(refusals int) time.Duration {
+	if refusals >= yieldSteps {
+		return 0
+	}
+	interval := l.limit.Period / time.Duration(l.limit.Rate)
+	return interval * time.Duration(yieldSteps-refusals) / yieldSteps
 }
 
 // take asks Redis, in one round trip, whether the processes are paused and
@@ -347,12 +371,17 @@ func (l *Limiter) answered(ctx context.Context) {
 	}
 }
 
-// sleep waits d, or returns at once when that would outlast ctx's deadline.
-func (l *Limiter) sleep(ctx context.Context, d time.Duration) error {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		return &waitError{wait: d}
+// sleep waits d and then yield, or returns at once when d would outlast
+// ctx's deadline; yield is cut short to end by the deadline.
+func (l *Limiter) sleep(ctx context.Context, d, yield time.Duration) error {
+	if deadline, ok := ctx.Deadline(); ok {
+		left := time.Until(deadline)
+		if left < d {
+			return &waitError{wait: d}
+		}
+		yield = min(yield, left-d)
 	}
-	c, stop := l.timer(d)
+	c, stop := l.timer(d + yield)
 	defer stop()
 	select {
 	case <-ctx.Done():

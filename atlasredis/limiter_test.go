@@ -183,8 +183,47 @@ func TestLimiterWaitsForTheNextToken(t *testing.T) {
 	require.NoError(t, l.Wait(ctx))
 	assert.GreaterOrEqual(t, time.Since(start), window-50*time.Millisecond, "the token came a window after the first")
 	require.NotEmpty(t, waits)
-	assert.LessOrEqual(t, waits[0], window)
-	assert.Greater(t, waits[0], time.Duration(0))
+	// What Redis says, and a refused waiter's first yield: the emission
+	// interval, here the window.
+	assert.LessOrEqual(t, waits[0], window+l.yield(0))
+	assert.Greater(t, waits[0], l.yield(0))
+}
+
+// A waiter refused again and again asks again sooner after each refusal,
+// relative to when the budget says the next attempt may go, until after the
+// eighth it asks exactly then: the waiters that have waited longest ask
+// first, whichever process they are in.
+func TestLimiterWaiterYieldsLessTheLongerItWaits(t *testing.T) {
+	t.Parallel()
+	const window = time.Hour // one token an hour: every ask below is refused
+	l := newTestLimiter(t, testKey(t), 1, 1, window)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	require.NoError(t, l.Wait(ctx))
+
+	var sleeps []time.Duration
+	l.timer = func(d time.Duration) (<-chan time.Time, func() bool) {
+		sleeps = append(sleeps, d)
+		if len(sleeps) == yieldSteps+2 {
+			cancel()
+		}
+		c := make(chan time.Time, 1)
+		c <- time.Now() // at once: the next ask is refused again
+		return c, func() bool { return false }
+	}
+	assert.ErrorIs(t, l.Wait(ctx), context.Canceled)
+	require.Len(t, sleeps, yieldSteps+2)
+	for i := 1; i < len(sleeps); i++ {
+		// Redis's answer shrinks by the moments between two asks; the
+		// yield by an eighth of the interval, until it is gone.
+		yield := sleeps[i-1] - sleeps[i]
+		if i <= yieldSteps {
+			assert.InDelta(t, window/yieldSteps, yield, float64(time.Second), "ask %d", i)
+		} else {
+			assert.InDelta(t, 0, yield, float64(time.Second), "ask %d", i)
+		}
+	}
+	assert.InDelta(t, window, sleeps[yieldSteps], float64(time.Second), "after the eighth refusal, exactly when the next token comes")
 }
 
 func TestLimiterWaitEndsWithItsContext(t *testing.T) {

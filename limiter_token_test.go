@@ -20,12 +20,10 @@ import (
 func TestLimiterWaitOutlastingTheTokenSendsARenewedOne(t *testing.T) {
 	t.Parallel()
 	const lifetime = 10 * time.Minute
-	srv := atlastest.NewServer(atlastest.WithTokenLifetime(lifetime))
-	t.Cleanup(srv.Close)
 	fc := clock.NewFake(time.Now())
 	recOpt, rec := withRecorder(t)
 	lim := &fakeLimiter{waiting: make(chan struct{}, 16)}
-	c := newClientOn(t, srv, recOpt, withClock(fc), WithLimiter(lim))
+	c, srv := Setup(t, ServerOptions(atlastest.WithTokenLifetime(lifetime)), ClientOptions(recOpt, withClock(fc), WithLimiter(lim)))
 	ctx := context.Background()
 	_, err := c.Auth.Me(ctx)
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestAccountsEndToEnd(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 

@@ -19,6 +19,7 @@ import (
 )
 
 func TestLazyLoginOnFirstRequest(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, onFake(f))
 	assert.Zero(t, f.logins.Load(), "NewClient must not send anything")
@@ -40,6 +41,7 @@ func TestLazyLoginOnFirstRequest(t *testing.T) {
 }
 
 func TestLoginWithWrongPasswordIsUnauthorizedWithoutThePassword(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	const wrong = "hunter2-not-the-password"
 	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithCredentials(fakeEmail, wrong)))
@@ -56,6 +58,7 @@ func TestLoginWithWrongPasswordIsUnauthorizedWithoutThePassword(t *testing.T) {
 }
 
 func TestNoCredentialsNoTokensIsUnauthorized(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, OnURL(f.URL()))
 	_, err := c.Auth.Me(context.Background())
@@ -64,6 +67,7 @@ func TestNoCredentialsNoTokensIsUnauthorized(t *testing.T) {
 }
 
 func TestExplicitLoginRemembersCredentials(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, OnURL(f.URL()))
 	u, err := c.Auth.Login(context.Background(), fakeEmail, fakePassword)
@@ -78,6 +82,7 @@ func TestExplicitLoginRemembersCredentials(t *testing.T) {
 }
 
 func TestUnauthorizedRefreshesOnceAndReplays(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, onFake(f))
 	_, err := c.Auth.Me(context.Background())
@@ -94,6 +99,7 @@ func TestUnauthorizedRefreshesOnceAndReplays(t *testing.T) {
 }
 
 func TestPersistentUnauthorizedIsNotRetriedForever(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.handle("GET /always-401", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusUnauthorized, "Token revoked")
@@ -108,8 +114,10 @@ func TestPersistentUnauthorizedIsNotRetriedForever(t *testing.T) {
 // 500 goroutines find the access token expired (by the server's word, a 401,
 // or by its known expiry): exactly one refresh goes out.
 func TestConcurrentCallersShareOneRefresh(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"401", "expiry"} {
 		t.Run(how, func(t *testing.T) {
+			t.Parallel()
 			f := newFakeAtlas(t)
 			fc := clock.NewFake(time.Now())
 			c, _ := Setup(t, onFake(f), ClientOptions(withClock(fc)))
@@ -144,6 +152,7 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 }
 
 func TestProactiveRefreshBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	fc := clock.NewFake(time.Now())
 	c, _ := Setup(t, onFake(f), ClientOptions(withClock(fc)))
@@ -163,6 +172,7 @@ func TestProactiveRefreshBeforeExpiry(t *testing.T) {
 }
 
 func TestRefreshTokenRotates(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, onFake(f))
 	ctx := context.Background()
@@ -180,6 +190,7 @@ func TestRefreshTokenRotates(t *testing.T) {
 }
 
 func TestRefusedRefreshTokenLogsInAgainWithCredentials(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, onFake(f))
 	_, err := c.Auth.Me(context.Background())
@@ -194,6 +205,7 @@ func TestRefusedRefreshTokenLogsInAgainWithCredentials(t *testing.T) {
 }
 
 func TestRefusedRefreshTokenWithoutCredentialsIsUnauthorized(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	tok := f.issueTokens()
 	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokens(tok.AccessToken, tok.RefreshToken)))
@@ -229,6 +241,7 @@ func (s *recordingStore) Save(ctx context.Context, t *Tokens) error {
 }
 
 func TestTokenStoreSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	store := &recordingStore{}
 	c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
@@ -251,6 +264,7 @@ func TestTokenStoreSurvivesRestart(t *testing.T) {
 }
 
 func TestClientsSharingAStoreFollowEachOthersRotation(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	store := &MemoryTokenStore{}
 	a, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
@@ -269,8 +283,10 @@ func TestClientsSharingAStoreFollowEachOthersRotation(t *testing.T) {
 }
 
 func TestTokenStoreErrors(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	t.Run("load", func(t *testing.T) {
+		t.Parallel()
 		c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(&failingLoad{})))
 		_, err := c.Auth.Me(context.Background())
 		require.Error(t, err)
@@ -278,6 +294,7 @@ func TestTokenStoreErrors(t *testing.T) {
 		assert.ErrorIs(t, err, errDisk)
 	})
 	t.Run("save", func(t *testing.T) {
+		t.Parallel()
 		c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(&recordingStore{fail: errDisk})))
 		_, err := c.Auth.Me(context.Background())
 		assert.NoError(t, err, "a store that cannot save does not fail the call")
@@ -291,6 +308,7 @@ type failingLoad struct{ MemoryTokenStore }
 func (*failingLoad) Load(context.Context) (*Tokens, error) { return nil, errDisk }
 
 func TestTokensDoNotPrintTheirSecrets(t *testing.T) {
+	t.Parallel()
 	tok := Tokens{AccessToken: "access-xyz-secret", RefreshToken: "refresh-xyz-secret", Expiry: time.Unix(1768473060, 0).UTC()}
 	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
 		out := fmt.Sprintf(format, tok)
@@ -303,6 +321,7 @@ func TestTokensDoNotPrintTheirSecrets(t *testing.T) {
 }
 
 func TestWaitingForAnotherCallersRefreshHonoursContext(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	release := make(chan struct{})
 	entered := make(chan struct{})
@@ -339,6 +358,7 @@ func TestWaitingForAnotherCallersRefreshHonoursContext(t *testing.T) {
 
 // End to end, on atlastest: the server's clock says the token expired.
 func TestAtlastestExpiredTokenIsRefreshedAndTheCallReplayed(t *testing.T) {
+	t.Parallel()
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
@@ -357,6 +377,7 @@ func TestAtlastestExpiredTokenIsRefreshedAndTheCallReplayed(t *testing.T) {
 }
 
 func TestAtlastestFiveHundredCallersOnAnExpiredTokenMakeOneRefresh(t *testing.T) {
+	t.Parallel()
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)
@@ -388,6 +409,7 @@ func TestAtlastestFiveHundredCallersOnAnExpiredTokenMakeOneRefresh(t *testing.T)
 // The client refreshes shortly before the token expires, so the server never
 // has to refuse it: client and server clocks move together here.
 func TestAtlastestProactiveRefresh(t *testing.T) {
+	t.Parallel()
 	srv := atlastest.NewServer(atlastest.WithTokenLifetime(10 * time.Minute))
 	t.Cleanup(srv.Close)
 	fc := clock.NewFake(time.Now())
@@ -407,6 +429,7 @@ func TestAtlastestProactiveRefresh(t *testing.T) {
 // A refresh token used elsewhere (rotated away) is refused: with credentials
 // the client logs in again, without it fails with ErrUnauthorized.
 func TestAtlastestReusedRefreshToken(t *testing.T) {
+	t.Parallel()
 	srv := atlastest.NewServer()
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
@@ -419,6 +442,7 @@ func TestAtlastestReusedRefreshToken(t *testing.T) {
 	require.NoError(t, a.Auth.Refresh(ctx)) // rotates: stale.RefreshToken is spent
 	srv.Advance(2 * time.Hour)              // and stale.AccessToken has expired
 
+	// Not parallel: both subtests present the same spent tokens to one server.
 	t.Run("with credentials", func(t *testing.T) {
 		recOpt, rec := withRecorder(t)
 		b, _ := Setup(t, OnServer(srv), ClientOptions(recOpt, WithTokens(stale.AccessToken, stale.RefreshToken)))
@@ -437,6 +461,7 @@ func TestAtlastestReusedRefreshToken(t *testing.T) {
 }
 
 func TestRefusedAccessTokenWithNothingToRenewItIsUnauthorized(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokens("access-secret-unknown", "")))
 	_, err := c.Auth.Me(context.Background())
@@ -579,6 +604,8 @@ func (s *stuckStore) LockTokens(ctx context.Context) (func(), error) {
 // A store call that ignores its context holds no call past the call's
 // context; while it is stuck, a later call does not start a second one of
 // its kind; once released, it leaves no goroutine behind.
+//
+// Not parallel: each case checks for leaked goroutines (verifyNoLeaks).
 func TestTokenStoreCallsDoNotHoldACallPastItsContext(t *testing.T) {
 	cases := []struct {
 		name  string

@@ -14,6 +14,7 @@ import (
 // TestBillApprovedAndVoided approves a bill, which puts it in accounts
 // payable, and voids it, which takes it out again.
 func TestBillApprovedAndVoided(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t, atlas.ServerOptions(onStoryDay()))
 	ctx := context.Background()
 	vendor := srv.VendorIDs()[0]

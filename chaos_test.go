@@ -17,6 +17,8 @@ import (
 // An attempt that gets no answer within WithAttemptTimeout is retried with
 // the same Idempotency-Key, whether the server had not acted yet or had
 // acted and was slow to answer, and the create is made once.
+//
+// Not parallel: each case checks for leaked goroutines (verifyNoLeaks).
 func TestAttemptTimeoutRetriesASlowAnswerWithTheSameKey(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -128,6 +130,7 @@ func TestAttemptTimeoutCutsAStalledBody(t *testing.T) {
 }
 
 func TestWithAttemptTimeoutRefusesANegativeTimeout(t *testing.T) {
+	t.Parallel()
 	_, err := NewClient(WithAttemptTimeout(-time.Second))
 	require.EqualError(t, err, "atlas: WithAttemptTimeout: negative timeout")
 }

@@ -28,6 +28,7 @@ import (
 )
 
 func TestNewClientValidatesOptions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		opts    []Option
@@ -69,6 +70,7 @@ func TestNewClientValidatesOptions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			c, err := NewClient(tc.opts...)
 			if tc.wantErr == "" {
 				require.NoError(t, err)
@@ -87,6 +89,7 @@ func TestNewClientValidatesOptions(t *testing.T) {
 }
 
 func TestWithCredentialsErrorDoesNotEchoThePassword(t *testing.T) {
+	t.Parallel()
 	_, err := NewClient(WithCredentials("", "s3cret-pass"))
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "s3cret-pass")
@@ -118,6 +121,7 @@ func (hs *headerServer) seen() []http.Header {
 }
 
 func TestRequestHeaders(t *testing.T) {
+	t.Parallel()
 	hs := newHeaderServer(t, http.StatusOK)
 	c, _ := Setup(t, OnURL(hs.URL), ClientOptions(WithTokens("tok-1", ""), WithUserAgent("my-app/1.2")))
 	ctx := context.Background()
@@ -147,6 +151,7 @@ func TestRequestHeaders(t *testing.T) {
 }
 
 func TestDefaultUserAgent(t *testing.T) {
+	t.Parallel()
 	hs := newHeaderServer(t, http.StatusOK)
 	c, _ := Setup(t, OnURL(hs.URL), ClientOptions(WithTokens("tok-1", "")))
 	_, err := c.Companies.Get(context.Background(), "c")
@@ -203,8 +208,10 @@ func newIdempotentServer(t *testing.T, failFirst string) *idempotentServer {
 }
 
 func TestPostRetriedWithTheSameKeyMakesOneResource(t *testing.T) {
+	t.Parallel()
 	for _, fail := range []string{"503", "drop"} {
 		t.Run(fail, func(t *testing.T) {
+			t.Parallel()
 			s := newIdempotentServer(t, fail)
 			c, _ := Setup(t, OnURL(s.URL), ClientOptions(WithTokens("tok", "")))
 			out, err := call[struct{ ID int }](context.Background(), c, Request{Method: http.MethodPost, Path: "/things", Body: map[string]string{"name": "x"}}, requestConfig{})
@@ -238,6 +245,7 @@ func statusSequence(t *testing.T, statuses ...int) (*httptest.Server, *atomic.In
 }
 
 func TestRetryPolicy(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name       string
 		method     string
@@ -281,6 +289,7 @@ func TestRetryPolicy(t *testing.T) {
 }
 
 func TestRetriesRunOutWithTheLastAnswer(t *testing.T) {
+	t.Parallel()
 	srv, n := statusSequence(t, 503, 503, 502, 504, 503, 503)
 	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
 	_, err := c.Companies.Get(context.Background(), "c-1")
@@ -318,6 +327,7 @@ func (c *cancelAfterAnswer) RoundTrip(req *http.Request) (*http.Response, error)
 // arrived is not retried, and fails with that answer: the server's 503, not
 // a cancellation in its place (checkRetry's nil error when ctx has ended).
 func TestRetryStopsWithTheAnswerWhenTheContextEnds(t *testing.T) {
+	t.Parallel()
 	srv, n := statusSequence(t, 503, 503)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -333,6 +343,7 @@ func TestRetryStopsWithTheAnswerWhenTheContextEnds(t *testing.T) {
 }
 
 func TestConnectionErrorsAreRetried(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if n.Add(1) <= 2 {
@@ -350,6 +361,7 @@ func TestConnectionErrorsAreRetried(t *testing.T) {
 }
 
 func TestConnectionRefusedGivesUpWithTheCause(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base := srv.URL
 	srv.Close()
@@ -387,6 +399,7 @@ func TestCancelDuringBackoffReturnsPromptly(t *testing.T) {
 }
 
 func TestBackoffPastTheDeadlineReturnsTheAnswerAtOnce(t *testing.T) {
+	t.Parallel()
 	srv, n := statusSequence(t, 503)
 	fc := clock.NewFake(time.Now())
 	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour})))
@@ -399,6 +412,7 @@ func TestBackoffPastTheDeadlineReturnsTheAnswerAtOnce(t *testing.T) {
 }
 
 func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if n.Add(1) == 1 {
@@ -427,6 +441,7 @@ func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
 // another host is not followed (it was before issue 10, without the token:
 // the request body and the answer still crossed over).
 func TestAuthorizationNotSentAfterRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
 	var otherHits atomic.Int32
 	otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		otherHits.Add(1)
@@ -638,6 +653,7 @@ func TestRedirectFromHTTPSToHTTPIsNotFollowed(t *testing.T) {
 }
 
 func TestSameOrigin(t *testing.T) {
+	t.Parallel()
 	base, err := url.Parse("https://api.example.com/api/v1")
 	require.NoError(t, err)
 	for raw, want := range map[string]bool{
@@ -672,6 +688,7 @@ func TestSameOrigin(t *testing.T) {
 }
 
 func TestCompanyScope(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.handle("GET /scoped", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
 	f.handle("POST /scoped", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{}) })
@@ -706,6 +723,7 @@ func TestCompanyScope(t *testing.T) {
 }
 
 func TestForCompanySharesTokensAndRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.handle("GET /rl", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-RateLimit-Limit", "300")
@@ -731,6 +749,7 @@ func TestForCompanySharesTokensAndRateLimit(t *testing.T) {
 }
 
 func TestWithResponseCapturesTheAnswer(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", "req-9")
 		w.Header().Set("X-RateLimit-Limit", "60")
@@ -760,6 +779,7 @@ func TestWithResponseCapturesTheAnswer(t *testing.T) {
 }
 
 func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, body string
 		wantErr    string
@@ -774,6 +794,7 @@ func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = io.WriteString(w, tc.body)
 			}))
@@ -792,6 +813,7 @@ func TestSuccessBodiesThatDoNotDecode(t *testing.T) {
 }
 
 func TestNilContextIsAnError(t *testing.T) {
+	t.Parallel()
 	c, _ := Setup(t, OnURL("http://127.0.0.1:1"), ClientOptions(WithTokens("tok", "ref"), WithCompany("c-1")))
 	var nilCtx context.Context // a caller passing nil, without tripping SA1012
 	cases := map[string]struct {
@@ -809,6 +831,7 @@ func TestNilContextIsAnError(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			err := tc.call()
 			require.Error(t, err)
 			assert.Equal(t, tc.want, err.Error())
@@ -842,6 +865,7 @@ func (s *syncBuffer) String() string {
 // Secrets appear in no log line at Debug and in no error, whatever path a
 // call takes: login, refresh, 401 and replay, retries, refused credentials.
 func TestNoSecretInLogsOrErrors(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.handle("GET /flaky", func() http.HandlerFunc {
 		var n atomic.Int32
@@ -899,6 +923,7 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 }
 
 func TestWaitsAreLogged(t *testing.T) {
+	t.Parallel()
 	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
 	fc := clock.NewFake(time.Now())
 	logger, logs := captureLogs()
@@ -915,6 +940,7 @@ func TestWaitsAreLogged(t *testing.T) {
 }
 
 func TestErrorsNameTheOperation(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, onFake(f))
 	_, err := c.Companies.Get(context.Background(), "nope")
@@ -929,6 +955,7 @@ func TestErrorsNameTheOperation(t *testing.T) {
 // before the server acted (a 503, a dropped connection) or after it had
 // created the customer and the answer was lost: then the server replays it.
 func TestAtlastestCreateRetriedAfterAFailureMakesOneCustomer(t *testing.T) {
+	t.Parallel()
 	route := atlastest.Matching("POST /contacts/customers")
 	cases := []struct {
 		name   string
@@ -943,6 +970,7 @@ func TestAtlastestCreateRetriedAfterAFailureMakesOneCustomer(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			c, srv := Setup(t)
 			ctx := context.Background()
 			before, err := c.Customers.List(ctx, nil)

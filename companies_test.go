@@ -12,6 +12,7 @@ import (
 )
 
 func TestCompaniesOnAtlastest(t *testing.T) {
+	t.Parallel()
 	c, srv := Setup(t, ServerOptions(atlastest.WithSecondCompany()))
 	ctx := context.Background()
 
@@ -50,6 +51,7 @@ func TestCompaniesOnAtlastest(t *testing.T) {
 
 // The companies routes take no company_id, whatever the client's company.
 func TestCompaniesSendNoCompany(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, onFake(f), ClientOptions(WithCompany("co-1")))
 	_, err := c.Companies.List(context.Background(), nil)

@@ -16,6 +16,7 @@ import (
 )
 
 func TestCustomersEndToEnd(t *testing.T) {
+	t.Parallel()
 	c, _ := atlas.Setup(t)
 	ctx := context.Background()
 
@@ -80,6 +81,7 @@ func TestCustomersEndToEnd(t *testing.T) {
 }
 
 func TestVendorsEndToEnd(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	supplies := srv.AccountID("6100")
@@ -137,6 +139,7 @@ func lastRequest(t *testing.T, srv *atlastest.Server, method, path string) atlas
 // TestPatchPutsOnlyTheSetFieldsOnTheWire reads what the server received for a
 // PATCH from its request log.
 func TestPatchPutsOnlyTheSetFieldsOnTheWire(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	id := srv.CustomerIDs()[0]
@@ -164,6 +167,7 @@ func TestPatchPutsOnlyTheSetFieldsOnTheWire(t *testing.T) {
 }
 
 func TestContactsOfAnotherCompanyAreNotFound(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t, atlas.ServerOptions(atlastest.WithSecondCompany()))
 	ctx := context.Background()
 	other := c.ForCompany(srv.SecondCompanyID())
@@ -188,6 +192,7 @@ func TestContactsOfAnotherCompanyAreNotFound(t *testing.T) {
 }
 
 func TestCustomerCreateValidationReachesTheCaller(t *testing.T) {
+	t.Parallel()
 	c, _ := atlas.Setup(t)
 	_, err := c.Customers.Create(context.Background(), &atlas.CustomerCreateParams{DisplayName: "x", Email: "not-an-email"})
 	require.Error(t, err)

@@ -57,6 +57,7 @@ func TestEmptyOrNullSuccessIsAnError(t *testing.T) {
 		c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithCompany("co-1")))
 		for _, tc := range calls {
 			t.Run(tc.op+"/"+http.StatusText(a.status)+"/"+a.body, func(t *testing.T) {
+				t.Parallel()
 				got, err := tc.call(context.Background(), c)
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), "atlas: "+tc.op+": ")
@@ -65,6 +66,7 @@ func TestEmptyOrNullSuccessIsAnError(t *testing.T) {
 			})
 		}
 		t.Run("All/"+http.StatusText(a.status)+"/"+a.body, func(t *testing.T) {
+			t.Parallel()
 			var errs []error
 			for inv, err := range c.Invoices.All(context.Background(), nil) {
 				require.Nil(t, inv)

@@ -17,6 +17,7 @@ import (
 )
 
 func TestErrorMessage(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		err  *Error
@@ -37,12 +38,14 @@ func TestErrorMessage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			assert.Equal(t, tc.want, tc.err.Error())
 		})
 	}
 }
 
 func TestErrorIsMatchesItsSentinelOnly(t *testing.T) {
+	t.Parallel()
 	sentinels := []error{ErrBadRequest, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrConflict, ErrValidation, ErrRateLimited, ErrServer}
 	cases := map[int]error{
 		400: ErrBadRequest, 401: ErrUnauthorized, 403: ErrForbidden, 404: ErrNotFound, 409: ErrConflict,
@@ -88,8 +91,10 @@ var oddBodies = []struct {
 }
 
 func TestOddErrorBodiesGiveAUsefulError(t *testing.T) {
+	t.Parallel()
 	for _, tc := range oddBodies {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				if tc.contentType != "" {
 					w.Header().Set("Content-Type", tc.contentType)
@@ -118,6 +123,7 @@ func TestOddErrorBodiesGiveAUsefulError(t *testing.T) {
 
 // A body that fails half way still gives an *Error with what arrived.
 func TestErrorBodyCutOffMidStream(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Length", "1000")
 		w.WriteHeader(http.StatusBadGateway)
@@ -134,6 +140,7 @@ func TestErrorBodyCutOffMidStream(t *testing.T) {
 }
 
 func TestRetryAfterAndRateLimitOnError(t *testing.T) {
+	t.Parallel()
 	reset := time.Now().Add(30 * time.Second).Truncate(time.Second)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "12")

@@ -22,6 +22,7 @@ import (
 // TestInvoicesAllAtScale lists 2,500 invoices with All and checks that each
 // comes exactly once and in the requested order.
 func TestInvoicesAllAtScale(t *testing.T) {
+	t.Parallel()
 	const n = 2500
 	c, _ := atlas.Setup(t, atlas.ServerOptions(atlastest.WithInvoices(n)))
 	ctx := context.Background()
@@ -43,6 +44,7 @@ func TestInvoicesAllAtScale(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			all := collect(t, c.Invoices.All(ctx, &atlas.InvoiceListParams{ListOptions: tc.opts, SortBy: tc.sortBy}))
 			require.Len(t, all, n)
 			seen := make(map[string]bool, n)
@@ -58,6 +60,7 @@ func TestInvoicesAllAtScale(t *testing.T) {
 }
 
 func TestInvoicesListFilters(t *testing.T) {
+	t.Parallel()
 	c, _ := atlas.Setup(t, atlas.ServerOptions(atlastest.WithInvoices(300)))
 	ctx := context.Background()
 
@@ -108,6 +111,7 @@ func TestInvoicesListFilters(t *testing.T) {
 }
 
 func TestInvoiceLifecycle(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	today := atlas.DateOf(srv.Now())
@@ -186,6 +190,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 }
 
 func TestInvoiceValidationErrorsNameTheField(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t)
 	_, err := c.Invoices.Create(context.Background(), &atlas.InvoiceCreateParams{
 		CustomerID:  srv.CustomerIDs()[0],

@@ -28,6 +28,7 @@ func rentAccrual(t *testing.T, c *atlas.Client, date atlas.Date, debit, credit s
 }
 
 func TestBalancedJournalEntryPostedAndVoided(t *testing.T) {
+	t.Parallel()
 	c, _ := atlas.Setup(t, atlas.ServerOptions(onStoryDay()))
 	ctx := context.Background()
 
@@ -97,6 +98,7 @@ func TestBalancedJournalEntryPostedAndVoided(t *testing.T) {
 // TestUnbalancedJournalEntryIsAFieldError checks that the server's 422 for an
 // entry whose debits and credits differ reaches the caller as a FieldError.
 func TestUnbalancedJournalEntryIsAFieldError(t *testing.T) {
+	t.Parallel()
 	c, _ := atlas.Setup(t, atlas.ServerOptions(onStoryDay()))
 	_, err := c.JournalEntries.Create(context.Background(), rentAccrual(t, c, mar10, "2500.00", "2400.00"))
 	require.Error(t, err)
@@ -117,6 +119,7 @@ func TestUnbalancedJournalEntryIsAFieldError(t *testing.T) {
 // TestClosedPeriodRefusesAnEntry closes March and checks that an entry dated
 // in it is refused with ErrConflict, while April still takes one.
 func TestClosedPeriodRefusesAnEntry(t *testing.T) {
+	t.Parallel()
 	c, _ := atlas.Setup(t, atlas.ServerOptions(onStoryDay()))
 	ctx := context.Background()
 

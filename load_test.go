@@ -17,6 +17,7 @@ import (
 )
 
 func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name         string
 		limit, burst int
@@ -28,6 +29,7 @@ func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
 		{"zero window", 10, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := NewClient(WithRateLimit(tc.limit, tc.burst, tc.window))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "atlas: WithRateLimit:")
@@ -38,6 +40,7 @@ func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
 // WithRateLimit runs the plan's bucket at limit per window: a burst (less a
 // spare token) goes at once, then one request every window/limit.
 func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
@@ -66,6 +69,7 @@ func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 
 // The last of WithTier and WithRateLimit wins.
 func TestWithRateLimitAndWithTierLastWins(t *testing.T) {
+	t.Parallel()
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	c, err := NewClient(WithTier(TierEnterprise), WithRateLimit(6, 2, time.Minute), withClock(fc))
 	require.NoError(t, err)
@@ -79,6 +83,7 @@ func TestWithRateLimitAndWithTierLastWins(t *testing.T) {
 }
 
 func TestBurstMargin(t *testing.T) {
+	t.Parallel()
 	for burst, want := range map[int]int{1: 0, 2: 1, 10: 1, 19: 1, 20: 2, 50: 5, 100: 10} {
 		assert.Equal(t, want, burstMargin(burst), "burst %d", burst)
 	}
@@ -87,6 +92,9 @@ func TestBurstMargin(t *testing.T) {
 // Iterating with All holds the current page and the prefetched next one, not
 // what came before: the live heap it adds stays near two pages however far it
 // goes. (BenchmarkAllMemory measures 100,000 invoices.)
+//
+// Not parallel: it measures the process's live heap, which another test's
+// allocations would move.
 func TestAllLiveHeapStaysNearTwoPages(t *testing.T) {
 	verifyNoLeaks(t)
 	h := measureAllHeap(t, 10_000, 4)
@@ -103,6 +111,7 @@ func TestAllLiveHeapStaysNearTwoPages(t *testing.T) {
 // X-RateLimit-Limit the server announces, and would otherwise wait for the
 // window's end (a wait past ctx's deadline fails at once).
 func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
+	t.Parallel()
 	// The server's minute ends after the client's deadline, whatever the time.
 	c, srv := Setup(t, ServerOptions(atlastest.WithClock(atlastest.FixedClock(time.Now().Add(time.Hour)))))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

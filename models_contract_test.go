@@ -166,9 +166,11 @@ func nullable(prop *openapi3.SchemaRef) bool {
 }
 
 func TestModelsFollowTheContract(t *testing.T) {
+	t.Parallel()
 	doc := contract(t)
 	for name, model := range responseModels {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ref := doc.Components.Schemas[name]
 			require.NotNil(t, ref, "schema %s", name)
 			schema := ref.Value
@@ -196,9 +198,11 @@ func TestModelsFollowTheContract(t *testing.T) {
 }
 
 func TestParamsFollowTheContract(t *testing.T) {
+	t.Parallel()
 	doc := contract(t)
 	for name, model := range requestModels {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ref := doc.Components.Schemas[name]
 			require.NotNil(t, ref, "schema %s", name)
 			schema := ref.Value
@@ -227,6 +231,7 @@ func TestParamsFollowTheContract(t *testing.T) {
 }
 
 func TestEnumsFollowTheContract(t *testing.T) {
+	t.Parallel()
 	doc := contract(t)
 	for name, values := range enums {
 		ref := doc.Components.Schemas[name]
@@ -257,6 +262,7 @@ func decodeStrict[T any](data []byte) (*T, error) {
 }
 
 func TestContractExamplesDecode(t *testing.T) {
+	t.Parallel()
 	doc := contract(t)
 	decoders := map[string]func([]byte) (any, error){
 		"Customer":           decodeAs[atlas.Customer],
@@ -286,6 +292,7 @@ func TestContractExamplesDecode(t *testing.T) {
 	}
 	for name, decode := range decoders {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ex := doc.Components.Examples[name]
 			require.NotNil(t, ex, name)
 			data, err := json.Marshal(ex.Value.Value)
@@ -325,6 +332,7 @@ func exampleJSON(t *testing.T, doc *openapi3.T, name string) []byte {
 // contract into its params type (refusing unknown fields), encodes it again
 // and validates what the SDK would send against the request schema.
 func TestRequestExamplesRoundTrip(t *testing.T) {
+	t.Parallel()
 	doc := contract(t)
 	params := map[string]func([]byte) (any, error){
 		"createCustomer":     decodeAs[atlas.CustomerCreateParams],
@@ -346,6 +354,8 @@ func TestRequestExamplesRoundTrip(t *testing.T) {
 			if op.RequestBody == nil || strings.HasPrefix(path, "/auth/") {
 				continue
 			}
+			// Not parallel: the subtests fill seen, which the test checks
+			// once they have all run.
 			t.Run(op.OperationID, func(t *testing.T) {
 				decode, ok := params[op.OperationID]
 				require.True(t, ok, "%s %s has a body the SDK has no params type for", method, path)
@@ -450,6 +460,7 @@ func (s *strictTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // unknown fields refused: the two independent implementations must agree on
 // every field name.
 func TestAtlastestAnswersDecodeStrictly(t *testing.T) {
+	t.Parallel()
 	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(storyDay)), atlastest.WithInvoices(20))
 	t.Cleanup(srv.Close)
 	st := &strictTransport{t: t, next: srv.Client().Transport, seen: map[string]bool{}}

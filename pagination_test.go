@@ -18,6 +18,7 @@ import (
 )
 
 func TestAllWalksEveryPageInOrder(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.setCompanies(250)
 	c, _ := Setup(t, onFake(f))
@@ -49,6 +50,7 @@ func pad3(n int) string {
 }
 
 func TestPageSizeIsClamped(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.setCompanies(5)
 	c, _ := Setup(t, onFake(f))
@@ -65,6 +67,7 @@ func TestPageSizeIsClamped(t *testing.T) {
 }
 
 func TestAllHonoursChosenPageSizeAndStartPage(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.setCompanies(10)
 	c, _ := Setup(t, onFake(f))
@@ -78,6 +81,7 @@ func TestAllHonoursChosenPageSizeAndStartPage(t *testing.T) {
 
 // While the caller works on page n, page n+1 is already requested.
 func TestAllPrefetchesTheNextPage(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.setCompanies(300)
 	c, _ := Setup(t, onFake(f))
@@ -177,6 +181,7 @@ func TestAllStopsWhenContextEnds(t *testing.T) {
 }
 
 func TestAllRefusesAServerThatIgnoresPage(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.handle("GET /stuck", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, Page[Company]{Items: []Company{{ID: "x", FiscalYearStart: Date{2026, 1, 1}}}, Total: 1000, Page: 1, PageSize: 1, HasNext: true})
@@ -187,6 +192,7 @@ func TestAllRefusesAServerThatIgnoresPage(t *testing.T) {
 	c, _ := Setup(t, onFake(f))
 	for _, path := range []string{"/stuck", "/empty-but-more"} {
 		t.Run(path, func(t *testing.T) {
+			t.Parallel()
 			var errs []error
 			n := 0
 			for _, err := range listAll[Company](context.Background(), c, Request{Path: path}, ListOptions{}, nil) {
@@ -246,6 +252,7 @@ func TestAllWithConcurrencyKeepsOrder(t *testing.T) {
 }
 
 func TestAllUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	f.setCompanies(350)
 	c, _ := Setup(t, onFake(f))
@@ -262,6 +269,7 @@ func TestAllUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
 }
 
 func TestAllReportsTheFirstPageError(t *testing.T) {
+	t.Parallel()
 	f := newFakeAtlas(t)
 	c, _ := Setup(t, onFake(f))
 	c = c.ForCompany("")
@@ -277,6 +285,7 @@ func TestAllReportsTheFirstPageError(t *testing.T) {
 // End to end: the token expires on the server's clock in the middle of a
 // walk over 350 invoices; the iteration refreshes and goes on.
 func TestAtlastestUnauthorizedMidIterationRefreshesAndGoesOn(t *testing.T) {
+	t.Parallel()
 	srv := atlastest.NewServer(atlastest.WithInvoices(350))
 	t.Cleanup(srv.Close)
 	recOpt, rec := withRecorder(t)

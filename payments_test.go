@@ -28,6 +28,7 @@ func sentInvoice(t *testing.T, c *atlas.Client, srv *atlastest.Server, customer,
 }
 
 func TestPaymentsEndToEnd(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 	customer := srv.CustomerIDs()[0]

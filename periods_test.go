@@ -12,6 +12,7 @@ import (
 )
 
 func TestPeriodsEndToEnd(t *testing.T) {
+	t.Parallel()
 	c, srv := atlas.Setup(t)
 	ctx := context.Background()
 

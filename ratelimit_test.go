@@ -45,6 +45,7 @@ func observe(p *pacer, h http.Header, status int, now time.Time) RateLimit {
 }
 
 func TestPacerFollowsTheWindow(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1768473000, 0)
 	p := newPacer(clock.NewFake(now), "", nil)
 	reset := now.Add(60 * time.Second)
@@ -69,6 +70,7 @@ func TestPacerFollowsTheWindow(t *testing.T) {
 }
 
 func TestPacerWaitsAtMostAWindowForAReset(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1768473000, 0)
 	p := newPacer(clock.NewFake(now), "", nil)
 	observe(p, rlHeader(60, 0, now.Add(2*time.Hour)), 200, now) // the server's clock is hours ahead
@@ -76,6 +78,7 @@ func TestPacerWaitsAtMostAWindowForAReset(t *testing.T) {
 }
 
 func TestPacerIgnoresMissingOrBrokenHeaders(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1768473000, 0)
 	p := newPacer(clock.NewFake(now), "", nil)
 	h := http.Header{}
@@ -87,6 +90,7 @@ func TestPacerIgnoresMissingOrBrokenHeaders(t *testing.T) {
 }
 
 func TestPacerBlocksAfter429(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1768473000, 0)
 	cases := []struct {
 		name string
@@ -100,6 +104,7 @@ func TestPacerBlocksAfter429(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			p := newPacer(clock.NewFake(now), "", nil)
 			observe(p, tc.h, http.StatusTooManyRequests, now)
 			assert.Equal(t, tc.want, p.delay(now))
@@ -128,8 +133,10 @@ func rateServer(t *testing.T, limited int, h http.Header) (*httptest.Server, *at
 // A 429 with Retry-After waits that long on the client's clock and then
 // succeeds; a POST too, since a 429 did nothing.
 func Test429WaitsForRetryAfterThenSucceeds(t *testing.T) {
+	t.Parallel()
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		t.Run(method, func(t *testing.T) {
+			t.Parallel()
 			srv, n := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
 			fc := clock.NewFake(time.Now())
 			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
@@ -149,6 +156,7 @@ func Test429WaitsForRetryAfterThenSucceeds(t *testing.T) {
 }
 
 func Test429WithoutRetryAfterWaitsForTheReset(t *testing.T) {
+	t.Parallel()
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	srv, n := rateServer(t, 1, dated(rlHeader(60, 0, fc.Now().Add(25*time.Second)), fc.Now()))
 	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
@@ -167,6 +175,7 @@ func Test429WithoutRetryAfterWaitsForTheReset(t *testing.T) {
 // Once a response says the window is used up, no request goes out until it
 // resets, from any goroutine or copy of the client.
 func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
+	t.Parallel()
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	reset := fc.Now().Add(30 * time.Second)
 	var n atomic.Int32
@@ -207,6 +216,7 @@ func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
 }
 
 func TestTierPacesToThePlan(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		n.Add(1)
@@ -234,6 +244,7 @@ func TestTierPacesToThePlan(t *testing.T) {
 }
 
 func TestTierLimits(t *testing.T) {
+	t.Parallel()
 	for tier, want := range map[Tier][2]int{TierStandard: {60, 10}, TierProfessional: {300, 50}, TierEnterprise: {1000, 100}} {
 		perMinute, burst, ok := tier.limits()
 		assert.True(t, ok)
@@ -244,6 +255,7 @@ func TestTierLimits(t *testing.T) {
 // A rate-limit wait that would outlast the context's deadline returns at
 // once with an error matching ErrRateLimited; nothing is sent.
 func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -271,6 +283,7 @@ func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
 }
 
 func Test429RetryPastTheDeadlineReturnsThe429(t *testing.T) {
+	t.Parallel()
 	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"120"}})
 	fc := clock.NewFake(time.Now())
 	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
@@ -307,6 +320,7 @@ func TestCancelDuringRateLimitWaitReturnsPromptly(t *testing.T) {
 }
 
 func TestMaxRetriesZeroStillRespectsA429Pause(t *testing.T) {
+	t.Parallel()
 	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"9"}})
 	fc := clock.NewFake(time.Now())
 	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{})))
@@ -349,6 +363,7 @@ func TestAtlastestPacerStaysWithinTheWindow(t *testing.T) {
 // the Retry-After the server gave, and then succeeds. Server and clients share
 // one time that only the test moves, so no window can end in between.
 func TestAtlastest429WaitsForRetryAfterAndSucceeds(t *testing.T) {
+	t.Parallel()
 	start := time.Unix(1768473000, 0).Add(250 * time.Millisecond) // a quarter into a one-second window
 	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(start)), atlastest.WithPlanLimits(2, 0, time.Second))
 	t.Cleanup(srv.Close)
@@ -429,6 +444,7 @@ func TestAtlastestTierNeverProvokesA429(t *testing.T) {
 // longer than it fails at once rather than sending a request that has
 // already timed out.
 func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
+	t.Parallel()
 	fc := clock.NewFake(time.Unix(1768473000, 0))
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -454,6 +470,7 @@ func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
 // not describe: from then on the pacer spaces requests evenly, at the
 // window's rate or slower, so that they last until the reset.
 func TestPacerSpacesRequestsAfterABurst429(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1768473000, 0) // the start of a minute
 	reset := t0.Add(time.Minute)
 	p := newPacer(clock.NewFake(t0), "", nil)
@@ -490,6 +507,7 @@ func TestPacerSpacesRequestsAfterABurst429(t *testing.T) {
 // A 429 for a window that is used up is no burst limit: once a new window
 // starts, requests go at once again.
 func TestPacerDoesNotSpaceAfterAWindowFull429(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1768473000, 0)
 	reset := t0.Add(time.Minute)
 	p := newPacer(clock.NewFake(t0), "", nil)
@@ -624,6 +642,7 @@ func TestCancelDuringASpacedWaitReturnsPromptly(t *testing.T) {
 }
 
 func TestMaxRateLimitWaitDefaultsAndValidation(t *testing.T) {
+	t.Parallel()
 	c, err := NewClient(WithTokens("tok", ""))
 	require.NoError(t, err)
 	assert.Equal(t, 2*time.Minute, c.core.retry.MaxRateLimitWait, "long enough for a one-minute window")

@@ -190,6 +190,7 @@ func firstWord(code string) string {
 }
 
 func TestREADMESnippetsCompileAndRun(t *testing.T) {
+	t.Parallel()
 	goCmd, err := exec.LookPath("go")
 	require.NoError(t, err, "the go command is needed to compile the README's snippets")
 	root, err := os.Getwd()
@@ -267,6 +268,7 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 	for _, pkg := range testPkgs {
 		name := path.Base(pkg)
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, filepath.Join(bin, name+".test"), "-test.v")
@@ -282,6 +284,7 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 	t.Cleanup(srv.Close)
 	for _, name := range mains {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, filepath.Join(bin, name))
@@ -300,6 +303,7 @@ func withoutAtlasEnv(env []string) []string {
 }
 
 func TestSnippetSource(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, code string
 		wantMain   bool
@@ -314,6 +318,7 @@ func TestSnippetSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			src, first, isMain, err := snippetSource(readmeSnippet{code: tt.code})
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantMain, isMain)

@@ -102,6 +102,7 @@ func assertMoney(t *testing.T, want string, got decimal.Decimal, msgAndArgs ...a
 // rest of the payment, then the profit and loss for the period and the
 // balance sheet, to the cent.
 func TestAccountingStory(t *testing.T) {
+	t.Parallel()
 	c, _ := atlas.Setup(t, atlas.ServerOptions(onStoryDay()))
 	ctx := context.Background()
 	sales := accountByNumber(t, c, atlas.AccountTypeRevenue, "4000")

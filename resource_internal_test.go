@@ -21,9 +21,11 @@ var queryParamsTypes = []any{
 // params type to a non-zero value and checks that it reaches the query, so a
 // field of a type queryOf cannot encode fails here and not in production.
 func TestQueryOfEncodesEveryTaggedField(t *testing.T) {
+	t.Parallel()
 	for _, p := range queryParamsTypes {
 		v := reflect.ValueOf(p).Elem()
 		t.Run(v.Type().Name(), func(t *testing.T) {
+			t.Parallel()
 			var tags []string
 			for i := range v.NumField() {
 				f := v.Type().Field(i)
@@ -60,6 +62,7 @@ func TestQueryOfEncodesEveryTaggedField(t *testing.T) {
 }
 
 func TestQueryOfSkipsZeroFiltersAndNilParams(t *testing.T) {
+	t.Parallel()
 	lo, q, err := queryOf((*InvoiceListParams)(nil))
 	require.NoError(t, err)
 	assert.Equal(t, ListOptions{}, lo)

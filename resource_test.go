@@ -290,8 +290,10 @@ func routeCases() []routeCase {
 }
 
 func TestRoutesPutTheRequestOnTheWire(t *testing.T) {
+	t.Parallel()
 	for _, tc := range routeCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			stub := newStubAPI(t)
 			c := stub.client(t, stubCompany)
 			require.NoError(t, tc.call(context.Background(), c))
@@ -316,6 +318,7 @@ func TestRoutesPutTheRequestOnTheWire(t *testing.T) {
 }
 
 func TestItemRoutesWorkWithoutCompany(t *testing.T) {
+	t.Parallel()
 	stub := newStubAPI(t)
 	c := stub.client(t, "")
 	ctx := context.Background()
@@ -338,6 +341,7 @@ func TestItemRoutesWorkWithoutCompany(t *testing.T) {
 }
 
 func TestCollectionRoutesNeedACompanyBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	needsCompany := map[string]bool{}
 	for _, tc := range routeCases() {
 		switch {
@@ -352,6 +356,7 @@ func TestCollectionRoutesNeedACompanyBeforeAnyRequest(t *testing.T) {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			c := untouchableAPI(t, "")
 			err := tc.call(context.Background(), c)
 			require.Error(t, err)
@@ -361,6 +366,7 @@ func TestCollectionRoutesNeedACompanyBeforeAnyRequest(t *testing.T) {
 }
 
 func TestClientSideChecksRefuseBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	line := atlas.JournalEntryLineParams{AccountID: "a", EntryType: atlas.EntryTypeDebit, Amount: money("1")}
 	cases := map[string]func(ctx context.Context, c *atlas.Client) error{
 		"Companies.Get empty id":   func(ctx context.Context, c *atlas.Client) error { _, err := c.Companies.Get(ctx, ""); return err },
@@ -442,6 +448,7 @@ func TestClientSideChecksRefuseBeforeAnyRequest(t *testing.T) {
 	}
 	for name, call := range cases {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			c := untouchableAPI(t, stubCompany)
 			err := call(context.Background(), c)
 			require.Error(t, err)
@@ -452,6 +459,7 @@ func TestClientSideChecksRefuseBeforeAnyRequest(t *testing.T) {
 }
 
 func TestJournalEntryCheckNamesTheProblem(t *testing.T) {
+	t.Parallel()
 	c := untouchableAPI(t, stubCompany)
 	_, err := c.JournalEntries.Create(context.Background(), &atlas.JournalEntryCreateParams{EntryDate: jan15, Description: "d",
 		Lines: []atlas.JournalEntryLineParams{{AccountID: "a", EntryType: atlas.EntryTypeDebit, Amount: money("1")}}})
@@ -461,6 +469,7 @@ func TestJournalEntryCheckNamesTheProblem(t *testing.T) {
 }
 
 func TestInvalidDateInParamsFailsBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	c := untouchableAPI(t, stubCompany)
 	_, err := c.Invoices.Create(context.Background(), &atlas.InvoiceCreateParams{CustomerID: "c",
 		Lines: []atlas.InvoiceLineParams{{Description: "x", UnitPrice: money("1"), RevenueAccountID: "r"}}})
@@ -469,6 +478,7 @@ func TestInvalidDateInParamsFailsBeforeAnyRequest(t *testing.T) {
 }
 
 func TestPatchSendsOnlyTheFieldsSet(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		params any
@@ -487,6 +497,7 @@ func TestPatchSendsOnlyTheFieldsSet(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			stub := newStubAPI(t)
 			c := stub.client(t, stubCompany)
 			var err error
@@ -508,6 +519,7 @@ func TestPatchSendsOnlyTheFieldsSet(t *testing.T) {
 }
 
 func TestListDecodesThePage(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/auth/login") {
 			_, _ = io.WriteString(w, `{"tokens":{"access_token":"a","refresh_token":"r","token_type":"bearer","expires_in":3600},"user":{"id":"u","email":"e","full_name":"f","role":"admin"}}`)
@@ -530,6 +542,7 @@ func TestListDecodesThePage(t *testing.T) {
 }
 
 func TestMalformedResponsesAreErrors(t *testing.T) {
+	t.Parallel()
 	for name, body := range map[string]string{
 		"bad date":      `{"id":"i","invoice_date":"15/01/2026"}`,
 		"null date":     `{"id":"i","due_date":null}`,
@@ -540,6 +553,7 @@ func TestMalformedResponsesAreErrors(t *testing.T) {
 		"bad timestamp": `{"id":"i","sent_at":"yesterday"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if strings.HasSuffix(r.URL.Path, "/auth/login") {
 					_, _ = io.WriteString(w, `{"tokens":{"access_token":"a","refresh_token":"r","token_type":"bearer","expires_in":3600},"user":{"id":"u","email":"e","full_name":"f","role":"admin"}}`)
@@ -559,6 +573,7 @@ func TestMalformedResponsesAreErrors(t *testing.T) {
 }
 
 func TestReportsDecodeTheNestedModel(t *testing.T) {
+	t.Parallel()
 	var pl atlas.ProfitLossReport
 	require.NoError(t, json.Unmarshal([]byte(`{"company_id":"c","period_start":"2026-01-01","period_end":"2026-01-31","currency":"USD",
 		"generated_at":"2026-02-01T08:00:00.123456","revenue":{"name":"Revenue","sections":[{"name":"Operating Revenue","items":[
@@ -587,6 +602,7 @@ func TestReportsDecodeTheNestedModel(t *testing.T) {
 }
 
 func TestCancelledContextIsAnError(t *testing.T) {
+	t.Parallel()
 	stub := newStubAPI(t)
 	c := stub.client(t, stubCompany)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -162,6 +162,7 @@ func TestSortKeysFollowTheContract(t *testing.T) {
 	assert.ElementsMatch(t, keys(enums), ops, "the contract's sorted lists and the SDK's")
 
 	used := map[string]string{} // key type -> operation
+	// Not parallel: the subtests share used, to find two lists with one key type.
 	for _, l := range sortedLists {
 		t.Run(l.op, func(t *testing.T) {
 			enum, ok := enums[l.op]

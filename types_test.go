@@ -14,6 +14,7 @@ import (
 )
 
 func TestDateJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	type doc struct {
 		D atlas.Date  `json:"d"`
 		P *atlas.Date `json:"p"`
@@ -30,6 +31,7 @@ func TestDateJSONRoundTrip(t *testing.T) {
 }
 
 func TestDateNullablePointerTakesNull(t *testing.T) {
+	t.Parallel()
 	var v struct {
 		P *atlas.Date `json:"p"`
 	}
@@ -38,6 +40,7 @@ func TestDateNullablePointerTakesNull(t *testing.T) {
 }
 
 func TestDateDecodeErrors(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"null":             `null`,
 		"number":           `20260115`,
@@ -56,6 +59,7 @@ func TestDateDecodeErrors(t *testing.T) {
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			var v struct {
 				D atlas.Date `json:"d"`
 			}
@@ -68,12 +72,14 @@ func TestDateDecodeErrors(t *testing.T) {
 }
 
 func TestDateDecodeAcceptsEscapedString(t *testing.T) {
+	t.Parallel()
 	var d atlas.Date
 	require.NoError(t, json.Unmarshal([]byte(`"2026\u002d01-15"`), &d))
 	assert.Equal(t, atlas.NewDate(2026, time.January, 15), d)
 }
 
 func TestDateDecodeErrorIsBounded(t *testing.T) {
+	t.Parallel()
 	huge := `"` + strings.Repeat("9", 1<<20) + `"`
 	var d atlas.Date
 	err := json.Unmarshal([]byte(huge), &d)
@@ -82,6 +88,7 @@ func TestDateDecodeErrorIsBounded(t *testing.T) {
 }
 
 func TestDateMarshalRefusesInvalidDates(t *testing.T) {
+	t.Parallel()
 	for name, d := range map[string]atlas.Date{
 		"zero":        {},
 		"february 30": atlas.NewDate(2026, time.February, 30),
@@ -89,6 +96,7 @@ func TestDateMarshalRefusesInvalidDates(t *testing.T) {
 		"year 10000":  atlas.NewDate(10000, time.January, 1),
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			assert.False(t, d.Valid())
 			_, err := json.Marshal(struct {
 				D atlas.Date `json:"d"`
@@ -100,6 +108,7 @@ func TestDateMarshalRefusesInvalidDates(t *testing.T) {
 }
 
 func TestDateArithmetic(t *testing.T) {
+	t.Parallel()
 	d := atlas.NewDate(2026, time.January, 31)
 	assert.Equal(t, atlas.NewDate(2026, time.February, 1), d.AddDays(1))
 	assert.Equal(t, atlas.NewDate(2025, time.December, 31), d.AddDays(-31))
@@ -111,6 +120,7 @@ func TestDateArithmetic(t *testing.T) {
 }
 
 func TestParseDate(t *testing.T) {
+	t.Parallel()
 	d, err := atlas.ParseDate("2026-03-01")
 	require.NoError(t, err)
 	assert.Equal(t, atlas.NewDate(2026, time.March, 1), d)
@@ -119,6 +129,7 @@ func TestParseDate(t *testing.T) {
 }
 
 func TestMoneyDecodesStringsAndNumbersExactly(t *testing.T) {
+	t.Parallel()
 	var line atlas.InvoiceLine
 	// Amounts as JSON numbers (as in webhook payloads) and as strings (the REST API).
 	require.NoError(t, json.Unmarshal([]byte(`{"quantity":0.10,"unit_price":"0.20","amount":0.3,"tax_rate":"8.25","tax_amount":1e-2}`), &line))
@@ -135,6 +146,7 @@ func TestMoneyDecodesStringsAndNumbersExactly(t *testing.T) {
 }
 
 func TestMoneyDecodesLargeValuesExactly(t *testing.T) {
+	t.Parallel()
 	var p atlas.Payment
 	require.NoError(t, json.Unmarshal([]byte(`{"amount":12345678901234567890.01}`), &p))
 	assert.Equal(t, "12345678901234567890.01", p.Amount.String())
@@ -143,6 +155,7 @@ func TestMoneyDecodesLargeValuesExactly(t *testing.T) {
 }
 
 func TestMoneyDecodeErrors(t *testing.T) {
+	t.Parallel()
 	for name, in := range map[string]string{
 		"words":  `"ten dollars"`,
 		"bool":   `true`,
@@ -152,6 +165,7 @@ func TestMoneyDecodeErrors(t *testing.T) {
 		"comma":  `"1,500.00"`,
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			var p atlas.Payment
 			assert.Error(t, json.Unmarshal([]byte(`{"amount":`+in+`}`), &p))
 		})
@@ -159,6 +173,7 @@ func TestMoneyDecodeErrors(t *testing.T) {
 }
 
 func TestMoneyEncodesAsStrings(t *testing.T) {
+	t.Parallel()
 	b, err := json.Marshal(atlas.PaymentApplication{InvoiceID: "i", AmountApplied: decimal.RequireFromString("0.10").Add(decimal.RequireFromString("0.20"))})
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"invoice_id":"i","amount_applied":"0.3"}`, string(b))
@@ -169,6 +184,7 @@ func TestMoneyEncodesAsStrings(t *testing.T) {
 }
 
 func TestPtr(t *testing.T) {
+	t.Parallel()
 	p := atlas.Ptr("")
 	require.NotNil(t, p)
 	assert.Equal(t, "", *p)

@@ -24,6 +24,8 @@ import (
 // off once the read timeout has passed: it gets 408, the callback never
 // runs, and every handler goroutine returns, however many such senders there
 // are. The handler's deadline never outlasts the server's own ReadTimeout.
+//
+// Not parallel: each case checks for leaked goroutines (goleak).
 func TestWebhookHandlerCutsOffASlowSender(t *testing.T) {
 	for _, tt := range []struct {
 		name        string
@@ -155,6 +157,7 @@ func TestWebhookHandlerSetsAndLiftsTheReadDeadline(t *testing.T) {
 		{"option", []atlas.WebhookOption{atlas.WithWebhookReadTimeout(3 * time.Second)}, 3 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder()}
 			var inCallback []time.Time
 			h, err := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {

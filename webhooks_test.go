@@ -51,6 +51,7 @@ var webhookExamples = map[atlas.EventType]string{
 }
 
 func TestWebhookModelsFollowTheContract(t *testing.T) {
+	t.Parallel()
 	doc := contract(t)
 
 	eventTypes := doc.Components.Schemas["WebhookEventType"]
@@ -68,6 +69,7 @@ func TestWebhookModelsFollowTheContract(t *testing.T) {
 	}
 	for name, model := range models {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ref := doc.Components.Schemas[name]
 			require.NotNil(t, ref, "schema %s", name)
 			fields := jsonFields(reflect.TypeOf(model))
@@ -108,12 +110,14 @@ func TestWebhookModelsFollowTheContract(t *testing.T) {
 }
 
 func TestSignWebhookKnownVector(t *testing.T) {
+	t.Parallel()
 	// RFC 4231, test case 2.
 	got := atlas.SignWebhook([]byte("what do ya want for nothing?"), "Jefe")
 	assert.Equal(t, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", got)
 }
 
 func TestVerifySignature(t *testing.T) {
+	t.Parallel()
 	body := []byte(webhookExamples[atlas.EventInvoicePaid])
 	sig := atlas.SignWebhook(body, webhookTestSecret)
 	tampered := bytes.Replace(body, []byte("1500.0"), []byte("15000.0"), 1)
@@ -153,6 +157,7 @@ func TestVerifySignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			err := atlas.VerifySignature(tt.body, tt.sig, tt.secrets...)
 			if tt.want == nil {
 				assert.NoError(t, err)
@@ -179,6 +184,7 @@ func tamperHex(sig string) string {
 }
 
 func TestParseWebhookContractExamples(t *testing.T) {
+	t.Parallel()
 	const (
 		invoiceID  = "4c5d6e7f-8091-4a2b-bc3d-4e5f60718293"
 		customerID = "9a8b7c6d-5e4f-4321-8fed-cba987654321"
@@ -212,6 +218,7 @@ func TestParseWebhookContractExamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.event), func(t *testing.T) {
+			t.Parallel()
 			body := []byte(webhookExamples[tt.event])
 			ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
 			require.NoError(t, err)
@@ -280,6 +287,7 @@ func withoutAmount(t *testing.T, d atlas.EventData) atlas.EventData {
 }
 
 func TestParseWebhookAmountsAreExact(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, amount, want string
 	}{
@@ -292,6 +300,7 @@ func TestParseWebhookAmountsAreExact(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			body := []byte(`{"id":"evt_1","event":"bill.approved","timestamp":"2026-01-11T14:05:00Z","data":{"id":"b1",` +
 				`"bill_number":"BILL-1","amount":` + tt.amount + `,"currency":"USD","vendor_id":"v1"}}`)
 			ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
@@ -304,6 +313,7 @@ func TestParseWebhookAmountsAreExact(t *testing.T) {
 }
 
 func TestParseWebhookUnknownEvent(t *testing.T) {
+	t.Parallel()
 	data := `{"id":"4c5d6e7f","reason":"duplicate","amount":12.5,"nested":{"a":[1,2]}}`
 	body := []byte(`{"id":"evt_9","event":"invoice.voided","timestamp":"2026-03-01T08:00:00+01:00","data":` + data + `,"extra":true}`)
 	ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
@@ -316,6 +326,7 @@ func TestParseWebhookUnknownEvent(t *testing.T) {
 }
 
 func TestParseWebhookIgnoresUnknownFields(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"id":"evt_2","event":"invoice.sent","timestamp":"2026-01-15T10:30:00Z","api_version":"2026-01",` +
 		`"data":{"id":"i1","invoice_number":"INV-1","amount":10,"currency":"EUR","customer_id":"c1","status":"sent","due_date":"2026-02-14"}}`)
 	ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
@@ -327,6 +338,7 @@ func TestParseWebhookIgnoresUnknownFields(t *testing.T) {
 }
 
 func TestParseWebhookMalformed(t *testing.T) {
+	t.Parallel()
 	const (
 		env     = `"id":"evt_1","event":"payment.received","timestamp":"2026-02-10T13:25:00Z"`
 		payment = `"id":"p1","payment_number":"PMT-1","currency":"USD","customer_id":"c1"`
@@ -364,6 +376,7 @@ func TestParseWebhookMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			body := []byte(tt.body)
 			ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
 			require.Error(t, err)
@@ -376,6 +389,7 @@ func TestParseWebhookMalformed(t *testing.T) {
 }
 
 func TestParseWebhookVerifiesBeforeDecoding(t *testing.T) {
+	t.Parallel()
 	body := []byte(`not json at all`)
 	_, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, "whsec_other"), webhookTestSecret)
 	assert.ErrorIs(t, err, atlas.ErrInvalidSignature)
@@ -488,6 +502,7 @@ func TestWebhookHandlerAnswers(t *testing.T) {
 }
 
 func TestWebhookHandlerPassesTheParsedEvent(t *testing.T) {
+	t.Parallel()
 	rcv := newWebhookReceiver(t, nil)
 	body := []byte(webhookExamples[atlas.EventPaymentReceived])
 	require.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, body))
@@ -498,6 +513,7 @@ func TestWebhookHandlerPassesTheParsedEvent(t *testing.T) {
 }
 
 func TestWebhookHandlerMaxBody(t *testing.T) {
+	t.Parallel()
 	body := []byte(webhookExamples[atlas.EventBillApproved])
 	for _, tt := range []struct {
 		limit     int64
@@ -523,6 +539,7 @@ func TestWebhookHandlerMaxBody(t *testing.T) {
 }
 
 func TestWebhookHandlerCallbackError(t *testing.T) {
+	t.Parallel()
 	rcv := newWebhookReceiver(t, func(context.Context, *atlas.WebhookEvent) error {
 		return errors.New("ledger database unreachable at 10.0.0.7")
 	})
@@ -593,6 +610,7 @@ func TestNewWebhookHandlerRefusesBadConfiguration(t *testing.T) {
 }
 
 func TestWebhookHandlerRotation(t *testing.T) {
+	t.Parallel()
 	rcv := newWebhookReceiver(t, nil, atlas.WithWebhookSecrets("whsec_next"), atlas.WithWebhookDeduper(nil))
 	body := []byte(webhookExamples[atlas.EventPeriodClosed])
 	for secret, want := range map[string]int{
@@ -607,6 +625,7 @@ func TestWebhookHandlerRotation(t *testing.T) {
 }
 
 func TestWebhookHandlerRedeliveryAfterFailure(t *testing.T) {
+	t.Parallel()
 	var fail atomic.Bool
 	fail.Store(true)
 	rcv := newWebhookReceiver(t, func(context.Context, *atlas.WebhookEvent) error {
@@ -632,6 +651,7 @@ func TestWebhookHandlerRedeliveryAfterFailure(t *testing.T) {
 }
 
 func TestWebhookHandlerWithoutDedupCallsEveryTime(t *testing.T) {
+	t.Parallel()
 	rcv := newWebhookReceiver(t, nil, atlas.WithWebhookDeduper(nil))
 	body := []byte(webhookExamples[atlas.EventInvoicePaid])
 	for range 3 {
@@ -680,6 +700,7 @@ func TestWebhookHandlerConcurrentDuplicate(t *testing.T) {
 }
 
 func TestWebhookHandlerPanicReleasesTheEvent(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	h, err := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
 		if calls.Add(1) == 1 {
@@ -706,6 +727,7 @@ func TestWebhookHandlerPanicReleasesTheEvent(t *testing.T) {
 }
 
 func TestWebhookHandlerTolerance(t *testing.T) {
+	t.Parallel()
 	event := func(at time.Time) []byte {
 		return []byte(`{"id":"evt_` + at.Format("150405.000") + `","event":"x.y","timestamp":"` + at.UTC().Format(time.RFC3339) + `","data":{}}`)
 	}
@@ -724,6 +746,7 @@ func TestWebhookHandlerTolerance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			rcv := newWebhookReceiver(t, nil, tt.opts...)
 			assert.Equal(t, tt.want, rcv.deliverSigned(t, event(tt.at)))
 			assert.Equal(t, tt.wantCalls, rcv.calls.Load())
@@ -732,6 +755,7 @@ func TestWebhookHandlerTolerance(t *testing.T) {
 }
 
 func TestWebhookHandlerLogsWithoutSecrets(t *testing.T) {
+	t.Parallel()
 	var buf syncBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rcv := newWebhookReceiver(t, func(context.Context, *atlas.WebhookEvent) error {
@@ -780,12 +804,14 @@ func (failingDeduper) Claim(context.Context, string) (atlas.EventState, error) {
 func (failingDeduper) Finish(context.Context, string, bool) error { return nil }
 
 func TestWebhookHandlerDeduperError(t *testing.T) {
+	t.Parallel()
 	rcv := newWebhookReceiver(t, nil, atlas.WithWebhookDeduper(failingDeduper{}))
 	assert.Equal(t, http.StatusInternalServerError, rcv.deliverSigned(t, []byte(webhookExamples[atlas.EventInvoicePaid])))
 	assert.Equal(t, int32(0), rcv.calls.Load(), "without knowing whether it is a duplicate the callback is not run")
 }
 
 func TestMemoryDeduper(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, err := atlas.NewMemoryDeduper(2)
 	require.NoError(t, err)
@@ -828,6 +854,7 @@ func TestNewMemoryDeduperRefusesABadSize(t *testing.T) {
 }
 
 func TestMemoryDeduperZeroValue(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	var d atlas.MemoryDeduper
 	st, err := d.Claim(ctx, "evt-1")
@@ -843,6 +870,7 @@ func TestMemoryDeduperZeroValue(t *testing.T) {
 }
 
 func TestMemoryDeduperConcurrentClaims(t *testing.T) {
+	t.Parallel()
 	var d atlas.MemoryDeduper
 	const n = 16
 	var wg sync.WaitGroup

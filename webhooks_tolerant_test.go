@@ -161,6 +161,7 @@ func TestParseWebhookTolerates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			body := []byte(tt.body)
 			ev, err := atlas.ParseWebhook(body, atlas.SignWebhook(body, webhookTestSecret), webhookTestSecret)
 			require.NoError(t, err)
@@ -186,6 +187,7 @@ func TestParseWebhookEveryDataFieldIsOptional(t *testing.T) {
 		require.NoError(t, json.Unmarshal(env["data"], &data))
 		for field := range data {
 			t.Run(string(event)+"/"+field, func(t *testing.T) {
+				t.Parallel()
 				without := make(map[string]json.RawMessage, len(data))
 				for k, v := range data {
 					if k != field {

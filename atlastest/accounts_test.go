@@ -11,6 +11,7 @@ import (
 )
 
 func TestChartOfAccounts(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	p := c.list("/chart-of-accounts?company_id=" + srv.CompanyID() + "&sort_by=account_number&sort_order=asc")
@@ -47,6 +48,7 @@ func TestChartOfAccounts(t *testing.T) {
 }
 
 func TestChartOfAccountsFilterByType(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	for typ, n := range map[string]int{"asset": 2, "liability": 3, "equity": 3, "revenue": 2, "expense": 4} {
@@ -59,6 +61,7 @@ func TestChartOfAccountsFilterByType(t *testing.T) {
 }
 
 func TestGetAccount(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	a := c.get("/chart-of-accounts/" + srv.AccountID("4000")).object(t)

@@ -42,6 +42,7 @@ func bearer(t *testing.T, srv *atlastest.Server, token string) *client {
 }
 
 func TestLoginReturnsTokensAndUser(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	resp := anon(t, srv).do(http.MethodPost, "/auth/login", map[string]string{"email": srv.Email(), "password": srv.Password()})
 	require.Equal(t, http.StatusOK, resp.status, "body: %s", resp.body)
@@ -61,12 +62,14 @@ func TestLoginReturnsTokensAndUser(t *testing.T) {
 }
 
 func TestLoginEmailIgnoresCase(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	tok := login(t, srv, strings.ToUpper(srv.Email()), srv.Password())
 	assert.NotEmpty(t, tok.AccessToken)
 }
 
 func TestLoginRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	tests := []struct {
 		name   string
@@ -97,6 +100,7 @@ func TestLoginRefusesBadInput(t *testing.T) {
 }
 
 func TestMeListsOrganizationAndCompanies(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 
 	m := admin(t, srv).get("/auth/me").object(t)
@@ -123,6 +127,7 @@ func TestMeListsOrganizationAndCompanies(t *testing.T) {
 }
 
 func TestAccessTokenExpiresOnServerClock(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))),
 		atlastest.WithTokenLifetime(time.Minute))
 	tok := login(t, srv, srv.Email(), srv.Password())
@@ -138,11 +143,13 @@ func TestAccessTokenExpiresOnServerClock(t *testing.T) {
 }
 
 func TestSubSecondLifetimeRoundsExpiresInUp(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithTokenLifetime(1500*time.Millisecond))
 	assert.Equal(t, 2, login(t, srv, srv.Email(), srv.Password()).ExpiresIn)
 }
 
 func TestRefreshRotatesTheRefreshToken(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))),
 		atlastest.WithTokenLifetime(time.Minute))
 	first := login(t, srv, srv.Email(), srv.Password())
@@ -168,6 +175,7 @@ func TestRefreshRotatesTheRefreshToken(t *testing.T) {
 }
 
 func TestRefreshTokenExpires(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))),
 		atlastest.WithRefreshTokenLifetime(time.Hour))
 	tok := login(t, srv, srv.Email(), srv.Password())
@@ -176,6 +184,7 @@ func TestRefreshTokenExpires(t *testing.T) {
 }
 
 func TestRefreshRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	tok := login(t, srv, srv.Email(), srv.Password())
 	tests := []struct {
@@ -200,6 +209,7 @@ func TestRefreshRefusesBadInput(t *testing.T) {
 }
 
 func TestBearerTokenRequired(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	tok := login(t, srv, srv.Email(), srv.Password())
 	tests := []struct {
@@ -236,6 +246,7 @@ func TestBearerTokenRequired(t *testing.T) {
 }
 
 func TestPasswordsAndSecretsAreRandomPerServer(t *testing.T) {
+	t.Parallel()
 	a, b := newServer(t), newServer(t)
 	assert.NotEqual(t, a.Password(), b.Password())
 	assert.NotEqual(t, a.ViewerPassword(), b.ViewerPassword())

@@ -41,6 +41,7 @@ func (c *client) vendorBalance(id string) string {
 }
 
 func TestBillLifecycle(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	vendor := srv.VendorIDs()[0]
@@ -115,6 +116,7 @@ func TestBillLifecycle(t *testing.T) {
 }
 
 func TestListBills(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	small := c.create(inCompany(srv, "/bills"), billBody(srv, "2026-03-03", billLine("x", "1", "10.00", srv.AccountID("6100"), "")))
@@ -145,6 +147,7 @@ func TestListBills(t *testing.T) {
 }
 
 func TestCreateBillValidation(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	valid := func(change func(m map[string]any)) map[string]any {
@@ -178,6 +181,7 @@ func TestCreateBillValidation(t *testing.T) {
 }
 
 func TestBillsInClosedPeriodsAndOtherCompanies(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t, atlastest.WithSecondCompany())
 	c, v := admin(t, srv), viewer(t, srv)
 	approved := c.create(inCompany(srv, "/bills"), billBody(srv, "2026-02-10"))["id"].(string)

@@ -32,6 +32,7 @@ func fates(t *testing.T, srv *atlastest.Server, c *client, n int) []int {
 var chaosRates = atlastest.Chaos{FailRate: 0.2, DropRate: 0.05, SlowRate: 0.05, SlowDelay: time.Millisecond}
 
 func TestChaosIsDeterministicGivenTheSeed(t *testing.T) {
+	t.Parallel()
 	run := func(seed uint64) []int {
 		cfg := chaosRates
 		cfg.Seed = seed
@@ -46,6 +47,7 @@ func TestChaosIsDeterministicGivenTheSeed(t *testing.T) {
 }
 
 func TestChaosRates(t *testing.T) {
+	t.Parallel()
 	cfg := chaosRates
 	cfg.Seed = 1
 	srv := newServer(t)
@@ -77,6 +79,7 @@ func TestChaosRates(t *testing.T) {
 }
 
 func TestExplicitFaultsComeBeforeChaos(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithChaos(atlastest.Chaos{FailRate: 1, FailStatuses: []int{http.StatusInternalServerError}}))
 	srv.FailNext(1, http.StatusTeapot)
 	var got []int
@@ -89,6 +92,7 @@ func TestExplicitFaultsComeBeforeChaos(t *testing.T) {
 }
 
 func TestChaosAfterTheHandler(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	before := customerCount(c)
@@ -105,6 +109,7 @@ func TestChaosAfterTheHandler(t *testing.T) {
 }
 
 func TestChaosRefusesNonsense(t *testing.T) {
+	t.Parallel()
 	for name, c := range map[string]atlastest.Chaos{
 		"negative":     {FailRate: -0.1},
 		"above one":    {DropRate: 1.5},

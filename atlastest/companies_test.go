@@ -11,6 +11,7 @@ import (
 )
 
 func TestCompaniesListsWhatTheUserCanAccess(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 
 	p := admin(t, srv).list("/companies")
@@ -30,12 +31,14 @@ func TestCompaniesListsWhatTheUserCanAccess(t *testing.T) {
 }
 
 func TestCompaniesRefusesBadListParameters(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	e := admin(t, srv).get("/companies?sort_by=base_currency").requireError(t, http.StatusUnprocessableEntity)
 	assert.Equal(t, []string{"sort_by"}, e.fields())
 }
 
 func TestGetCompany(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 
@@ -52,6 +55,7 @@ func TestGetCompany(t *testing.T) {
 }
 
 func TestSecondCompanyIsOptional(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	assert.Empty(t, srv.SecondCompanyID())
 	assert.Empty(t, srv.HiddenCompanyID())

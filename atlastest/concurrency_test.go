@@ -19,6 +19,7 @@ import (
 // goroutines at once; under -race it checks the server's locking, and afterwards that no
 // write was lost and no number was given twice.
 func TestConcurrentClients(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithInvoices(500))
 	const workers, perWorker = 16, 5
 

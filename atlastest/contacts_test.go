@@ -24,6 +24,7 @@ var vendorKeys = []string{
 }
 
 func TestCreateCustomerWithEveryField(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 1, 5, 11, 0, 0, 0, time.UTC)
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(at)))
 	c := admin(t, srv)
@@ -66,6 +67,7 @@ func TestCreateCustomerWithEveryField(t *testing.T) {
 }
 
 func TestCreateContactDefaults(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 
@@ -96,6 +98,7 @@ func TestCreateContactDefaults(t *testing.T) {
 }
 
 func TestCreateContactValidation(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	foreignAccount := c.list("/chart-of-accounts?company_id=" + srv.SecondCompanyID()).Items[0]["id"]
@@ -137,6 +140,7 @@ func TestCreateContactValidation(t *testing.T) {
 }
 
 func TestCreateContactNeedsCompanyAndWriteAccess(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	body := map[string]any{"display_name": "x"}
 	for _, kind := range []string{"customers", "vendors"} {
@@ -155,6 +159,7 @@ func TestCreateContactNeedsCompanyAndWriteAccess(t *testing.T) {
 }
 
 func TestUpdateCustomerChangesOnlyTheFieldsSent(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(time.Date(2026, 1, 5, 11, 0, 0, 0, time.UTC))))
 	c := admin(t, srv)
 	id := srv.CustomerIDs()[0]
@@ -187,6 +192,7 @@ func TestUpdateCustomerChangesOnlyTheFieldsSent(t *testing.T) {
 }
 
 func TestUpdateVendor(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	id := srv.VendorIDs()[0]
@@ -203,6 +209,7 @@ func TestUpdateVendor(t *testing.T) {
 }
 
 func TestUpdateContactRefusals(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	id := srv.CustomerIDs()[0]
@@ -242,6 +249,7 @@ func TestUpdateContactRefusals(t *testing.T) {
 }
 
 func TestGetContactAcceptsUpperCaseIDs(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	id := srv.CustomerIDs()[1]
 	m := admin(t, srv).get("/contacts/customers/" + strings.ToUpper(id)).object(t)
@@ -249,6 +257,7 @@ func TestGetContactAcceptsUpperCaseIDs(t *testing.T) {
 }
 
 func TestContactFilters(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	base := "/contacts/customers?company_id=" + srv.CompanyID()

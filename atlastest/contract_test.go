@@ -110,6 +110,7 @@ func checkContract(t testing.TB, req *http.Request, resp response) {
 // TestContractCheckCatchesAWrongField makes sure the check above can fail: a customer
 // without customer_number, or with credit_limit as a number, is not a Customer.
 func TestContractCheckCatchesAWrongField(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	resp := c.get("/contacts/customers/" + srv.CustomerIDs()[0])

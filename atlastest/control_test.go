@@ -144,6 +144,7 @@ func controlServer(t *testing.T, opts ...atlastest.Option) (*atlastest.Server, *
 // TestControlAPI drives every operation of the control API, and the errors it answers,
 // and checks that together they cover the whole control document and nothing else.
 func TestControlAPI(t *testing.T) {
+	t.Parallel()
 	srv, ctl := controlServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithTokenLifetime(time.Hour),
 		atlastest.WithWebhookRetry(1, 0))
 	ctl.seen = map[string]bool{}

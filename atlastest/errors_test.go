@@ -11,6 +11,7 @@ import (
 )
 
 func TestRoutingErrorsUseTheEnvelope(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	tests := []struct {
@@ -36,11 +37,13 @@ func TestRoutingErrorsUseTheEnvelope(t *testing.T) {
 }
 
 func TestUnknownRouteWithoutTokenIs404(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	anon(t, srv).get("/no/such/thing").requireError(t, http.StatusNotFound)
 }
 
 func TestBodyErrors(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	url := srv.URL + "/contacts/customers?company_id=" + srv.CompanyID()
 	token := admin(t, srv).token

@@ -37,6 +37,7 @@ func freshConnections(t testing.TB) *http.Client {
 }
 
 func TestFailNext(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	srv.FailNext(2, http.StatusServiceUnavailable)
@@ -52,6 +53,7 @@ func TestFailNext(t *testing.T) {
 }
 
 func TestFailNextInTheOrderGiven(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	srv.FailNext(1, http.StatusBadGateway)
@@ -69,6 +71,7 @@ func TestFailNextInTheOrderGiven(t *testing.T) {
 }
 
 func TestFailNextMatching(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	before := customerCount(c)
@@ -84,6 +87,7 @@ func TestFailNextMatching(t *testing.T) {
 }
 
 func TestMatchingPatterns(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		pattern, method, path string
 		match                 bool
@@ -97,6 +101,7 @@ func TestMatchingPatterns(t *testing.T) {
 		{"GET /auth/me", http.MethodGet, "/auth/me", true},
 	} {
 		t.Run(tc.pattern+" "+tc.method+" "+tc.path, func(t *testing.T) {
+			t.Parallel()
 			srv := newServer(t)
 			c := admin(t, srv)
 			srv.FailNext(1, http.StatusTeapot, atlastest.Matching(tc.pattern))
@@ -108,12 +113,14 @@ func TestMatchingPatterns(t *testing.T) {
 }
 
 func TestFaultArgumentsThatMakeNoSensePanic(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	assert.Panics(t, func() { srv.FailNext(1, http.StatusOK) })
 	assert.Panics(t, func() { atlastest.Matching("GET /bad/{") })
 }
 
 func TestFailAfterHandlerKeepsTheEffect(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	before := customerCount(c)
@@ -123,6 +130,7 @@ func TestFailAfterHandlerKeepsTheEffect(t *testing.T) {
 }
 
 func TestDropNext(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	hc := freshConnections(t)
@@ -151,6 +159,7 @@ func TestDropNext(t *testing.T) {
 }
 
 func TestDelayNextAndLatency(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	const d = 30 * time.Millisecond
@@ -242,6 +251,7 @@ func relativePath(srv *atlastest.Server, p string) string {
 }
 
 func TestDelayEndsWhenTheClientGivesUp(t *testing.T) {
+	t.Parallel()
 	// net/http ends a request's context when its client leaves only once something read
 	// the body to its end; the request log reads just its first 64 KiB.
 	for _, tc := range []struct{ name, body string }{
@@ -249,6 +259,7 @@ func TestDelayEndsWhenTheClientGivesUp(t *testing.T) {
 		{"body larger than the request log keeps", `{"display_name": "Never", "notes": "` + strings.Repeat("n", 100<<10) + `"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := newServer(t)
 			paused := pausing(srv)
 			c := admin(t, srv)
@@ -263,6 +274,7 @@ func TestDelayEndsWhenTheClientGivesUp(t *testing.T) {
 }
 
 func TestCloseEndsInjectedLatency(t *testing.T) {
+	t.Parallel()
 	srv := atlastest.NewServer()
 	defer srv.Close()
 	c := admin(t, srv)

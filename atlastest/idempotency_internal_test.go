@@ -86,6 +86,7 @@ func postKeyed(ctx context.Context, ts *httptest.Server, key string) <-chan answ
 }
 
 func TestARepeatInFlightWaitsForTheFirst(t *testing.T) {
+	t.Parallel()
 	h := &blockingCreate{entered: make(chan struct{}, 2), release: make(chan struct{}), firstStatus: http.StatusCreated}
 	ts, _, waiting := idempotentServer(t, h)
 
@@ -107,6 +108,7 @@ func TestARepeatInFlightWaitsForTheFirst(t *testing.T) {
 }
 
 func TestARepeatRunsWhenTheFirstKeptNothing(t *testing.T) {
+	t.Parallel()
 	h := &blockingCreate{entered: make(chan struct{}, 2), release: make(chan struct{}), firstStatus: http.StatusInternalServerError}
 	ts, _, waiting := idempotentServer(t, h)
 
@@ -126,6 +128,7 @@ func TestARepeatRunsWhenTheFirstKeptNothing(t *testing.T) {
 }
 
 func TestAWaitingRepeatHonoursItsContextAndClose(t *testing.T) {
+	t.Parallel()
 	h := &blockingCreate{entered: make(chan struct{}, 2), release: make(chan struct{}), firstStatus: http.StatusCreated}
 	ts, s, waiting := idempotentServer(t, h)
 

@@ -27,6 +27,7 @@ func (c *client) post(path, key, body string) response {
 }
 
 func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	before := customerCount(c)
@@ -49,6 +50,7 @@ func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
 }
 
 func TestIdempotencyKeyWithAnotherRequestIsAConflict(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	require.Equal(t, http.StatusCreated, c.post(customersPath(srv), "key", createCustomer("First")).status)
@@ -66,6 +68,7 @@ func TestIdempotencyKeyWithAnotherRequestIsAConflict(t *testing.T) {
 }
 
 func TestIdempotencyKeysBelongToTheirUser(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	require.Equal(t, http.StatusCreated, c.post(customersPath(srv), "shared", createCustomer("Admin's")).status)
@@ -74,6 +77,7 @@ func TestIdempotencyKeysBelongToTheirUser(t *testing.T) {
 }
 
 func TestIdempotencyKeepsErrorsOfTheRequestButNot401(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 
@@ -92,6 +96,7 @@ func TestIdempotencyKeepsErrorsOfTheRequestButNot401(t *testing.T) {
 }
 
 func TestIdempotencyKeyTooLong(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	e := c.post(customersPath(srv), strings.Repeat("k", 256), createCustomer("Long key")).requireError(t, http.StatusUnprocessableEntity)
@@ -100,6 +105,7 @@ func TestIdempotencyKeyTooLong(t *testing.T) {
 }
 
 func TestIdempotencyOnlyForPOST(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	id := srv.CustomerIDs()[0]
@@ -114,6 +120,7 @@ func TestIdempotencyOnlyForPOST(t *testing.T) {
 }
 
 func TestIdempotencyKeysExpireAfterADay(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithTokenLifetime(48*time.Hour))
 	c := admin(t, srv)
 	before := customerCount(c)
@@ -131,6 +138,7 @@ func TestIdempotencyKeysExpireAfterADay(t *testing.T) {
 }
 
 func TestIdempotencyAndInjectedFaults(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		inject  func(srv *atlastest.Server)
@@ -150,6 +158,7 @@ func TestIdempotencyAndInjectedFaults(t *testing.T) {
 		}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := newServer(t)
 			c := admin(t, srv)
 			hc := freshConnections(t)
@@ -180,6 +189,7 @@ func TestIdempotencyAndInjectedFaults(t *testing.T) {
 }
 
 func TestConcurrentRequestsWithOneKeyRunOnce(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	before := customerCount(c)

@@ -32,6 +32,7 @@ func problems(t *testing.T, err error) map[string]string {
 }
 
 func TestObjectNamesNestedFields(t *testing.T) {
+	t.Parallel()
 	o, err := readObject(jsonRequest(`{
 		"lines": [
 			{"quantity": "2", "unit_price": "10.00"},
@@ -65,6 +66,7 @@ func TestObjectNamesNestedFields(t *testing.T) {
 }
 
 func TestObjectArrays(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		body string
 		min  int
@@ -80,6 +82,7 @@ func TestObjectArrays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {
+			t.Parallel()
 			o, err := readObject(jsonRequest(tt.body))
 			require.NoError(t, err)
 			_, ok := o.objects("lines", tt.min)
@@ -94,6 +97,7 @@ func TestObjectArrays(t *testing.T) {
 }
 
 func TestAmountKinds(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		value string
 		kind  amountKind
@@ -114,6 +118,7 @@ func TestAmountKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.value, func(t *testing.T) {
+			t.Parallel()
 			o, err := readObject(jsonRequest(`{"a": ` + tt.value + `}`))
 			require.NoError(t, err)
 			d, ok := o.amount("a", tt.kind)
@@ -126,6 +131,7 @@ func TestAmountKinds(t *testing.T) {
 }
 
 func TestMoneyRendering(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"1500": "1500.00", "1500.5": "1500.50", "0": "0.00", "-1420": "-1420.00", "0.125": "0.125", "2.10": "2.10"} {
 		o, err := readObject(jsonRequest(`{"a": "` + in + `"}`))
 		require.NoError(t, err)

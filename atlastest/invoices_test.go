@@ -19,6 +19,7 @@ var invoiceKeys = []string{
 }
 
 func TestSeededInvoicesKeepToTheContract(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC))),
 		atlastest.WithInvoices(64))
 	c := admin(t, srv)
@@ -77,6 +78,7 @@ func TestSeededInvoicesKeepToTheContract(t *testing.T) {
 }
 
 func TestInvoiceFilters(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC))),
 		atlastest.WithInvoices(400))
 	c := admin(t, srv)
@@ -124,6 +126,7 @@ func TestInvoiceFilters(t *testing.T) {
 }
 
 func TestGetInvoice(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithInvoices(3), atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	listed := c.list("/invoices?company_id=" + srv.CompanyID()).Items[0]
@@ -136,6 +139,7 @@ func TestGetInvoice(t *testing.T) {
 // TestHundredThousandInvoices seeds the scale the issue asks for and pages through a
 // slice of it in order.
 func TestHundredThousandInvoices(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("seeds 100,000 invoices")
 	}
@@ -186,6 +190,7 @@ func BenchmarkListInvoicesPage(b *testing.B) {
 }
 
 func TestCreateInvoiceComputesLinesAndTotals(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	revenue, service := srv.AccountID("4000"), srv.AccountID("4100")
@@ -252,6 +257,7 @@ func TestCreateInvoiceComputesLinesAndTotals(t *testing.T) {
 }
 
 func TestCreateInvoiceValidation(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	revenue := srv.AccountID("4000")
@@ -302,6 +308,7 @@ func TestCreateInvoiceValidation(t *testing.T) {
 }
 
 func TestInvoiceLifecycle(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	customer := srv.CustomerIDs()[0]
@@ -376,6 +383,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 }
 
 func TestSentInvoicePastItsDueDateIsOverdue(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	body := invoiceBody(srv, "2026-01-05")
@@ -388,6 +396,7 @@ func TestSentInvoicePastItsDueDateIsOverdue(t *testing.T) {
 }
 
 func TestNothingIsDatedInAClosedPeriod(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	draft := c.create(inCompany(srv, "/invoices"), invoiceBody(srv, "2026-02-10"))
@@ -415,6 +424,7 @@ func TestNothingIsDatedInAClosedPeriod(t *testing.T) {
 }
 
 func TestInvoiceWritesNeedAWriterOfTheCompany(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t, atlastest.WithSecondCompany())
 	c, v := admin(t, srv), viewer(t, srv)
 	mine := c.create(inCompany(srv, "/invoices"), invoiceBody(srv, "2026-03-10"))["id"].(string)

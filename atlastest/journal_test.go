@@ -32,6 +32,7 @@ func rentAccrual(srv *atlastest.Server, date, amount string) map[string]any {
 }
 
 func TestJournalEntryLifecycle(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	body := rentAccrual(srv, "2026-03-31", "2500.00")
@@ -84,6 +85,7 @@ func TestJournalEntryLifecycle(t *testing.T) {
 }
 
 func TestJournalEntriesMustBalance(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	unbalanced := rentAccrual(srv, "2026-03-31", "2500.00")
@@ -105,6 +107,7 @@ func TestJournalEntriesMustBalance(t *testing.T) {
 }
 
 func TestCreateJournalEntryValidation(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	otherCash := accountIn(t, c, srv.SecondCompanyID(), "1000")
@@ -142,6 +145,7 @@ func TestCreateJournalEntryValidation(t *testing.T) {
 }
 
 func TestJournalEntriesAndClosedPeriods(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	posted := c.create(inCompany(srv, "/journal-entries"), rentAccrual(srv, "2026-01-31", "2500.00"))["id"].(string)
@@ -162,6 +166,7 @@ func TestJournalEntriesAndClosedPeriods(t *testing.T) {
 }
 
 func TestListJournalEntries(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	late := c.create(inCompany(srv, "/journal-entries"), rentAccrual(srv, "2026-03-31", "1.00"))["id"].(string)
@@ -185,6 +190,7 @@ func TestListJournalEntries(t *testing.T) {
 }
 
 func TestJournalEntryWritesNeedAWriterOfTheCompany(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t, atlastest.WithSecondCompany())
 	c, v := admin(t, srv), viewer(t, srv)
 	mine := c.create(inCompany(srv, "/journal-entries"), rentAccrual(srv, "2026-03-31", "5.00"))["id"].(string)

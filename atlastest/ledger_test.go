@@ -124,6 +124,7 @@ func requireFields(t *testing.T, r response, fields ...string) {
 // things happened, with the contract's payload, and that nothing else (failed requests,
 // edits, voids, journal entries) emits one.
 func TestDomainEvents(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	rcv := newReceiver(t)
 	srv.Subscribe(rcv.URL)

@@ -36,6 +36,7 @@ func collectPages(t *testing.T, c *client, path string, size int) []map[string]a
 }
 
 func TestListEnvelopeAndPaging(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	base := "/contacts/customers?company_id=" + srv.CompanyID()
@@ -79,6 +80,7 @@ func TestListEnvelopeAndPaging(t *testing.T) {
 }
 
 func TestEmptyListIsAnEmptyArray(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	resp := admin(t, srv).get("/invoices?company_id=" + srv.CompanyID())
 	require.Equal(t, http.StatusOK, resp.status)
@@ -86,6 +88,7 @@ func TestEmptyListIsAnEmptyArray(t *testing.T) {
 }
 
 func TestListParameterErrors(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	tests := []struct {
@@ -120,6 +123,7 @@ func TestListParameterErrors(t *testing.T) {
 }
 
 func TestCollectionsRequireAnAccessibleCompany(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	for _, path := range []string{"/contacts/customers", "/contacts/vendors", "/chart-of-accounts", "/periods", "/invoices"} {
 		t.Run(path, func(t *testing.T) {
@@ -144,6 +148,7 @@ func TestCollectionsRequireAnAccessibleCompany(t *testing.T) {
 }
 
 func TestListsKeepCompaniesApart(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	resp := c.do(http.MethodPost, "/contacts/customers?company_id="+srv.SecondCompanyID(), map[string]any{"display_name": "Only in second"})
@@ -186,6 +191,7 @@ func assertSorted(t *testing.T, items []map[string]any, sc sortCheck, desc bool)
 }
 
 func TestEverySortOrderPagesThroughEveryItemOnce(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithInvoices(300))
 	c := admin(t, srv)
 	company := "company_id=" + srv.CompanyID()
@@ -227,6 +233,7 @@ func TestEverySortOrderPagesThroughEveryItemOnce(t *testing.T) {
 }
 
 func TestDefaultSortIsNewestFirst(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	resp := c.do(http.MethodPost, "/contacts/vendors?company_id="+srv.CompanyID(), map[string]any{"display_name": "Newest"})

@@ -32,6 +32,7 @@ func TestInvalidOptionValues(t *testing.T) {
 		{"tls hosts", func() atlastest.Option { return atlastest.WithTLSHosts("atlas", "") }, "atlastest: WithTLSHosts: a host is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			var opt atlastest.Option
 			require.NotPanics(t, func() { opt = tc.opt() }, "an option never panics itself")
 			err := atlastest.Validate(opt)

@@ -31,6 +31,7 @@ func paymentBody(srv *atlastest.Server, date, amount string, applied ...string) 
 }
 
 func TestPaymentsMoveInvoicesToPartialAndPaid(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	customer := srv.CustomerIDs()[0]
@@ -91,6 +92,7 @@ func TestPaymentsMoveInvoicesToPartialAndPaid(t *testing.T) {
 }
 
 func TestOneAndManyInvoicesPerPayment(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	a := c.sentInvoice(invoiceBody(srv, "2026-03-02"))["id"].(string) // 1500.00
@@ -121,6 +123,7 @@ func TestOneAndManyInvoicesPerPayment(t *testing.T) {
 }
 
 func TestVoidingAPartlyPaidInvoiceLeavesTheCustomerACredit(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	id := c.sentInvoice(invoiceBody(srv, "2026-03-02"))["id"].(string)
@@ -135,6 +138,7 @@ func TestVoidingAPartlyPaidInvoiceLeavesTheCustomerACredit(t *testing.T) {
 }
 
 func TestCreatePaymentValidation(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	sent := c.sentInvoice(invoiceBody(srv, "2026-03-02"))["id"].(string)
@@ -198,6 +202,7 @@ func TestCreatePaymentValidation(t *testing.T) {
 }
 
 func TestPaymentsInClosedPeriodsAndOtherCompanies(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t, atlastest.WithSecondCompany())
 	c, v := admin(t, srv), viewer(t, srv)
 	id := c.sentInvoice(invoiceBody(srv, "2026-01-20"))["id"].(string)
@@ -234,6 +239,7 @@ func TestPaymentsInClosedPeriodsAndOtherCompanies(t *testing.T) {
 // TestConcurrentPaymentsNeverOverpay applies payments to one invoice from many goroutines
 // at once: exactly as many succeed as the invoice has room for, and the ledger agrees.
 func TestConcurrentPaymentsNeverOverpay(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	id := c.sentInvoice(invoiceBody(srv, "2026-03-02"))["id"].(string) // 1500.00

@@ -12,6 +12,7 @@ import (
 )
 
 func TestPeriodsCoverTheYearByMonth(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(time.Date(2026, 5, 20, 8, 0, 0, 0, time.UTC))))
 	p := admin(t, srv).list("/periods?company_id=" + srv.CompanyID() + "&sort_by=start_date&sort_order=asc")
 	require.Equal(t, 12, p.Total)
@@ -28,6 +29,7 @@ func TestPeriodsCoverTheYearByMonth(t *testing.T) {
 }
 
 func TestClosePeriod(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(time.Date(2026, 2, 5, 9, 0, 0, 0, time.UTC))))
 	c := admin(t, srv)
 	january := c.list("/periods?company_id=" + srv.CompanyID() + "&sort_by=start_date&sort_order=asc&page_size=1").Items[0]
@@ -54,6 +56,7 @@ func TestClosePeriod(t *testing.T) {
 }
 
 func TestClosePeriodRefusals(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	mine := c.list("/periods?company_id=" + srv.CompanyID()).Items[0]["id"].(string)

@@ -45,6 +45,7 @@ func rateOf(t testing.TB, r response) rateLimit {
 var tenAM = time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
 
 func TestRateLimitHeadersWithoutATier(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM.Add(15*time.Second))))
 	c := admin(t, srv)
 	for _, resp := range []response{
@@ -64,6 +65,7 @@ func TestRateLimitHeadersWithoutATier(t *testing.T) {
 }
 
 func TestRateLimitWindow(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(3, 0, time.Minute))
 	c := admin(t, srv) // login counts against the client's address, not the user
 
@@ -94,6 +96,7 @@ func TestRateLimitWindow(t *testing.T) {
 }
 
 func TestRateLimitBurst(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlan(atlastest.TierStandard, time.Minute))
 	c := admin(t, srv)
 	for range 10 {
@@ -123,6 +126,7 @@ func TestRateLimitBurst(t *testing.T) {
 }
 
 func TestRateLimitTiers(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		tier         atlastest.Tier
 		limit, burst int
@@ -132,6 +136,7 @@ func TestRateLimitTiers(t *testing.T) {
 		{atlastest.TierEnterprise, 1000, 100},
 	} {
 		t.Run(string(tc.tier), func(t *testing.T) {
+			t.Parallel()
 			srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlan(tc.tier, 0))
 			c := admin(t, srv)
 			admitted := 0
@@ -153,6 +158,7 @@ func TestRateLimitTiers(t *testing.T) {
 // TestRateLimitFollowsTheBucketAndTheWindow paces requests at the bucket's rate: every one
 // passes until the window is used up.
 func TestRateLimitFollowsTheBucketAndTheWindow(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(10, 2, 100*time.Millisecond))
 	c := admin(t, srv)
 	srv.Advance(time.Second) // a new window, the bucket full
@@ -173,6 +179,7 @@ func TestRateLimitFollowsTheBucketAndTheWindow(t *testing.T) {
 }
 
 func TestRateLimitIsPerUser(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(2, 0, time.Minute))
 	a := admin(t, srv)
 	v := viewer(t, srv)
@@ -194,6 +201,7 @@ func TestRateLimitIsPerUser(t *testing.T) {
 }
 
 func TestRateLimitAcrossGoroutines(t *testing.T) {
+	t.Parallel()
 	const limit, workers, each = 50, 8, 20
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(limit, 0, time.Hour))
 	c := admin(t, srv)

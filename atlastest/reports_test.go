@@ -114,6 +114,7 @@ func amounts(cat reportCategory) map[string]string {
 }
 
 func TestReportsAfterAnInvoiceIsSentAndPaidInTwoParts(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	inv := c.sentInvoice(invoiceBody(srv, "2026-03-02",
@@ -188,6 +189,7 @@ func sectionNames(cat reportCategory) []string {
 }
 
 func TestEarlierYearsEarningsAreRetained(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	c.sentInvoice(invoiceBody(srv, "2025-12-15", line("Old work", "1", "700.00", srv.AccountID("4000"), "")))
@@ -203,6 +205,7 @@ func TestEarlierYearsEarningsAreRetained(t *testing.T) {
 }
 
 func TestSeededInvoicesBalance(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithInvoices(400))
 	c := admin(t, srv)
 	today := srv.Now().Format("2006-01-02")
@@ -214,6 +217,7 @@ func TestSeededInvoicesBalance(t *testing.T) {
 }
 
 func TestReportParameters(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t, atlastest.WithSecondCompany())
 	c := admin(t, srv)
 	tests := []struct {
@@ -248,6 +252,7 @@ func TestReportParameters(t *testing.T) {
 // TestReportsAfterAQuarter runs a small quarter through every kind of document, voids
 // included, and checks both statements to the cent.
 func TestReportsAfterAQuarter(t *testing.T) {
+	t.Parallel()
 	srv := domainServer(t)
 	c := admin(t, srv)
 	post := func(body map[string]any) string {

@@ -23,6 +23,7 @@ func lastRequest(t testing.TB, srv *atlastest.Server) atlastest.RecordedRequest 
 }
 
 func TestRequestLogRecordsWhatWasSent(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)))
 	c := admin(t, srv)
 	login := lastRequest(t, srv)
@@ -75,6 +76,7 @@ func TestRequestLogRecordsWhatWasSent(t *testing.T) {
 }
 
 func TestRequestLogRedactsCredentials(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	a := anon(t, srv)
 	for _, tc := range []struct {
@@ -102,6 +104,7 @@ func TestRequestLogRedactsCredentials(t *testing.T) {
 }
 
 func TestRequestLogRecordsFaultsReplaysAndLimits(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)), atlastest.WithPlanLimits(20, 0, time.Minute))
 	c := admin(t, srv)
 	hc := freshConnections(t)
@@ -164,6 +167,7 @@ func TestRequestLogRecordsFaultsReplaysAndLimits(t *testing.T) {
 }
 
 func TestRequestLogRecordsARequestItsClientAbandoned(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	paused := pausing(srv)
 	c := admin(t, srv)
@@ -180,6 +184,7 @@ func TestRequestLogRecordsARequestItsClientAbandoned(t *testing.T) {
 }
 
 func TestRequestLogIsBounded(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithRequestLog(3))
 	c := admin(t, srv)
 	for i := range 5 {
@@ -205,6 +210,7 @@ func TestRequestLogIsBounded(t *testing.T) {
 }
 
 func TestRequestLogKeepsTheStartOfALargeBody(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	c := admin(t, srv)
 	body := `{"display_name": "Big", "notes": "` + strings.Repeat("n", 100<<10) + `"}`

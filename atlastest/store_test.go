@@ -10,6 +10,7 @@ import (
 )
 
 func TestPostMovesBalancesByNormalSide(t *testing.T) {
+	t.Parallel()
 	srv := NewServer(WithClock(FixedClock(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))))
 	defer srv.Close()
 	st, company := srv.st, srv.CompanyID()
@@ -35,6 +36,7 @@ func TestPostMovesBalancesByNormalSide(t *testing.T) {
 }
 
 func TestClosedOn(t *testing.T) {
+	t.Parallel()
 	srv := NewServer(WithClock(FixedClock(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))))
 	defer srv.Close()
 	st := srv.st
@@ -54,6 +56,7 @@ func TestClosedOn(t *testing.T) {
 }
 
 func TestSortedViewsAreCachedUntilAChange(t *testing.T) {
+	t.Parallel()
 	tb := newTable(func(c *contact) (string, string) { return c.id, c.companyID })
 	key := byString("display_name", func(c *contact) string { return c.displayName })
 	b := &contact{id: "2", companyID: "c", displayName: "b"}

@@ -10,6 +10,7 @@ import (
 )
 
 func TestWebhookNumbersHaveADecimalPoint(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   any
 		want string

@@ -115,6 +115,7 @@ func validateEvent(t *testing.T, schema string, body []byte) {
 }
 
 func TestWebhookDeliveryIsSignedAndKeepsToTheContract(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)))
 	rcv := newReceiver(t)
 	sub := srv.Subscribe(rcv.URL)
@@ -148,6 +149,7 @@ func TestWebhookDeliveryIsSignedAndKeepsToTheContract(t *testing.T) {
 }
 
 func TestWebhookAmountsAreNumbersWithADecimalPoint(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)))
 	rcv := newReceiver(t)
 	srv.Subscribe(rcv.URL)
@@ -169,6 +171,7 @@ func TestWebhookAmountsAreNumbersWithADecimalPoint(t *testing.T) {
 }
 
 func TestWebhookRetriesWithBackoff(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithWebhookRetry(4, time.Millisecond))
 	rcv := newReceiver(t, http.StatusInternalServerError, http.StatusServiceUnavailable)
 	srv.Subscribe(rcv.URL)
@@ -191,6 +194,7 @@ func TestWebhookRetriesWithBackoff(t *testing.T) {
 }
 
 func TestWebhookGivesUpAndKeepsTheOrder(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithWebhookRetry(2, time.Millisecond))
 	rcv := newReceiver(t, 500, 500, 500)
 	srv.Subscribe(rcv.URL)
@@ -216,6 +220,7 @@ func TestWebhookGivesUpAndKeepsTheOrder(t *testing.T) {
 }
 
 func TestWebhookSubscriptions(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithClock(atlastest.FixedClock(tenAM)))
 	all, invoices := newReceiver(t), newReceiver(t)
 	allID := srv.Subscribe(all.URL)
@@ -237,6 +242,7 @@ func TestWebhookSubscriptions(t *testing.T) {
 }
 
 func TestWebhookToAnUnreachableURL(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	url := "http://" + ln.Addr().String() + "/hooks"
@@ -257,6 +263,7 @@ func TestWebhookToAnUnreachableURL(t *testing.T) {
 }
 
 func TestWaitDeliveries(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, atlastest.WithWebhookRetry(3, time.Millisecond))
 	rcv := newReceiver(t, 500, 500)
 	srv.Subscribe(rcv.URL)
@@ -276,6 +283,7 @@ func TestWaitDeliveries(t *testing.T) {
 }
 
 func TestCloseStopsWebhookDeliveries(t *testing.T) {
+	t.Parallel()
 	srv := atlastest.NewServer()
 	defer srv.Close()
 	rcv := newReceiver(t)
@@ -295,6 +303,7 @@ func TestCloseStopsWebhookDeliveries(t *testing.T) {
 // TestEventSchemaCheckCatchesAWrongAmount makes sure validateEvent can fail: an amount as
 // a decimal string, as the REST API sends it, is not a webhook amount.
 func TestEventSchemaCheckCatchesAWrongAmount(t *testing.T) {
+	t.Parallel()
 	doc, err := loadContract()
 	require.NoError(t, err)
 	schema := doc.Components.Schemas["InvoiceCreatedEvent"].Value

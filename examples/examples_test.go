@@ -109,6 +109,7 @@ func accountEnv(srv *atlastest.Server) []string {
 }
 
 func TestExamples(t *testing.T) {
+	t.Parallel()
 	names := programs(t)
 	bin := build(t, names)
 
@@ -156,6 +157,7 @@ func TestExamples(t *testing.T) {
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			tc, ok := cases[name]
 			require.True(t, ok, "examples/%s has no case in TestExamples: add one, so that it runs in the tests", name)
 			dir := t.TempDir()
@@ -166,6 +168,7 @@ func TestExamples(t *testing.T) {
 	}
 
 	t.Run("quickstart on an account", func(t *testing.T) {
+		t.Parallel()
 		srv := atlastest.NewServer()
 		defer srv.Close()
 		r := run(t, bin, "quickstart", t.TempDir(), accountEnv(srv))
@@ -176,6 +179,7 @@ func TestExamples(t *testing.T) {
 	})
 
 	t.Run("sync to CSV", func(t *testing.T) {
+		t.Parallel()
 		dir := t.TempDir()
 		r := run(t, bin, "sync", dir, nil, "-out", "invoices.csv", "-demo-invoices", "250")
 		require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -189,6 +193,7 @@ func TestExamples(t *testing.T) {
 	})
 
 	t.Run("sync resumes where it stopped", func(t *testing.T) {
+		t.Parallel()
 		if runtime.GOOS == "windows" {
 			t.Skip("needs os.Interrupt")
 		}

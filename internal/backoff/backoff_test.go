@@ -8,6 +8,7 @@ import (
 )
 
 func TestExponentialStaysWithinItsBand(t *testing.T) {
+	t.Parallel()
 	const lo, hi = 100 * time.Millisecond, 2 * time.Second
 	cases := []struct {
 		attempt  int
@@ -29,6 +30,7 @@ func TestExponentialStaysWithinItsBand(t *testing.T) {
 }
 
 func TestExponentialJitters(t *testing.T) {
+	t.Parallel()
 	seen := map[time.Duration]bool{}
 	for range 50 {
 		seen[Exponential(time.Second, time.Minute, 2)] = true
@@ -37,6 +39,7 @@ func TestExponentialJitters(t *testing.T) {
 }
 
 func TestRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
 	cases := []struct {
 		in   string

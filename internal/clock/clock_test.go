@@ -9,6 +9,7 @@ import (
 )
 
 func TestFakeFiresTimersWhenDue(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
 	f := NewFake(start)
 	early := f.NewTimer(time.Second)
@@ -32,6 +33,7 @@ func TestFakeFiresTimersWhenDue(t *testing.T) {
 }
 
 func TestFakeZeroTimerFiresAtOnce(t *testing.T) {
+	t.Parallel()
 	f := NewFake(time.Unix(0, 0))
 	tm := f.NewTimer(0)
 	<-tm.C()
@@ -39,6 +41,7 @@ func TestFakeZeroTimerFiresAtOnce(t *testing.T) {
 }
 
 func TestFakeWaitForTimers(t *testing.T) {
+	t.Parallel()
 	f := NewFake(time.Unix(0, 0))
 	done := make(chan struct{})
 	go func() {
@@ -51,6 +54,7 @@ func TestFakeWaitForTimers(t *testing.T) {
 }
 
 func TestRealClock(t *testing.T) {
+	t.Parallel()
 	var c Clock = Real{}
 	before := time.Now()
 	assert.False(t, c.Now().Before(before))
@@ -70,6 +74,7 @@ func assertNotFired(t *testing.T, tm Timer) {
 }
 
 func TestOffsetReadsAheadOrBehindWithTheSameTimers(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
 	f := NewFake(start)
 	for _, by := range []time.Duration{5 * time.Second, -5 * time.Second} {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -599,9 +600,17 @@ func TestBurst429SpacesRequestsAtTheLearnedRate(t *testing.T) {
 	close(release)
 	require.NoError(t, recv(t, done))
 	// The answer shows the next window: windows last a second, so the slot
-	// is two intervals of a 300th of a second after the first request.
+	// is two intervals of a 300th of a second after the first request. The
+	// waiting request looks again and arms a timer for it; the clock moves
+	// only then, or it would pass the slot between the waiter's reading of
+	// the clock and its timer, which would then never fire.
 	slot := reset.Add(2 * (time.Second / 300))
-	fc.Advance(slot.Sub(fc.Now()))
+	bound, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	toSlot := slot.Sub(fc.Now())
+	require.True(t, fc.WaitForPending(func(p []time.Duration) bool { return slices.Equal(p, []time.Duration{toSlot}) }, bound.Done()),
+		"the waiting request arms a timer for its slot; pending: %v", fc.Pending())
+	fc.Advance(toSlot)
 	assert.Equal(t, slot, recv(t, arrived))
 	require.NoError(t, recv(t, done))
 }

@@ -53,6 +53,30 @@ func TestFakeWaitForTimers(t *testing.T) {
 	assert.False(t, f.WaitForTimers(3, done), "gives up when done is closed")
 }
 
+// WaitForPending sees a timer that is stopped and one that is armed in its
+// place, as code that looks again after a wake-up does: it returns once the
+// new one is armed, not while the old one still is.
+func TestFakeWaitForPending(t *testing.T) {
+	t.Parallel()
+	f := NewFake(time.Unix(0, 0))
+	old := f.NewTimer(400 * time.Millisecond)
+	rearm := make(chan struct{})
+	go func() {
+		<-rearm
+		old.Stop()
+		f.NewTimer(3 * time.Millisecond)
+	}()
+	want := func(p []time.Duration) bool { return len(p) == 1 && p[0] == 3*time.Millisecond }
+	assert.False(t, want(f.Pending()))
+	close(rearm)
+	require.True(t, f.WaitForPending(want, nil))
+	assert.Equal(t, []time.Duration{3 * time.Millisecond}, f.Pending())
+
+	done := make(chan struct{})
+	close(done)
+	assert.False(t, f.WaitForPending(func(p []time.Duration) bool { return len(p) == 2 }, done), "gives up when done is closed")
+}
+
 func TestRealClock(t *testing.T) {
 	t.Parallel()
 	var c Clock = Real{}

@@ -11,7 +11,7 @@ type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
 	timers  []*fakeTimer
-	changed chan struct{} // closed and replaced whenever a timer is added
+	changed chan struct{} // closed and replaced whenever the armed timers change
 }
 
 // NewFake returns a Fake clock set to now.
@@ -37,9 +37,14 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 		return t
 	}
 	f.timers = append(f.timers, t)
+	f.changedLocked()
+	return t
+}
+
+// changedLocked wakes the waiters of WaitForTimers and WaitForPending.
+func (f *Fake) changedLocked() {
 	close(f.changed)
 	f.changed = make(chan struct{})
-	return t
 }
 
 // Advance moves the clock forward by d and fires the timers that are due.
@@ -56,29 +61,46 @@ func (f *Fake) Advance(d time.Duration) {
 		}
 		kept = append(kept, t)
 	}
-	clear(f.timers[len(kept):])
-	f.timers = kept
+	if len(kept) != len(f.timers) {
+		clear(f.timers[len(kept):])
+		f.timers = kept
+		f.changedLocked()
+	}
 }
 
 // Pending returns the durations from now until each armed timer fires.
 func (f *Fake) Pending() []time.Duration {
+	p, _ := f.pending()
+	return p
+}
+
+// pending returns what Pending does and the channel that is closed at the
+// next change of the armed timers.
+func (f *Fake) pending() ([]time.Duration, <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make([]time.Duration, len(f.timers))
 	for i, t := range f.timers {
 		out[i] = t.at.Sub(f.now)
 	}
-	return out
+	return out, f.changed
 }
 
 // WaitForTimers blocks until at least n timers are armed or done is closed,
 // and reports whether n were reached.
 func (f *Fake) WaitForTimers(n int, done <-chan struct{}) bool {
+	return f.WaitForPending(func(p []time.Duration) bool { return len(p) >= n }, done)
+}
+
+// WaitForPending blocks until ok holds for the armed timers, as Pending
+// reports them, or done is closed, and reports whether ok held. It looks
+// again whenever a timer is armed, stopped or fired. A test uses it before
+// Advance when code reads the clock and then arms a timer: advancing in
+// between would leave the timer armed past the time the test meant.
+func (f *Fake) WaitForPending(ok func(pending []time.Duration) bool, done <-chan struct{}) bool {
 	for {
-		f.mu.Lock()
-		got, changed := len(f.timers), f.changed
-		f.mu.Unlock()
-		if got >= n {
+		pending, changed := f.pending()
+		if ok(pending) {
 			return true
 		}
 		select {
@@ -107,6 +129,7 @@ func (t *fakeTimer) Stop() bool {
 	for i, x := range t.f.timers {
 		if x == t {
 			t.f.timers = append(t.f.timers[:i], t.f.timers[i+1:]...)
+			t.f.changedLocked()
 			break
 		}
 	}

@@ -1,6 +1,6 @@
 module github.com/atlas-accounting/atlas-go
 
-go 1.23
+go 1.25
 
 require (
 	github.com/getkin/kin-openapi v0.133.0

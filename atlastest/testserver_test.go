@@ -200,3 +200,29 @@ func TestSubscribeHandlerRefusesANilHandlerAndAClosedServer(t *testing.T) {
 	assert.False(t, errors.Is(err, atlastest.ErrInvalidOption))
 	assert.Contains(t, err.Error(), "closed")
 }
+
+func TestNewTestServerFaultsRunOnTheBubblesClock(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := atlastest.NewTestServer(t)
+		c := admin(t, srv)
+
+		srv.DelayNext(1, 30*time.Minute)
+		start := time.Now()
+		me := c.get("/auth/me")
+		assert.Equal(t, http.StatusOK, me.status, "%s", me.body)
+		assert.Equal(t, 30*time.Minute, time.Since(start), "the injected latency, exactly")
+
+		srv.DropNext(1)
+		// On a new connection, so that net/http does not retry the GET on another.
+		srv.Client().CloseIdleConnections()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/auth/me", nil)
+		require.NoError(t, err)
+		resp, err := srv.Client().Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		require.Error(t, err, "the server dropped the connection")
+		assert.Equal(t, http.StatusOK, c.get("/auth/me").status, "the next request is answered")
+	})
+}

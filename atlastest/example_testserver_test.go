@@ -54,7 +54,7 @@ func ExampleServer_SubscribeHandler() {
 	defer srv.Close()
 
 	failed := false
-	h, err := atlas.NewWebhookHandler(srv.WebhookSecret(), func(_ context.Context, ev *atlas.WebhookEvent) error {
+	h, err := atlas.NewWebhookHandler(srv.WebhookSecret(), func(context.Context, *atlas.WebhookEvent) error {
 		if !failed { // deliveries to a subscriber come one at a time
 			failed = true
 			return errors.New("the database is down") // a 500: the server retries

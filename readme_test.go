@@ -55,6 +55,7 @@ var readmeImports = map[string]string{
 	"os":        "os",
 	"slog":      "log/slog",
 	"strings":   "strings",
+	"synctest":  "testing/synctest",
 	"testing":   "testing",
 	"time":      "time",
 	"url":       "net/url",

@@ -19,6 +19,13 @@
 // Seed returns the seeded credentials and ids in one value, and Reset puts the records
 // back as they were at the start.
 //
+// NewTestServer(t, opts...) is the same server on an in-memory network instead of a
+// socket, reachable only through its Client and closed when the test ends: built inside a
+// testing/synctest bubble, it runs hours of the API's time (token expiry, rate-limit
+// windows, webhook retries to a handler of SubscribeHandler) in milliseconds. Inside a
+// bubble "today" is 2000-01-01, where a bubble's clock starts, unless WithStartTime says
+// otherwise.
+//
 // The control API (WithControlAPI, or ControlHandler to mount it yourself) offers what the
 // Server methods do over HTTP, under /_atlastest/, a prefix the Atlas API never uses:
 // tests in other languages and other processes drive the server through it, and

@@ -62,6 +62,7 @@ type Server struct {
 	idem   *idempotency // Idempotency-Key replay (idempotency.go)
 	reqLog *requestLog  // the last requests (requestlog.go)
 	hooks  *webhooks    // webhook subscriptions and deliveries (webhooks.go)
+	mem    memNetwork   // the in-memory network of NewTestServer and SubscribeHandler (testserver.go)
 
 	control http.Handler // the control API (control.go)
 	handler http.Handler // what Handler returns: the API, and the control API with WithControlAPI
@@ -120,9 +121,23 @@ func NewServer(opts ...Option) *Server {
 // yourself. Either way, call Close when done: it stops webhook deliveries too. It panics
 // as NewServer does.
 func NewUnstartedServer(opts ...Option) *Server {
-	cfg, err := newConfig(opts)
+	s, err := newServer(opts)
 	if err != nil {
 		panic(err.Error())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("atlastest: listen on 127.0.0.1: %v", err))
+	}
+	s.Listener = ln
+	return s
+}
+
+// newServer builds a seeded server with no Listener, or returns why opts cannot be used.
+func newServer(opts []Option) (*Server, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{
 		cfg:     cfg,
@@ -144,6 +159,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 		s.seedData()
 	}
 	s.hooks = newWebhooks(cfg.webhooks, s.world().seed.webhookSecret, s.clock.now)
+	s.mem.route(s.hooks.transport)
 	s.onClose(s.hooks.close)
 
 	s.control = s.logAccess(s.controlRoutes())
@@ -151,13 +167,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 	if cfg.control {
 		s.handler = s.withControl(s.handler)
 	}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(fmt.Sprintf("atlastest: listen on 127.0.0.1: %v", err))
-	}
-	s.Listener = ln
-	return s
+	return s, nil
 }
 
 // Start starts serving on Listener, over HTTP, and sets URL. It panics if the server was

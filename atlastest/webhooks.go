@@ -52,8 +52,10 @@ const webhookTimeout = 10 * time.Second
 
 // WithWebhookRetry sets how a delivery that gets no 2xx answer is retried: at most
 // maxAttempts attempts in all (default 5), the second baseDelay after the first (default
-// 10 ms), each wait twice the one before (at most a minute). The waits are real time, kept
-// short so that tests do not wait; a test waits for deliveries with WaitWebhooks or
+// 10 ms), each wait twice the one before (at most a minute). The waits are on the time
+// package's clock: real time, kept short by default so that tests do not wait, or the
+// clock of a synctest bubble, where a delay of an hour passes at once for a handler
+// subscribed with SubscribeHandler. A test waits for deliveries with WaitWebhooks or
 // WaitDeliveries. Fewer than 1 attempt and a negative delay are invalid.
 func WithWebhookRetry(maxAttempts int, baseDelay time.Duration) Option {
 	return func(cfg *config) {

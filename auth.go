@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // AuthService logs in, refreshes tokens and reads the current user. The client
@@ -317,7 +315,6 @@ type (
 // installed.
 type tokenManager struct {
 	client *Client // for the auth calls; it has no company
-	clock  clock.Clock
 	store  TokenStore
 	logger *slog.Logger
 
@@ -432,7 +429,7 @@ func (tm *tokenManager) setLocked(t Tokens, lifetime time.Duration) {
 		// No token lives shorter than the time left on it: the longest seen
 		// is the best guess, so that tokens another client renewed a while
 		// ago are renewed as early as the ones this client got itself.
-		tm.lifetime = max(tm.lifetime, t.Expiry.Sub(tm.clock.Now()))
+		tm.lifetime = max(tm.lifetime, t.Expiry.Sub(time.Now()))
 		lifetime = tm.lifetime
 	}
 	if !t.Expiry.IsZero() {
@@ -460,7 +457,7 @@ func (tm *tokenManager) authorization(ctx context.Context) ([]string, error) {
 			continue
 		}
 		seen, header := tm.bearer, tm.header
-		now := tm.clock.Now()
+		now := time.Now()
 		if tm.usableLocked(now) {
 			tm.mu.Unlock()
 			return header, nil
@@ -495,7 +492,7 @@ func (tm *tokenManager) sendable(bearer string) bool {
 	if tm.bearer != bearer || tm.stale {
 		return false
 	}
-	return tm.tokens.Expiry.IsZero() || tm.clock.Now().Before(tm.tokens.Expiry.Add(-refreshLead(tm.lifetime)/2))
+	return tm.tokens.Expiry.IsZero() || time.Now().Before(tm.tokens.Expiry.Add(-refreshLead(tm.lifetime)/2))
 }
 
 func (tm *tokenManager) hasAccessToken() bool {
@@ -729,7 +726,7 @@ func (tm *tokenManager) reload(ctx context.Context) bool {
 	}
 	tm.lastStored = *t
 	tm.setLocked(*t, 0)
-	usable := tm.usableLocked(tm.clock.Now())
+	usable := tm.usableLocked(time.Now())
 	tm.mu.Unlock()
 	tm.log(ctx, slog.LevelDebug, "atlas: using the tokens another client renewed", slog.Bool("due", !usable))
 	return usable
@@ -766,7 +763,7 @@ func (tm *tokenManager) refresh(ctx context.Context, refreshToken string, f *fli
 		t.RefreshToken = out.RefreshToken // rotation: the old one is spent
 	}
 	tm.mu.Lock()
-	lifetime := expiry(&t, out.ExpiresIn, tm.clock.Now())
+	lifetime := expiry(&t, out.ExpiresIn, time.Now())
 	tm.setLocked(t, lifetime)
 	tm.mu.Unlock()
 	f.settle(nil)
@@ -849,7 +846,7 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 	t := Tokens{AccessToken: out.Tokens.AccessToken, RefreshToken: out.Tokens.RefreshToken}
 	u := &out.User
 	tm.mu.Lock()
-	lifetime := expiry(&t, out.Tokens.ExpiresIn, tm.clock.Now())
+	lifetime := expiry(&t, out.Tokens.ExpiresIn, time.Now())
 	tm.setLocked(t, lifetime)
 	tm.loaded = true
 	if remember {

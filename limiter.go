@@ -74,7 +74,7 @@ func (co *core) wait(ctx context.Context, st *callState) (Limiter, error) {
 		if co.down.Load() && co.down.CompareAndSwap(true, false) && co.logger != nil {
 			co.logger.LogAttrs(ctx, slog.LevelInfo, "atlas: the limiter works again; it paces the client once more")
 		}
-		co.pacer.track(st, co.clock.Now())
+		co.pacer.track(st, time.Now())
 		return co.limiter, nil
 	case ctx.Err() != nil:
 		return nil, &waitError{what: "rate limit (limiter)", err: ctx.Err()}
@@ -129,7 +129,7 @@ func (co *core) observe(ctx context.Context, st *callState, by Limiter, resp *ht
 	if resp != nil {
 		h, status = resp.Header, resp.StatusCode
 	}
-	now := co.clock.Now()
+	now := time.Now()
 	st.ans = co.pacer.read(h, status, sent, now)
 	st.answered = true
 	if by == Limiter(co.pacer) {

@@ -3,17 +3,16 @@ package atlas
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
@@ -41,42 +40,36 @@ func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
 // spare token) goes at once, then one request every window/limit.
 func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n.Add(1)
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRateLimit(40, 4, 2*time.Second)))
-	for range 3 {
-		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		require.NoError(t, err, "the burst of 4, less one spare, goes at once")
-	}
-	assert.Empty(t, fc.Pending())
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n.Add(1)
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRateLimit(40, 4, 2*time.Second)))
+		start := time.Now()
+		for range 3 {
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			require.NoError(t, err, "the burst of 4, less one spare, goes at once")
+		}
+		assert.Zero(t, time.Since(start), "no wait")
 
-	done := make(chan error, 1)
-	go func() {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	assert.Equal(t, []time.Duration{50 * time.Millisecond}, fc.Pending(), "40 per 2s: one every 50ms after the burst")
-	fc.Advance(50 * time.Millisecond)
-	require.NoError(t, recv(t, done))
-	assert.EqualValues(t, 4, n.Load())
+		require.NoError(t, err)
+		assert.Equal(t, 50*time.Millisecond, time.Since(start), "40 per 2s: one every 50ms after the burst")
+		assert.EqualValues(t, 4, n.Load())
+	})
 }
 
 // The last of WithTier and WithRateLimit wins.
 func TestWithRateLimitAndWithTierLastWins(t *testing.T) {
 	t.Parallel()
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	c, err := NewClient(WithTier(TierEnterprise), WithRateLimit(6, 2, time.Minute), withClock(fc))
+	c, err := NewClient(WithTier(TierEnterprise), WithRateLimit(6, 2, time.Minute))
 	require.NoError(t, err)
 	assert.Equal(t, 1, c.core.pacer.bucket.Burst(), "2 less one spare")
 	assert.InDelta(t, 0.1, float64(c.core.pacer.bucket.Limit()), 1e-9)
 
-	c, err = NewClient(WithRateLimit(6, 2, time.Minute), WithTier(TierEnterprise), withClock(fc))
+	c, err = NewClient(WithRateLimit(6, 2, time.Minute), WithTier(TierEnterprise))
 	require.NoError(t, err)
 	assert.Equal(t, 90, c.core.pacer.bucket.Burst(), "100 less a tenth")
 	assert.InDelta(t, 1000.0/60, float64(c.core.pacer.bucket.Limit()), 1e-9)

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/atlas-accounting/atlas-go/internal/backoff"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // RateLimit is the rate-limit state the API reported in a response's
@@ -78,7 +77,6 @@ func (t Tier) limits() (perMinute, burst int, ok bool) {
 // bucket refills, instead of letting them go as fast as they come. Until
 // such a 429, requests go at once, however many come together.
 type pacer struct {
-	clock   clock.Clock
 	bucket  *rate.Limiter // nil without WithTier
 	logger  *slog.Logger  // nil: no logging
 	maxWait time.Duration // RetryPolicy.MaxRateLimitWait
@@ -130,8 +128,8 @@ const spacedCatchUp = 4
 
 var _ Limiter = (*pacer)(nil)
 
-func newPacer(clk clock.Clock, tier Tier, logger *slog.Logger) *pacer {
-	p := &pacer{clock: clk, logger: logger, maxWait: defaultMaxRateLimitWait}
+func newPacer(tier Tier, logger *slog.Logger) *pacer {
+	p := &pacer{logger: logger, maxWait: defaultMaxRateLimitWait}
 	if perMinute, burst, ok := tier.limits(); ok {
 		p.limitTo(perMinute, burst, time.Minute)
 	}
@@ -294,7 +292,7 @@ func (p *pacer) Observe(ctx context.Context, o RateObservation) {
 	if st != nil && st.answered {
 		serverReset = st.ans.serverReset
 	}
-	p.learn(st, o, serverReset, p.clock.Now())
+	p.learn(st, o, serverReset, time.Now())
 }
 
 // learn records what an answer said: the window (serverReset tells it from
@@ -598,16 +596,16 @@ func (p *pacer) Wait(ctx context.Context) error {
 	st := stateOf(ctx)
 	logged := false
 	for {
-		now := p.clock.Now()
+		now := time.Now()
 		var r *rate.Reservation
 		if p.bucket != nil {
 			r = p.bucket.ReserveN(now, 1)
 			if d := r.DelayFrom(now); d > 0 {
-				if err := sleep(ctx, p.clock, p.logger, d, "rate limit (plan)", true, nil, &logged); err != nil {
-					r.CancelAt(p.clock.Now())
+				if err := sleep(ctx, p.logger, d, "rate limit (plan)", true, nil, &logged); err != nil {
+					r.CancelAt(time.Now())
 					return err
 				}
-				now = p.clock.Now()
+				now = time.Now()
 			}
 		}
 		d, wake := p.admitOrWake(now, st)
@@ -617,7 +615,7 @@ func (p *pacer) Wait(ctx context.Context) error {
 		if r != nil {
 			r.CancelAt(now)
 		}
-		if err := sleep(ctx, p.clock, p.logger, d, "rate limit", true, wake, &logged); err != nil {
+		if err := sleep(ctx, p.logger, d, "rate limit", true, wake, &logged); err != nil {
 			return err
 		}
 	}

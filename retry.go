@@ -49,7 +49,7 @@ const (
 // checkRetry is go-retryablehttp's CheckRetry, and the one place that
 // decides whether an attempt is retried and how long the call pauses before
 // the next: the backoff, or the pause a 429 asked for (pause waits it out, in
-// the transport, on the client's clock). It logs each retry with its wait. A
+// the transport). It logs each retry with its wait. A
 // retry whose wait would outlast ctx's deadline is not made, nor one after a
 // 429 that asks for a pause longer than MaxRateLimitWait: the caller gets the
 // last answer at once.
@@ -86,7 +86,7 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		return false, nil
 	}
 
-	now := co.clock.Now()
+	now := time.Now()
 	wait := st.ans.retryAfter
 	st.waitFor = waitRateLimit
 	if !rateLimited || wait == 0 {
@@ -123,12 +123,12 @@ func (co *core) pause(ctx context.Context, st *callState) error {
 	if st.notBefore.IsZero() {
 		return nil
 	}
-	d := st.notBefore.Sub(co.clock.Now())
+	d := st.notBefore.Sub(time.Now())
 	if d <= 0 {
 		return nil
 	}
 	logged := false
-	return sleep(ctx, co.clock, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
+	return sleep(ctx, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
 }
 
 // What a call's own pause waits for.
@@ -138,7 +138,7 @@ const (
 )
 
 // noBackoff is go-retryablehttp's Backoff: zero, so that go-retryablehttp
-// does not wait itself. It would sleep on the wall clock, outside the HTTP
+// does not wait itself. It would sleep outside the HTTP
 // client and without the deadline check; the transport waits instead (see
 // pause).
 func noBackoff(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }

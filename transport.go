@@ -68,7 +68,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		// would refuse.
 		header, err := co.tokens.authorization(ctx)
 		if err != nil {
-			co.observe(ctx, st, by, nil, co.clock.Now())
+			co.observe(ctx, st, by, nil, time.Now())
 			closeBody(r)
 			return nil, &authError{err: err}
 		}
@@ -83,7 +83,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if logging {
 		start = time.Now()
 	}
-	sent := co.clock.Now()
+	sent := time.Now()
 	resp, err := t.send(st, out)
 	if err != nil {
 		co.observe(ctx, st, by, nil, sent)

@@ -46,7 +46,9 @@
 // cannot be reached or is slow, Wait fails at once with an error matching
 // ErrUnavailable, which makes the client pace that attempt with its built-in
 // pacer, and the Limiter asks Redis again a second later. Sharing resumes as
-// soon as Redis answers. The TokenStore and the Deduper return Redis's errors
+// soon as Redis answers. A Redis that refuses the client (a wrong password,
+// a user without the rights the calls need) is a failure like any other:
+// every call returns its error, and none panics. The TokenStore and the Deduper return Redis's errors
 // to their callers: the client fails the call that needed the tokens, and the
 // webhook handler answers 500 so that Atlas delivers the event again later.
 package atlasredis

@@ -239,7 +239,9 @@ func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
 	rd := &pipeliner{rdb: l.rdb, before: func(pipe redis.Pipeliner) {
 		pause = pipe.PTTL(ctx, l.keys.pause)
 	}}
-	res, err := redis_rate.NewLimiter(rd).Allow(ctx, l.keys.budget, l.limit)
+	res, err := guarded(func() (*redis_rate.Result, error) {
+		return redis_rate.NewLimiter(rd).Allow(ctx, l.keys.budget, l.limit)
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -299,7 +301,9 @@ func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
 		}}
 		// Take every token left, so that the processes start again from an
 		// empty bucket, as the API's is after a 429.
-		if _, err = redis_rate.NewLimiter(rd).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst); err == nil {
+		if _, err = guarded(func() (*redis_rate.Result, error) {
+			return redis_rate.NewLimiter(rd).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst)
+		}); err == nil {
 			err = set.Err()
 		}
 	} else {
@@ -410,6 +414,18 @@ func (e *waitError) Unwrap() []error {
 	return []error{atlas.ErrRateLimited, context.DeadlineExceeded}
 }
 
+// guarded runs one redis_rate call. redis_rate asserts the type of its
+// script's reply; should Redis ever answer with another shape, the panic
+// becomes an error, since a Limiter must never panic.
+func guarded(call func() (*redis_rate.Result, error)) (res *redis_rate.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("unexpected answer from Redis to the rate-limit script: %v", p)
+		}
+	}()
+	return call()
+}
+
 // pipeliner is what redis_rate runs its scripts through: it sends each script
 // call in one pipeline after the commands that before queues, so that they
 // cost one round trip together. The keys they touch share a hash tag, so that
@@ -419,6 +435,11 @@ type pipeliner struct {
 	before func(redis.Pipeliner)
 }
 
+//
+// When the pipeline fails as a whole (the connection's handshake was refused,
+// say), go-redis may leave the queued commands without an error and without
+// a reply; run then gives the script call the pipeline's error, so that
+// redis_rate never reads a reply that is not there.
 func (p *pipeliner) run(ctx context.Context, queue func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
 	var cmd *redis.Cmd
 	_, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -428,6 +449,8 @@ func (p *pipeliner) run(ctx context.Context, queue func(redis.Pipeliner) *redis.
 	})
 	if cmd == nil {
 		cmd = redis.NewCmd(ctx)
+	}
+	if err != nil && cmd.Err() == nil {
 		cmd.SetErr(err)
 	}
 	return cmd

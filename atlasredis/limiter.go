@@ -435,7 +435,6 @@ type pipeliner struct {
 	before func(redis.Pipeliner)
 }
 
-//
 // When the pipeline fails as a whole (the connection's handshake was refused,
 // say), go-redis may leave the queued commands without an error and without
 // a reply; run then gives the script call the pipeline's error, so that

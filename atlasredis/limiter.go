@@ -435,9 +435,10 @@ type pipeliner struct {
 	before func(redis.Pipeliner)
 }
 
-// When the pipeline fails as a whole (the connection's handshake was refused,
-// say), go-redis may leave the queued commands without an error and without
-// a reply; run then gives the script call the pipeline's error, so that
+// run sends the commands of before and the script call of queue in one
+// pipeline. When the pipeline fails as a whole (the connection's handshake
+// was refused, say), go-redis may leave the queued commands without an error
+// and without a reply; run then gives the script call the pipeline's error, so that
 // redis_rate never reads a reply that is not there.
 func (p *pipeliner) run(ctx context.Context, queue func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
 	var cmd *redis.Cmd

@@ -55,7 +55,7 @@ type Limiter struct {
 	key      string
 	keys     accountKeys
 	limit    redis_rate.Limit
-	maxPause time.Duration // longest pause Observe imposes
+	maxPause time.Duration // longest pause Observe imposes and Wait sleeps
 	timeout  time.Duration
 	recheck  time.Duration // how long after a failure Redis is asked again
 	logger   *slog.Logger
@@ -66,6 +66,7 @@ type Limiter struct {
 	mu        sync.Mutex
 	downSince time.Time // when Redis failed; zero while it answers
 	recheckAt time.Time // no Redis call before this while down
+	cutLogged bool      // a pause too long has been cut and logged; cleared when one is not
 }
 
 var _ atlas.Limiter = (*Limiter)(nil)
@@ -88,7 +89,8 @@ func WithLimiterTimeout(d time.Duration) LimiterOption {
 }
 
 // WithLimiterLogger sets the logger to which the Limiter reports, once per
-// outage, that Redis stopped answering and that it answers again (default:
+// outage, that Redis stopped answering and that it answers again, and once
+// per occurrence, that it cut a pause longer than its maximum (default:
 // none).
 func WithLimiterLogger(logger *slog.Logger) LimiterOption {
 	return func(l *Limiter) error {
@@ -180,6 +182,11 @@ func burstMargin(burst int) int {
 // error matching ErrUnavailable (and no context error), so that the client
 // paces the attempt by itself.
 //
+// A pause read from Redis never holds Wait longer than the Limiter's maximum
+// (a minute, or the window when longer; see Observe): a pause key that lasts
+// longer was not set by an Observe of this version (another tool, a hand),
+// so Wait cuts it to the maximum in Redis too, and logs that once.
+//
 // Waiters that the budget refuses ask again when it says the next attempt
 // may go, a newer waiter a little later than an older one (see yield), so
 // that the processes sharing the budget get even shares of it.
@@ -248,17 +255,54 @@ func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
 	if err := pause.Err(); err != nil {
 		return 0, err
 	}
-	if p := pause.Val(); p > 0 {
+	if p := pause.Val(); p > l.maxPause {
+		l.cutPause(ctx, p)
+		return l.maxPause, nil
+	} else if p > 0 {
+		l.pauseFits()
 		return p, nil
 	}
+	l.pauseFits()
 	if res.Allowed > 0 {
 		return 0, nil
 	}
 	if res.RetryAfter > 0 {
-		return res.RetryAfter, nil
+		return min(res.RetryAfter, l.maxPause), nil
 	}
 	return l.limit.Period / time.Duration(l.limit.Rate), nil
 }
+
+// cutPause shortens a pause key that lasts p, longer than the Limiter's
+// maximum, to the maximum, and logs it the first time since a pause fitted.
+// Should Redis fail to shorten it, the Limiter still sleeps no longer than
+// the maximum at a time, and tries again next time.
+func (l *Limiter) cutPause(ctx context.Context, p time.Duration) {
+	_ = l.rdb.Eval(ctx, cutScript, []string{l.keys.pause}, millis(l.maxPause)).Err()
+	l.mu.Lock()
+	logged := l.cutLogged
+	l.cutLogged = true
+	l.mu.Unlock()
+	if !logged && l.logger != nil {
+		l.logger.LogAttrs(ctx, slog.LevelWarn, "atlasredis: the shared pause in Redis lasts longer than the Limiter's maximum; cut to the maximum",
+			slog.String("key", l.key), slog.Duration("pause", p), slog.Duration("max", l.maxPause))
+	}
+}
+
+// pauseFits records that the pause read from Redis, if any, was not too long.
+func (l *Limiter) pauseFits() {
+	l.mu.Lock()
+	l.cutLogged = false
+	l.mu.Unlock()
+}
+
+// cutScript shortens the pause at KEYS[1] to ARGV[1] milliseconds when it
+// lasts longer.
+const cutScript = `
+if redis.call('PTTL', KEYS[1]) > tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+`
 
 // Observe shares what an answer said with every process: a 429 pauses them
 // all for its Retry-After (and empties the shared bucket, as the API's is),

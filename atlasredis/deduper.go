@@ -33,7 +33,9 @@ const (
 //
 // Each event id is one Redis key, the prefix followed by the id: claimed
 // while it is handled (for the claim's TTL at most, see WithClaimTTL) and
-// marked handled for the Deduper's ttl. When Redis fails, Claim returns the
+// marked handled for the Deduper's ttl. Any other value found there counts
+// as a claim; one without an expiry (no Deduper wrote it) is given the
+// claim's TTL, after which the event is handled. When Redis fails, Claim returns the
 // error and the handler answers 500, so that Atlas delivers the event again
 // later: nothing is handled twice nor lost. A Deduper is safe for concurrent
 // use.
@@ -98,13 +100,20 @@ const (
 )
 
 // claimScript claims KEYS[1] for ARGV[1] (expiring in ARGV[2] milliseconds)
-// unless it is claimed or handled.
+// unless it is claimed or handled. Any other value there counts as a claim;
+// when it has no expiry (no Deduper wrote it), it gets the claim's, so that
+// the event is not busy for ever.
 var claimScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v == 'handled' then return 2 end
-if v then return 1 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 0
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 0
+end
+if t == 'string' and redis.call('GET', KEYS[1]) == 'handled' then return 2 end
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
 `)
 
 // finishScript marks KEYS[1] handled for ARGV[3] milliseconds when ARGV[1]
@@ -114,7 +123,7 @@ if ARGV[1] == '1' then
   redis.call('SET', KEYS[1], 'handled', 'PX', ARGV[3])
   return 1
 end
-if redis.call('GET', KEYS[1]) == ARGV[2] then
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[2] then
   redis.call('DEL', KEYS[1])
 end
 return 1

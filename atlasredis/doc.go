@@ -32,6 +32,12 @@
 //
 // A key must not be empty nor contain '{' or '}'.
 //
+// What another tool, another version or a hand leaves under these keys heals
+// rather than wedges: a pause longer than the Limiter's maximum is cut to it;
+// unreadable tokens are saved over by the next login of a client with
+// credentials (see TokenStore.Load); a lock or a webhook event's key without
+// an expiry is given the lock's or the claim's TTL.
+//
 // # Redis clients
 //
 // Build the client with ContextTimeoutEnabled set: go-redis otherwise ignores

@@ -45,24 +45,28 @@ type Deduper struct {
 	ttl      time.Duration
 	claimTTL time.Duration
 	owner    string // marks this Deduper's claims, so that it releases only its own
-	err      error  // a configuration error, returned by every call
 }
 
 var _ atlas.EventDeduper = (*Deduper)(nil)
 
 // DeduperOption configures a Deduper.
-type DeduperOption func(*Deduper)
+type DeduperOption func(*Deduper) error
 
 // WithClaimTTL sets how long a claim lasts if its handler never finishes
 // (default DefaultClaimTTL). Longer than any callback runs, so that a slow
 // callback's event is not handled twice; short enough that the event of a
-// replica that died mid-callback is handled again soon. A d of zero or less
-// keeps the default.
+// replica that died mid-callback is handled again soon. d must be positive
+// (and at least a millisecond, Redis's unit).
 func WithClaimTTL(d time.Duration) DeduperOption {
-	return func(dd *Deduper) {
-		if d > 0 {
-			dd.claimTTL = d
+	return func(dd *Deduper) error {
+		if d <= 0 {
+			return fmt.Errorf("WithClaimTTL: claim TTL %s is not positive", d)
 		}
+		if d < time.Millisecond {
+			return fmt.Errorf("WithClaimTTL: claim TTL %s is shorter than a millisecond", d)
+		}
+		dd.claimTTL = d
+		return nil
 	}
 }
 
@@ -70,26 +74,31 @@ func WithClaimTTL(d time.Duration) DeduperOption {
 // each event id as it is, so end it with a separator, e.g.
 // "myapp:atlas-events:") and remembers a handled event for ttl
 // (DefaultDedupTTL when zero or less): longer than Atlas goes on delivering
-// one. A nil rdb is not a panic: every call then returns an error.
-func NewDeduper(rdb redis.UniversalClient, prefix string, ttl time.Duration, opts ...DeduperOption) *Deduper {
+// one. It fails, with an error matching atlas.ErrInvalidConfig, when rdb is
+// nil or an option refuses its value; nil options are skipped. It does not
+// contact Redis.
+func NewDeduper(rdb redis.UniversalClient, prefix string, ttl time.Duration, opts ...DeduperOption) (*Deduper, error) {
+	if rdb == nil {
+		return nil, invalidConfig("NewDeduper: nil Redis client")
+	}
 	d := &Deduper{rdb: rdb, prefix: prefix, ttl: ttl, claimTTL: DefaultClaimTTL}
 	if d.ttl <= 0 {
 		d.ttl = DefaultDedupTTL
 	}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(d)
+		if opt == nil {
+			continue
+		}
+		if err := opt(d); err != nil {
+			return nil, invalidConfig("NewDeduper: %v", err)
 		}
 	}
 	owner, err := newHolderValue()
-	d.owner = "claimed " + owner
-	switch {
-	case rdb == nil:
-		d.err = errors.New("atlasredis: Deduper: nil Redis client")
-	case err != nil:
-		d.err = fmt.Errorf("atlasredis: Deduper: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("atlasredis: NewDeduper: %w", err)
 	}
-	return d
+	d.owner = "claimed " + owner
+	return d, nil
 }
 
 // The results of claimScript.
@@ -170,8 +179,8 @@ func (d *Deduper) check(ctx context.Context, id string) error {
 	switch {
 	case d == nil:
 		return errors.New("atlasredis: nil Deduper")
-	case d.err != nil:
-		return d.err
+	case d.rdb == nil:
+		return errors.New("atlasredis: Deduper: not made by NewDeduper")
 	case ctx == nil:
 		return errors.New("atlasredis: Deduper: nil context")
 	case id == "":

@@ -105,20 +105,21 @@ func WithLimiterLogger(logger *slog.Logger) LimiterOption {
 // delays of requests on their way, as the client's built-in pacer does. It
 // fails when rdb is nil or ignores context deadlines (see the package
 // documentation), key is not valid, or limit, burst or window is not
-// positive; it does not contact Redis.
+// positive, always with an error matching atlas.ErrInvalidConfig; it does
+// not contact Redis.
 func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window time.Duration, opts ...LimiterOption) (*Limiter, error) {
 	if rdb == nil {
-		return nil, errors.New("atlasredis: NewLimiter: nil Redis client")
+		return nil, invalidConfig("NewLimiter: nil Redis client")
 	}
 	if err := checkContextTimeout(rdb); err != nil {
-		return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+		return nil, invalidConfig("NewLimiter: %v", err)
 	}
 	keys, err := newAccountKeys(key)
 	if err != nil {
-		return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+		return nil, invalidConfig("NewLimiter: %v", err)
 	}
 	if limit <= 0 || burst <= 0 || window <= 0 {
-		return nil, fmt.Errorf("atlasredis: NewLimiter: limit %d, burst %d and window %s must be positive", limit, burst, window)
+		return nil, invalidConfig("NewLimiter: limit %d, burst %d and window %s must be positive", limit, burst, window)
 	}
 	l := &Limiter{
 		rdb:      rdb,
@@ -135,7 +136,7 @@ func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window 
 			continue
 		}
 		if err := opt(l); err != nil {
-			return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+			return nil, invalidConfig("NewLimiter: %v", err)
 		}
 	}
 	l.recheck = max(limiterRecheck, l.timeout)
@@ -144,11 +145,12 @@ func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window 
 
 // NewTierLimiter is NewLimiter with the limits of an Atlas plan: requests per
 // minute and burst as atlas.TierStandard, atlas.TierProfessional and
-// atlas.TierEnterprise document them. An unknown tier is an error.
+// atlas.TierEnterprise document them. An unknown tier is an error matching
+// atlas.ErrInvalidConfig.
 func NewTierLimiter(rdb redis.UniversalClient, key string, tier atlas.Tier, opts ...LimiterOption) (*Limiter, error) {
 	limit, burst, ok := tierLimits(tier)
 	if !ok {
-		return nil, fmt.Errorf("atlasredis: NewTierLimiter: unknown tier %q", string(tier))
+		return nil, invalidConfig("NewTierLimiter: unknown tier %q", string(tier))
 	}
 	return NewLimiter(rdb, key, limit, burst, time.Minute, opts...)
 }

@@ -86,7 +86,7 @@ func TestEveryCallFailsWhenRedisRefusesTheClient(t *testing.T) {
 			assert.Nil(t, unlock)
 			assert.Error(t, s.Save(ctx, testTokens()), "Save")
 
-			d := NewDeduper(rdb, "acme:events:", 0)
+			d := newDeduperOn(t, rdb, "acme:events:", 0)
 			_, err = d.Claim(ctx, "evt_1")
 			assert.Error(t, err, "Claim")
 			assert.Error(t, d.Finish(ctx, "evt_1", true), "Finish")

@@ -124,14 +124,15 @@ func WithSealKey(keyID string, key []byte) TokenStoreOption {
 
 // NewTokenStore returns a TokenStore for the login named key (see the package
 // documentation for keys). It fails when rdb is nil, key is not valid or an
-// option is; it does not contact Redis.
+// option is, with an error matching atlas.ErrInvalidConfig; it does not
+// contact Redis.
 func NewTokenStore(rdb redis.UniversalClient, key string, opts ...TokenStoreOption) (*TokenStore, error) {
 	if rdb == nil {
-		return nil, errors.New("atlasredis: NewTokenStore: nil Redis client")
+		return nil, invalidConfig("NewTokenStore: nil Redis client")
 	}
 	keys, err := newAccountKeys(key)
 	if err != nil {
-		return nil, fmt.Errorf("atlasredis: NewTokenStore: %w", err)
+		return nil, invalidConfig("NewTokenStore: %v", err)
 	}
 	s := &TokenStore{rdb: rdb, key: key, keys: keys, ttl: DefaultLockTTL, local: make(chan struct{}, 1)}
 	for _, opt := range opts {
@@ -139,7 +140,7 @@ func NewTokenStore(rdb redis.UniversalClient, key string, opts ...TokenStoreOpti
 			continue
 		}
 		if err := opt(s); err != nil {
-			return nil, fmt.Errorf("atlasredis: NewTokenStore: %w", err)
+			return nil, invalidConfig("NewTokenStore: %v", err)
 		}
 	}
 	return s, nil

@@ -196,6 +196,9 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("atlasredis: Limiter.Wait: nil context")
 	}
+	if l == nil || l.rdb == nil {
+		return errors.New("atlasredis: Limiter.Wait: a Limiter not made by NewLimiter")
+	}
 	for refusals := 0; ; refusals++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("atlasredis: waiting for the shared rate limit: %w", err)
@@ -313,6 +316,9 @@ return 1
 // Other answers cost nothing. When Redis fails, the pause is lost: Observe
 // has no error to return, and the client's own retry of a 429 still waits.
 func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
+	if l == nil || l.rdb == nil {
+		return // not made by NewLimiter: there is nowhere to share it
+	}
 	var pause time.Duration
 	drain := false
 	switch {

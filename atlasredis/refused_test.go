@@ -121,3 +121,20 @@ func TestGuardedTurnsAPanicIntoAnError(t *testing.T) {
 	assert.Nil(t, res)
 	assert.ErrorContains(t, err, "unexpected answer from Redis")
 }
+
+// Values not made by the constructors return errors, never panic.
+func TestZeroValuesReturnErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, l := range []*Limiter{nil, new(Limiter)} {
+		assert.ErrorContains(t, l.Wait(ctx), "not made by NewLimiter")
+		l.Observe(ctx, atlas.RateObservation{StatusCode: 429})
+	}
+	for _, s := range []*TokenStore{nil, new(TokenStore)} {
+		_, err := s.Load(ctx)
+		assert.ErrorContains(t, err, "not made by NewTokenStore")
+		assert.ErrorContains(t, s.Save(ctx, testTokens()), "not made by NewTokenStore")
+		_, err = s.LockTokens(ctx)
+		assert.ErrorContains(t, err, "not made by NewTokenStore")
+	}
+}

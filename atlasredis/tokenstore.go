@@ -161,6 +161,9 @@ func (s *TokenStore) Load(ctx context.Context) (*atlas.Tokens, error) {
 	if ctx == nil {
 		return nil, errors.New("atlasredis: TokenStore.Load: nil context")
 	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	raw, err := s.rdb.Get(ctx, s.keys.tokens).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
@@ -197,6 +200,9 @@ func (e *corruptError) Unwrap() []error { return []error{ErrSealed, atlas.ErrCor
 func (s *TokenStore) Save(ctx context.Context, t *atlas.Tokens) error {
 	if ctx == nil {
 		return errors.New("atlasredis: TokenStore.Save: nil context")
+	}
+	if err := s.check(); err != nil {
+		return err
 	}
 	var value []byte
 	if t != nil {
@@ -275,6 +281,9 @@ func (s *TokenStore) LockTokens(ctx context.Context) (unlock func(), err error) 
 	if ctx == nil {
 		return nil, errors.New("atlasredis: TokenStore.LockTokens: nil context")
 	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
 	select {
 	case s.local <- struct{}{}:
 	case <-ctx.Done():
@@ -331,6 +340,14 @@ func (s *TokenStore) LockTokens(ctx context.Context) (unlock func(), err error) 
 		case <-t.C:
 		}
 	}
+}
+
+// check refuses a nil TokenStore or one not made by NewTokenStore.
+func (s *TokenStore) check() error {
+	if s == nil || s.rdb == nil {
+		return errors.New("atlasredis: a TokenStore not made by NewTokenStore")
+	}
+	return nil
 }
 
 // unlocker returns the unlock function of the lock held with value.

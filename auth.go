@@ -182,12 +182,24 @@ func redacted(s string) string {
 // such a call is still running, the client starts no second Load at start-up
 // and no second renewal (calls that need one wait for it within their own
 // context), so that a slow store is not called ever more often.
+//
+// A Load that finds something other than tokens it can read (garbage, another
+// format, another kind of value) returns an error wrapping ErrCorruptTokens.
+// A client with credentials then logs in and saves over it, with one warning;
+// a client without returns Load's error, which should say what is wrong and
+// where.
 type TokenStore interface {
 	// Load returns the stored tokens, or nil and no error when there are none.
 	Load(ctx context.Context) (*Tokens, error)
 	// Save stores t, replacing what was stored.
 	Save(ctx context.Context, t *Tokens) error
 }
+
+// ErrCorruptTokens is what a TokenStore's Load wraps when the store holds
+// something it cannot read as tokens, so that it is not a failure of the
+// store itself: a client with credentials logs in and saves over it (see
+// TokenStore).
+var ErrCorruptTokens = errors.New("atlas: the stored tokens are unreadable")
 
 // TokenLocker is implemented by a TokenStore that several clients share (in
 // one process or in many), so that they renew the tokens of one login one at
@@ -333,6 +345,7 @@ type tokenManager struct {
 	creds      credentials
 	lastStored Tokens  // what this client last read from or wrote to the store
 	flight     *flight // the login or refresh in progress, store calls included
+	corrupt    bool    // a Load found ErrCorruptTokens and it was logged; cleared by a good Load
 }
 
 // errRenewAborted is what the callers waiting for a login or refresh get
@@ -555,10 +568,20 @@ func (tm *tokenManager) ensureLoaded(ctx context.Context) error {
 func (tm *tokenManager) load(ctx context.Context) error {
 	t, err := tm.store.Load(ctx)
 	if err != nil {
-		return fmt.Errorf("atlas: load tokens: %w", err)
+		tm.mu.Lock()
+		heal := errors.Is(err, ErrCorruptTokens) && tm.creds.known()
+		tm.mu.Unlock()
+		if !heal {
+			return fmt.Errorf("atlas: load tokens: %w", err)
+		}
+		tm.corruptStore(ctx, err)
+		t = nil // the login this leads to saves over it
 	}
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
+	if err == nil {
+		tm.corrupt = false
+	}
 	if tm.loaded {
 		return nil // tokens came from Auth.Login meanwhile
 	}
@@ -716,6 +739,10 @@ func (tm *tokenManager) renewNow(ctx context.Context, f *flight, cfg requestConf
 // whether the tokens now serve without a request.
 func (tm *tokenManager) reload(ctx context.Context) bool {
 	t, err := tm.store.Load(ctx)
+	if errors.Is(err, ErrCorruptTokens) {
+		tm.corruptStore(ctx, err)
+		return false
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			tm.log(ctx, slog.LevelWarn, "atlas: loading tokens under the lock failed; renewing the client's own", slog.String("error", err.Error()))
@@ -723,6 +750,7 @@ func (tm *tokenManager) reload(ctx context.Context) bool {
 		return false
 	}
 	tm.mu.Lock()
+	tm.corrupt = false
 	if !hasTokens(t) || samePair(*t, tm.tokens) || samePair(*t, tm.lastStored) {
 		tm.mu.Unlock()
 		return false
@@ -733,6 +761,18 @@ func (tm *tokenManager) reload(ctx context.Context) bool {
 	tm.mu.Unlock()
 	tm.log(ctx, slog.LevelDebug, "atlas: using the tokens another client renewed", slog.Bool("due", !usable))
 	return usable
+}
+
+// corruptStore logs that the store holds unreadable tokens, which the
+// renewal to come saves over: once until a Load reads tokens again.
+func (tm *tokenManager) corruptStore(ctx context.Context, err error) {
+	tm.mu.Lock()
+	logged := tm.corrupt
+	tm.corrupt = true
+	tm.mu.Unlock()
+	if !logged {
+		tm.log(ctx, slog.LevelWarn, "atlas: the token store holds unreadable tokens; renewing them saves over them", slog.String("error", err.Error()))
+	}
 }
 
 // adoptStored takes the store's tokens when they differ from the refused

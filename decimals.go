@@ -47,7 +47,7 @@ func checkDecimals(v any) error {
 // "[2]") from the innermost out.
 type badDecimal struct {
 	path []string
-	exp  int32
+	exp  int64
 }
 
 func findBadDecimal(v reflect.Value) *badDecimal {
@@ -102,15 +102,15 @@ func findBadDecimal(v reflect.Value) *badDecimal {
 // exponent is the exponent of v, a decimal.Decimal. One reached through an
 // unexported embedded struct cannot be handed to its method (reflect refuses),
 // so its exponent is read from the field decimal keeps it in.
-func exponent(v reflect.Value) int32 {
+func exponent(v reflect.Value) int64 {
 	switch {
 	case v.CanAddr() && v.CanInterface():
-		return v.Addr().Interface().(*decimal.Decimal).Exponent()
+		return int64(v.Addr().Interface().(*decimal.Decimal).Exponent())
 	case v.CanInterface():
-		return v.Interface().(decimal.Decimal).Exponent()
+		return int64(v.Interface().(decimal.Decimal).Exponent())
 	}
 	if f := v.FieldByName("exp"); f.IsValid() && f.Kind() == reflect.Int32 {
-		return int32(f.Int())
+		return f.Int()
 	}
 	return 0
 }

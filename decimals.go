@@ -19,16 +19,44 @@ import (
 
 var decimalType = reflect.TypeFor[decimal.Decimal]()
 
-// decimalTypes caches, per type, whether a value of it may hold a decimal, so
-// that answers without money cost one map lookup.
-var decimalTypes sync.Map // reflect.Type -> bool
+// plans caches, per type, where a value of it may hold a decimal, so that an
+// answer costs a walk over its money only.
+var plans sync.Map // reflect.Type -> *plan
+
+// plan is where a type may hold a decimal.
+type plan struct {
+	holds  bool        // a value of the type may hold a decimal
+	fields []planField // for a struct: its fields that may
+}
+
+type planField struct {
+	index int
+	name  string // as encoding/json names the member; "" for an embedded struct
+}
+
+func planOf(t reflect.Type) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	p := &plan{holds: holdsDecimal(t, map[reflect.Type]bool{})}
+	if p.holds && t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if name, ok := jsonName(f); ok && holdsDecimal(f.Type, map[reflect.Type]bool{}) {
+				p.fields = append(p.fields, planField{index: i, name: name})
+			}
+		}
+	}
+	plans.Store(t, p)
+	return p
+}
 
 // checkDecimals returns an error naming (by its JSON path, such as
 // items[2].lines[0].amount) the first decimal in v whose exponent is out of
 // bounds, or nil. v is what an answer was decoded into.
 func checkDecimals(v any) error {
 	rv := reflect.ValueOf(v)
-	if !rv.IsValid() || !mayHoldDecimal(rv.Type()) {
+	if !rv.IsValid() || !planOf(rv.Type()).holds {
 		return nil
 	}
 	bad := findBadDecimal(rv)
@@ -57,7 +85,8 @@ func findBadDecimal(v reflect.Value) *badDecimal {
 		}
 		return nil
 	}
-	if !mayHoldDecimal(v.Type()) {
+	p := planOf(v.Type())
+	if !p.holds {
 		return nil
 	}
 	switch v.Kind() {
@@ -81,16 +110,10 @@ func findBadDecimal(v reflect.Value) *badDecimal {
 			}
 		}
 	case reflect.Struct:
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, ok := jsonName(f)
-			if !ok {
-				continue
-			}
-			if bad := findBadDecimal(v.Field(i)); bad != nil {
-				if name != "" {
-					bad.path = append(bad.path, "."+name)
+		for _, f := range p.fields {
+			if bad := findBadDecimal(v.Field(f.index)); bad != nil {
+				if f.name != "" {
+					bad.path = append(bad.path, "."+f.name)
 				}
 				return bad
 			}
@@ -141,17 +164,8 @@ func jsonName(f reflect.StructField) (name string, ok bool) {
 	return tag, true
 }
 
-// mayHoldDecimal reports whether a value of type t may hold a decimal
+// holdsDecimal reports whether a value of type t may hold a decimal
 // somewhere within it; an interface may hold anything.
-func mayHoldDecimal(t reflect.Type) bool {
-	if b, ok := decimalTypes.Load(t); ok {
-		return b.(bool)
-	}
-	b := holdsDecimal(t, map[reflect.Type]bool{})
-	decimalTypes.Store(t, b)
-	return b
-}
-
 func holdsDecimal(t reflect.Type, seen map[reflect.Type]bool) bool {
 	if t == decimalType {
 		return true

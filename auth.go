@@ -2,6 +2,7 @@ package atlas
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,7 +66,9 @@ type Me struct {
 // Login logs in with email and password, replaces the client's tokens (and
 // those of every copy made by ForCompany), and remembers the credentials so
 // that the client can log in again when its refresh token is refused. Wrong
-// credentials get ErrUnauthorized. The User is the zero User when the answer's
+// credentials get ErrUnauthorized; credentials the API refused less than a
+// minute ago are not sent again (see WithCredentials), and get that refusal at
+// once. The User is the zero User when the answer's
 // user cannot be read: the login, whose tokens could, still counts. opts
 // shape the login request: WithHeader is sent, WithIdempotencyKey sets its
 // key, and WithResponse gets its answer once the login has ended (not when
@@ -343,9 +346,27 @@ type tokenManager struct {
 	lifetime   time.Duration // of the tokens, as far as known (see setLocked)
 	stale      bool          // the API refused the access token
 	creds      credentials
-	lastStored Tokens  // what this client last read from or wrote to the store
-	flight     *flight // the login or refresh in progress, store calls included
-	corrupt    bool    // a Load found ErrCorruptTokens and it was logged; cleared by a good Load
+	lastStored Tokens        // what this client last read from or wrote to the store
+	flight     *flight       // the login or refresh in progress, store calls included
+	corrupt    bool          // a Load found ErrCorruptTokens and it was logged; cleared by a good Load
+	refusal    *loginRefusal // the API's last refusal of credentials; this process's own, never stored
+}
+
+// refusedLoginCoolDown is how long credentials the API refused (401 or 422 on
+// login) are not sent again: calls fail at once with the refusal meanwhile,
+// so that a burst of calls never looks like password guessing to the API.
+const refusedLoginCoolDown = time.Minute
+
+// loginRefusal is the API's refusal of the credentials whose digest is creds.
+type loginRefusal struct {
+	creds [sha256.Size]byte // not the credentials themselves: one copy is enough
+	at    time.Time
+	err   error
+}
+
+// digest identifies creds without holding them.
+func (c credentials) digest() [sha256.Size]byte {
+	return sha256.Sum256([]byte(c.email + "\x00" + c.password))
 }
 
 // errRenewAborted is what the callers waiting for a login or refresh get
@@ -878,9 +899,18 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 // loginNow sends the login request, installs the tokens, settles the flight
 // f (which gets the user) and saves them.
 func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remember bool, cfg requestConfig, f *flight) (*User, error) {
+	if err := tm.refused(creds); err != nil {
+		return nil, err
+	}
 	var out loginResponse
 	req := Request{Method: http.MethodPost, Path: "/auth/login", Body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true}
 	if err := tm.client.do(ctx, req, cfg, &out); err != nil {
+		var apiErr *Error
+		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusUnprocessableEntity) {
+			tm.mu.Lock()
+			tm.refusal = &loginRefusal{creds: creds.digest(), at: tm.clock.Now(), err: err}
+			tm.mu.Unlock()
+		}
 		return nil, err
 	}
 	if out.Tokens.AccessToken == "" {
@@ -892,6 +922,7 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 	lifetime := expiry(&t, out.Tokens.ExpiresIn, tm.clock.Now())
 	tm.setLocked(t, lifetime)
 	tm.loaded = true
+	tm.refusal = nil
 	if remember {
 		tm.creds = creds
 	}
@@ -901,6 +932,19 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 	tm.log(ctx, slog.LevelDebug, "atlas: logged in", slog.Duration("lifetime", lifetime))
 	tm.save(ctx, t)
 	return u, nil
+}
+
+// refused returns an error that wraps the API's refusal of creds when it
+// refused them less than refusedLoginCoolDown ago, and nil otherwise.
+func (tm *tokenManager) refused(creds credentials) error {
+	tm.mu.Lock()
+	r, now := tm.refusal, tm.clock.Now()
+	tm.mu.Unlock()
+	if r == nil || r.creds != creds.digest() || !now.Before(r.at.Add(refusedLoginCoolDown)) {
+		return nil
+	}
+	return fmt.Errorf("atlas: POST /auth/login not sent: the API refused these credentials %s ago, and they are not sent again within %s of that (a client with other credentials may log in): %w",
+		now.Sub(r.at).Round(time.Second), refusedLoginCoolDown, r.err)
 }
 
 // expiry sets t.Expiry from expires_in and returns the lifetime.

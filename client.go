@@ -435,6 +435,9 @@ func (st *callState) decode(status int, body []byte, out any) error {
 	if err := json.Unmarshal(body, out); err != nil {
 		return &opError{method: st.method, path: st.path, err: fmt.Errorf("decode response: %w", err)}
 	}
+	if err := checkDecimals(out); err != nil {
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("decode response: %w", err)}
+	}
 	return nil
 }
 

@@ -56,6 +56,14 @@ func WithInsecureHTTP() Option {
 
 // WithCredentials sets the email and password the client logs in with, on
 // first use and whenever its refresh token is refused.
+//
+// Once the API refuses them (401 or 422 on login), the client does not send
+// them again for a cool-down of one minute: meanwhile every call that needs a
+// login fails at once with that refusal (it matches ErrUnauthorized after a
+// 401), so that a burst of calls never looks like password guessing and gets
+// the account locked. A new client, with other credentials, logs in at once.
+// Each process keeps its own refusal: a TokenStore shared with other
+// processes does not carry it.
 func WithCredentials(email, password string) Option {
 	return func(s *settings) error {
 		if email == "" || password == "" {

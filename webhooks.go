@@ -400,7 +400,8 @@ func decodeField(obj map[string]json.RawMessage, path, name string, dst any) err
 	return nil
 }
 
-// maxAmountExponent bounds the decimal exponent of a webhook amount.
+// maxAmountExponent bounds the decimal exponent of an amount, in a webhook
+// or in an API answer (see checkDecimals).
 const maxAmountExponent = 1000
 
 func malformed(what string, err error) error {

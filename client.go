@@ -269,7 +269,8 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 // on the client's clock: it fails at once when it would outlast ctx's
 // deadline (matching ErrRateLimited when it waits for the rate limit), ends
 // with ctx, and logs once what it waits for. A custom Limiter's Wait waits
-// as it will, and the call stops waiting for it when ctx ends (waitCustom);
+// as it will, and the call stops waiting for it when ctx ends or
+// MaxRateLimitWait has passed (waitCustom);
 // a call that needs new tokens waits for the renewal in flight (auth.go),
 // also until ctx ends.
 

@@ -59,8 +59,8 @@ func cutAnswer(t *testing.T, w http.ResponseWriter, status int, header http.Head
 	if !assert.NoError(t, err) {
 		return
 	}
-	defer conn.Close()
-	fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	defer func() { _ = conn.Close() }()
+	_, _ = fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
 	h := header.Clone()
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	_ = h.Write(rw)
@@ -186,7 +186,7 @@ func TestCutCreateAnswerMakesOneInvoice(t *testing.T) {
 		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/invoices" && cut.CompareAndSwap(false, true) {
 			rec := httptest.NewRecorder()
 			api.Handler().ServeHTTP(rec, r)
-			require.Equal(t, http.StatusCreated, rec.Code)
+			assert.Equal(t, http.StatusCreated, rec.Code)
 			cutAnswer(t, w, rec.Code, rec.Header(), rec.Body.Bytes(), got, true)
 			return
 		}
@@ -354,3 +354,18 @@ func TestReadBodyKeepsWhatCameBeforeTheCut(t *testing.T) {
 type iotestErr struct{ err error }
 
 func (e iotestErr) Read([]byte) (int, error) { return 0, e.err }
+
+// A HEAD's answer announces the length of a GET's body, past the cap or
+// not, and has none: it is no error.
+func TestHeadAnswerAnnouncingALargeBodyIsNoError(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(maxResponseBody+1))
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
+	var resp *Response
+	require.NoError(t, c.Do(context.Background(), &Request{Method: http.MethodHead, Path: "/x"}, nil, WithResponse(&resp)))
+	assert.Equal(t, strconv.Itoa(maxResponseBody+1), resp.Header.Get("Content-Length"))
+}

@@ -321,10 +321,14 @@ func readAnswer(resp *http.Response) *answerBody {
 	if ok {
 		limit = maxResponseBody
 	}
+	size := resp.ContentLength
+	if resp.Request != nil && resp.Request.Method == http.MethodHead {
+		size = 0 // the length of the body a GET would get
+	}
 	b := &answerBody{}
 	// Of an error answer past the cap the start is kept: it says what went
 	// wrong. Of a 2xx past it, nothing is: the call fails.
-	b.data, b.seg, b.truncated, b.err = readBody(resp.Body, limit, resp.ContentLength, !ok)
+	b.data, b.seg, b.truncated, b.err = readBody(resp.Body, limit, size, !ok)
 	if b.truncated || b.err != nil {
 		drain(resp.Body)
 	} else {

@@ -257,9 +257,11 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 //     renewal for every caller that needs one) and adds it to a copy of
 //     the request, so that no hook or log above sees it; waits for the
 //     Limiter (limiter.go: the pacer of ratelimit.go, or WithLimiter's);
-//     sends through the user's transport within WithAttemptTimeout; and
-//     tells the Limiter and the pacer what the answer said about the rate
-//     limit.
+//     sends through the user's transport within WithAttemptTimeout; tells
+//     the Limiter and the pacer what the answer said about the rate limit;
+//     and reads the answer's body, up to a cap, within the attempt
+//     (readAnswer), so that a body cut short is retried as a dropped
+//     connection is.
 //
 // Waits. A call waits in the transport, before each attempt, and nowhere
 // else: first for its own pause (retry.go: checkRetry decides it, pause

@@ -18,8 +18,8 @@ import (
 // order: it refuses an origin other than the API's, waits out the call's
 // pause (see pause), adds the Authorization header to a copy of the request
 // (so that nothing above sees it), waits for the Limiter, sends within the
-// attempt timeout, and tells the Limiter what the answer said about the rate
-// limit. A request that is not a call's (it has no callState) goes straight
+// attempt timeout, tells the Limiter what the answer said about the rate
+// limit, and reads the answer's body (readAnswer). A request that is not a call's (it has no callState) goes straight
 // to the user's transport.
 type transport struct {
 	base http.RoundTripper
@@ -376,7 +376,7 @@ func (b *answerBody) Close() error {
 // So a body costs about twice its size at most, and one past the cap (a
 // small gzip answer that inflates without end, say) the cap and no more.
 const (
-	firstSegment = 32 << 10
+	firstSegment = 128 << 10
 	maxSegment   = 4 << 20
 )
 

@@ -214,8 +214,11 @@ func WithRetry(p RetryPolicy) Option {
 // or WithRateLimit, if given) still learns from every answer and stands in
 // for l while l's Wait fails for a reason other than the call's context:
 // the client logs one warning when that starts and one Info record when l
-// works again. A 429's pause is still capped by RetryPolicy.MaxRateLimitWait,
-// and a call still ends with its context when l's Wait does not.
+// works again; a panic in l's Wait or Observe counts as such a failure. A
+// 429's pause is still capped by RetryPolicy.MaxRateLimitWait, and so is
+// l's Wait: past it the call fails with an error matching ErrRateLimited,
+// even when l's Wait ignores its context; a call also ends with its context
+// when l's Wait does not.
 func WithLimiter(l Limiter) Option {
 	return func(s *settings) error {
 		if l == nil {

@@ -29,7 +29,9 @@ type leaky struct{ Key string }
 
 type nested struct {
 	ID    string
-	inner *struct{ items map[string][]struct{ apiKey []byte } }
+	inner *struct {
+		items map[string][]struct{ apiKey []byte }
+	}
 }
 
 func TestLeaksFindsASecretInEveryForm(t *testing.T) {

@@ -1,6 +1,7 @@
 package atlas
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,11 +17,12 @@ func errorTexts(err error) []string {
 		return nil
 	}
 	texts := []string{err.Error()}
-	switch u := err.(type) {
-	case interface{ Unwrap() error }:
-		texts = append(texts, errorTexts(u.Unwrap())...)
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
+	if next := errors.Unwrap(err); next != nil {
+		texts = append(texts, errorTexts(next)...)
+	}
+	var multi interface{ Unwrap() []error }
+	if errors.As(err, &multi) {
+		for _, e := range multi.Unwrap() {
 			texts = append(texts, errorTexts(e)...)
 		}
 	}

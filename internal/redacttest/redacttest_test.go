@@ -54,6 +54,9 @@ func TestFormsGivesValueAndPointer(t *testing.T) {
 
 func TestSecretFieldLooksThroughPointersMapsAndSlices(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, "redacttest.nested.inner.items.apiKey", SecretField(reflect.TypeFor[nested]()))
+	v := nested{inner: &struct {
+		items map[string][]struct{ apiKey []byte }
+	}{}}
+	assert.Equal(t, "redacttest.nested.inner.items.apiKey", SecretField(reflect.TypeOf(v)))
 	assert.Empty(t, SecretField(reflect.TypeFor[leaky]()))
 }

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atlas-accounting/atlas-go/internal/clock"
@@ -121,9 +124,17 @@ func (s *AuthService) Me(ctx context.Context, opts ...RequestOption) (*Me, error
 	return call[Me](ctx, s.client, Request{Method: http.MethodGet, Path: "/auth/me"}, configOf(opts))
 }
 
-// Tokens is an access/refresh token pair. Its String, GoString and LogValue
-// methods hide the tokens, so printing or logging a Tokens value does not leak
-// them; its JSON encoding (for a TokenStore) carries them.
+// Tokens is an access/refresh token pair. It prints and logs with the tokens
+// hidden: its Format method hides them under every fmt verb (%v, %+v, %#v,
+// %s, %q, %x, ...), for a Tokens and a *Tokens alike, and LogValue hides them
+// from log/slog.
+//
+// Its JSON encoding carries the tokens: a TokenStore needs it to store them.
+// So json.Marshal of a Tokens, or of a value holding one, shows them, and so
+// does slog's JSON handler for a Tokens inside a map, slice or struct logged
+// as one attribute (slog calls LogValue on an attribute's own value only, and
+// encodes the rest with encoding/json). Log a Tokens as an attribute of its
+// own, never inside another value.
 type Tokens struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
@@ -144,6 +155,10 @@ func (t Tokens) String() string {
 // GoString is String, so that %#v hides the tokens too.
 func (t Tokens) GoString() string { return t.String() }
 
+// Format prints String under every verb, so that no verb (%x and %d
+// included) prints the tokens.
+func (t Tokens) Format(f fmt.State, verb rune) { formatRedacted(f, verb, t.String()) }
+
 // LogValue hides the tokens from log/slog.
 func (t Tokens) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -158,6 +173,16 @@ func redacted(s string) string {
 		return "none"
 	}
 	return "redacted"
+}
+
+// formatRedacted is the Format method of a value that holds a secret: it
+// writes desc, a description without the secret, whatever the verb (quoted
+// for %q), instead of the fields fmt would print.
+func formatRedacted(f fmt.State, verb rune, desc string) {
+	if verb == 'q' {
+		desc = strconv.Quote(desc)
+	}
+	_, _ = io.WriteString(f, desc)
 }
 
 // TokenStore keeps a client's tokens, so that they survive a restart or are
@@ -238,33 +263,52 @@ type TokenLocker interface {
 // at a time. Its lock is an in-process lock that waits no longer than the
 // context it is given; it does not expire, since its holders are in this
 // process and the client always releases it. The zero value is ready to use.
+// It prints and logs with its tokens hidden (see Tokens).
 type MemoryTokenStore struct {
+	// state is made on first use. It sits behind a pointer that fmt does not
+	// follow, so that a MemoryTokenStore value, which has no Format method
+	// (its methods take a pointer), prints no token either.
+	state atomic.Pointer[memoryState]
+}
+
+type memoryState struct {
 	mu     sync.Mutex
 	tokens *Tokens
-	lock   chan struct{} // holds a value while the lock is held; made on first use
+	lock   chan struct{} // holds a value while the lock is held
+}
+
+// st returns m's state, making it on first use.
+func (m *MemoryTokenStore) st() *memoryState {
+	if st := m.state.Load(); st != nil {
+		return st
+	}
+	m.state.CompareAndSwap(nil, &memoryState{lock: make(chan struct{}, 1)})
+	return m.state.Load()
 }
 
 // Load returns a copy of the stored tokens, or nil.
 func (m *MemoryTokenStore) Load(context.Context) (*Tokens, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tokens == nil {
+	st := m.st()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.tokens == nil {
 		return nil, nil
 	}
-	t := *m.tokens
+	t := *st.tokens
 	return &t, nil
 }
 
 // Save stores a copy of t.
 func (m *MemoryTokenStore) Save(_ context.Context, t *Tokens) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	st := m.st()
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if t == nil {
-		m.tokens = nil
+		st.tokens = nil
 		return nil
 	}
 	cp := *t
-	m.tokens = &cp
+	st.tokens = &cp
 	return nil
 }
 
@@ -275,12 +319,7 @@ func (m *MemoryTokenStore) LockTokens(ctx context.Context) (unlock func(), err e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	if m.lock == nil {
-		m.lock = make(chan struct{}, 1)
-	}
-	l := m.lock
-	m.mu.Unlock()
+	l := m.st().lock
 	select {
 	case l <- struct{}{}:
 	case <-ctx.Done():
@@ -288,6 +327,33 @@ func (m *MemoryTokenStore) LockTokens(ctx context.Context) (unlock func(), err e
 	}
 	var once sync.Once
 	return func() { once.Do(func() { <-l }) }, nil
+}
+
+// Format describes the store without its tokens, under every verb.
+func (m *MemoryTokenStore) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, "atlas.MemoryTokenStore{tokens: "+m.described()+"}")
+}
+
+// LogValue describes the store to log/slog without its tokens.
+func (m *MemoryTokenStore) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("tokens", m.described()))
+}
+
+// described says whether m holds tokens: "redacted" or "none".
+func (m *MemoryTokenStore) described() string {
+	if m == nil {
+		return "none"
+	}
+	st := m.state.Load()
+	if st == nil {
+		return "none"
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.tokens == nil {
+		return "none"
+	}
+	return "redacted"
 }
 
 type credentials struct {

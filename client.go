@@ -83,8 +83,8 @@ type service struct {
 // logs in on its first request. It fails, with an error matching
 // ErrInvalidConfig, when an option refuses its value (an empty password, a
 // negative timeout, an unknown Tier) or the base URL is not an absolute https
-// URL (http only to loopback or with WithInsecureHTTP); nil options are
-// skipped.
+// URL (http only to loopback or with WithInsecureHTTP) without user info,
+// query or fragment; nil options are skipped.
 func NewClient(opts ...Option) (*Client, error) {
 	s := settings{
 		baseURL: DefaultBaseURL,

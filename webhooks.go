@@ -522,6 +522,22 @@ type webhookHandler struct {
 	log         *slog.Logger
 }
 
+// Format describes the handler without its secrets, under every verb, so
+// that printing the http.Handler NewWebhookHandler returned shows none.
+func (h *webhookHandler) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, h.described())
+}
+
+// LogValue describes the handler to log/slog without its secrets.
+func (h *webhookHandler) LogValue() slog.Value { return slog.StringValue(h.described()) }
+
+func (h *webhookHandler) described() string {
+	if h == nil {
+		return "atlas webhook handler(nil)"
+	}
+	return fmt.Sprintf("atlas webhook handler{secrets: %d redacted, max body: %d}", len(h.secrets), h.maxBody)
+}
+
 // NewWebhookHandler returns an http.Handler that receives Atlas webhook
 // deliveries and calls fn once for each event. It answers:
 //

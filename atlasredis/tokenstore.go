@@ -60,7 +60,7 @@ type TokenStore struct {
 	keys accountKeys
 	ttl  time.Duration
 
-	aead  cipher.AEAD // nil: tokens are stored as JSON
+	aead  *sealer // nil: tokens are stored as JSON
 	keyID string
 
 	// local is a semaphore of one: the caller of this process that holds, or
@@ -117,7 +117,7 @@ func WithSealKey(keyID string, key []byte) TokenStoreOption {
 		if err != nil {
 			return fmt.Errorf("WithSealKey: %w", err)
 		}
-		s.aead, s.keyID = aead, keyID
+		s.aead, s.keyID = &sealer{aead}, keyID
 		return nil
 	}
 }

@@ -60,7 +60,11 @@ var secretHolders = map[string]func(t *testing.T) []any{
 		require.NoError(t, err)
 		return []any{l}
 	},
-	"Deduper": func(t *testing.T) []any { return []any{NewDeduper(plantedRedis(t), "acme:events:", time.Hour)} },
+	"Deduper": func(t *testing.T) []any {
+		d, err := NewDeduper(plantedRedis(t), "acme:events:", time.Hour)
+		require.NoError(t, err)
+		return []any{d}
+	},
 }
 
 // holdNoSecret lists the exported types of the package that hold no secret.

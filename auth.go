@@ -2,11 +2,15 @@ package atlas
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,7 +67,9 @@ type Me struct {
 // Login logs in with email and password, replaces the client's tokens (and
 // those of every copy made by ForCompany), and remembers the credentials so
 // that the client can log in again when its refresh token is refused. Wrong
-// credentials get ErrUnauthorized. The User is the zero User when the answer's
+// credentials get ErrUnauthorized; credentials the API refused less than a
+// minute ago are not sent again (see WithCredentials), and get that refusal at
+// once. The User is the zero User when the answer's
 // user cannot be read: the login, whose tokens could, still counts. opts
 // shape the login request: WithHeader is sent, WithIdempotencyKey sets its
 // key, and WithResponse gets its answer once the login has ended (not when
@@ -116,9 +122,17 @@ func (s *AuthService) Me(ctx context.Context, opts ...RequestOption) (*Me, error
 	return call[Me](ctx, s.client, Request{Method: http.MethodGet, Path: "/auth/me"}, configOf(opts))
 }
 
-// Tokens is an access/refresh token pair. Its String, GoString and LogValue
-// methods hide the tokens, so printing or logging a Tokens value does not leak
-// them; its JSON encoding (for a TokenStore) carries them.
+// Tokens is an access/refresh token pair. It prints and logs with the tokens
+// hidden: its Format method hides them under every fmt verb (%v, %+v, %#v,
+// %s, %q, %x, ...), for a Tokens and a *Tokens alike, and LogValue hides them
+// from log/slog.
+//
+// Its JSON encoding carries the tokens: a TokenStore needs it to store them.
+// So json.Marshal of a Tokens, or of a value holding one, shows them, and so
+// does slog's JSON handler for a Tokens inside a map, slice or struct logged
+// as one attribute (slog calls LogValue on an attribute's own value only, and
+// encodes the rest with encoding/json). Log a Tokens as an attribute of its
+// own, never inside another value.
 type Tokens struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
@@ -139,6 +153,10 @@ func (t Tokens) String() string {
 // GoString is String, so that %#v hides the tokens too.
 func (t Tokens) GoString() string { return t.String() }
 
+// Format prints String under every verb, so that no verb (%x and %d
+// included) prints the tokens.
+func (t Tokens) Format(f fmt.State, verb rune) { formatRedacted(f, verb, t.String()) }
+
 // LogValue hides the tokens from log/slog.
 func (t Tokens) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -153,6 +171,16 @@ func redacted(s string) string {
 		return "none"
 	}
 	return "redacted"
+}
+
+// formatRedacted is the Format method of a value that holds a secret: it
+// writes desc, a description without the secret, whatever the verb (quoted
+// for %q), instead of the fields fmt would print.
+func formatRedacted(f fmt.State, verb rune, desc string) {
+	if verb == 'q' {
+		desc = strconv.Quote(desc)
+	}
+	_, _ = io.WriteString(f, desc)
 }
 
 // TokenStore keeps a client's tokens, so that they survive a restart or are
@@ -180,12 +208,24 @@ func redacted(s string) string {
 // such a call is still running, the client starts no second Load at start-up
 // and no second renewal (calls that need one wait for it within their own
 // context), so that a slow store is not called ever more often.
+//
+// A Load that finds something other than tokens it can read (garbage, another
+// format, another kind of value) returns an error wrapping ErrCorruptTokens.
+// A client with credentials then logs in and saves over it, with one warning;
+// a client without returns Load's error, which should say what is wrong and
+// where.
 type TokenStore interface {
 	// Load returns the stored tokens, or nil and no error when there are none.
 	Load(ctx context.Context) (*Tokens, error)
 	// Save stores t, replacing what was stored.
 	Save(ctx context.Context, t *Tokens) error
 }
+
+// ErrCorruptTokens is what a TokenStore's Load wraps when the store holds
+// something it cannot read as tokens, so that it is not a failure of the
+// store itself: a client with credentials logs in and saves over it (see
+// TokenStore).
+var ErrCorruptTokens = errors.New("atlas: the stored tokens are unreadable")
 
 // TokenLocker is implemented by a TokenStore that several clients share (in
 // one process or in many), so that they renew the tokens of one login one at
@@ -221,33 +261,52 @@ type TokenLocker interface {
 // at a time. Its lock is an in-process lock that waits no longer than the
 // context it is given; it does not expire, since its holders are in this
 // process and the client always releases it. The zero value is ready to use.
+// It prints and logs with its tokens hidden (see Tokens).
 type MemoryTokenStore struct {
+	// state is made on first use. It sits behind a pointer that fmt does not
+	// follow, so that a MemoryTokenStore value, which has no Format method
+	// (its methods take a pointer), prints no token either.
+	state atomic.Pointer[memoryState]
+}
+
+type memoryState struct {
 	mu     sync.Mutex
 	tokens *Tokens
-	lock   chan struct{} // holds a value while the lock is held; made on first use
+	lock   chan struct{} // holds a value while the lock is held
+}
+
+// st returns m's state, making it on first use.
+func (m *MemoryTokenStore) st() *memoryState {
+	if st := m.state.Load(); st != nil {
+		return st
+	}
+	m.state.CompareAndSwap(nil, &memoryState{lock: make(chan struct{}, 1)})
+	return m.state.Load()
 }
 
 // Load returns a copy of the stored tokens, or nil.
 func (m *MemoryTokenStore) Load(context.Context) (*Tokens, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tokens == nil {
+	st := m.st()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.tokens == nil {
 		return nil, nil
 	}
-	t := *m.tokens
+	t := *st.tokens
 	return &t, nil
 }
 
 // Save stores a copy of t.
 func (m *MemoryTokenStore) Save(_ context.Context, t *Tokens) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	st := m.st()
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	if t == nil {
-		m.tokens = nil
+		st.tokens = nil
 		return nil
 	}
 	cp := *t
-	m.tokens = &cp
+	st.tokens = &cp
 	return nil
 }
 
@@ -258,12 +317,7 @@ func (m *MemoryTokenStore) LockTokens(ctx context.Context) (unlock func(), err e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	if m.lock == nil {
-		m.lock = make(chan struct{}, 1)
-	}
-	l := m.lock
-	m.mu.Unlock()
+	l := m.st().lock
 	select {
 	case l <- struct{}{}:
 	case <-ctx.Done():
@@ -271,6 +325,33 @@ func (m *MemoryTokenStore) LockTokens(ctx context.Context) (unlock func(), err e
 	}
 	var once sync.Once
 	return func() { once.Do(func() { <-l }) }, nil
+}
+
+// Format describes the store without its tokens, under every verb.
+func (m *MemoryTokenStore) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, "atlas.MemoryTokenStore{tokens: "+m.described()+"}")
+}
+
+// LogValue describes the store to log/slog without its tokens.
+func (m *MemoryTokenStore) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("tokens", m.described()))
+}
+
+// described says whether m holds tokens: "redacted" or "none".
+func (m *MemoryTokenStore) described() string {
+	if m == nil {
+		return "none"
+	}
+	st := m.state.Load()
+	if st == nil {
+		return "none"
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.tokens == nil {
+		return "none"
+	}
+	return "redacted"
 }
 
 type credentials struct {
@@ -328,8 +409,27 @@ type tokenManager struct {
 	lifetime   time.Duration // of the tokens, as far as known (see setLocked)
 	stale      bool          // the API refused the access token
 	creds      credentials
-	lastStored Tokens  // what this client last read from or wrote to the store
-	flight     *flight // the login or refresh in progress, store calls included
+	lastStored Tokens        // what this client last read from or wrote to the store
+	flight     *flight       // the login or refresh in progress, store calls included
+	corrupt    bool          // a Load found ErrCorruptTokens and it was logged; cleared by a good Load
+	refusal    *loginRefusal // the API's last refusal of credentials; this process's own, never stored
+}
+
+// refusedLoginCoolDown is how long credentials the API refused (401 or 422 on
+// login) are not sent again: calls fail at once with the refusal meanwhile,
+// so that a burst of calls never looks like password guessing to the API.
+const refusedLoginCoolDown = time.Minute
+
+// loginRefusal is the API's refusal of the credentials whose digest is creds.
+type loginRefusal struct {
+	creds [sha256.Size]byte // not the credentials themselves: one copy is enough
+	at    time.Time
+	err   error
+}
+
+// digest identifies creds without holding them.
+func (c credentials) digest() [sha256.Size]byte {
+	return sha256.Sum256([]byte(c.email + "\x00" + c.password))
 }
 
 // errRenewAborted is what the callers waiting for a login or refresh get
@@ -552,10 +652,20 @@ func (tm *tokenManager) ensureLoaded(ctx context.Context) error {
 func (tm *tokenManager) load(ctx context.Context) error {
 	t, err := tm.store.Load(ctx)
 	if err != nil {
-		return fmt.Errorf("atlas: load tokens: %w", err)
+		tm.mu.Lock()
+		heal := errors.Is(err, ErrCorruptTokens) && tm.creds.known()
+		tm.mu.Unlock()
+		if !heal {
+			return fmt.Errorf("atlas: load tokens: %w", err)
+		}
+		tm.corruptStore(ctx, err)
+		t = nil // the login this leads to saves over it
 	}
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
+	if err == nil {
+		tm.corrupt = false
+	}
 	if tm.loaded {
 		return nil // tokens came from Auth.Login meanwhile
 	}
@@ -713,6 +823,10 @@ func (tm *tokenManager) renewNow(ctx context.Context, f *flight, cfg requestConf
 // whether the tokens now serve without a request.
 func (tm *tokenManager) reload(ctx context.Context) bool {
 	t, err := tm.store.Load(ctx)
+	if errors.Is(err, ErrCorruptTokens) {
+		tm.corruptStore(ctx, err)
+		return false
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			tm.log(ctx, slog.LevelWarn, "atlas: loading tokens under the lock failed; renewing the client's own", slog.String("error", err.Error()))
@@ -720,6 +834,7 @@ func (tm *tokenManager) reload(ctx context.Context) bool {
 		return false
 	}
 	tm.mu.Lock()
+	tm.corrupt = false
 	if !hasTokens(t) || samePair(*t, tm.tokens) || samePair(*t, tm.lastStored) {
 		tm.mu.Unlock()
 		return false
@@ -730,6 +845,18 @@ func (tm *tokenManager) reload(ctx context.Context) bool {
 	tm.mu.Unlock()
 	tm.log(ctx, slog.LevelDebug, "atlas: using the tokens another client renewed", slog.Bool("due", !usable))
 	return usable
+}
+
+// corruptStore logs that the store holds unreadable tokens, which the
+// renewal to come saves over: once until a Load reads tokens again.
+func (tm *tokenManager) corruptStore(ctx context.Context, err error) {
+	tm.mu.Lock()
+	logged := tm.corrupt
+	tm.corrupt = true
+	tm.mu.Unlock()
+	if !logged {
+		tm.log(ctx, slog.LevelWarn, "atlas: the token store holds unreadable tokens; renewing them saves over them", slog.String("error", err.Error()))
+	}
 }
 
 // adoptStored takes the store's tokens when they differ from the refused
@@ -835,9 +962,18 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 // loginNow sends the login request, installs the tokens, settles the flight
 // f (which gets the user) and saves them.
 func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remember bool, cfg requestConfig, f *flight) (*User, error) {
+	if err := tm.refused(creds); err != nil {
+		return nil, err
+	}
 	var out loginResponse
 	req := Request{Method: http.MethodPost, Path: "/auth/login", Body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true}
 	if err := tm.client.do(ctx, req, cfg, &out); err != nil {
+		var apiErr *Error
+		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusUnprocessableEntity) {
+			tm.mu.Lock()
+			tm.refusal = &loginRefusal{creds: creds.digest(), at: time.Now(), err: err}
+			tm.mu.Unlock()
+		}
 		return nil, err
 	}
 	if out.Tokens.AccessToken == "" {
@@ -849,6 +985,7 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 	lifetime := expiry(&t, out.Tokens.ExpiresIn, time.Now())
 	tm.setLocked(t, lifetime)
 	tm.loaded = true
+	tm.refusal = nil
 	if remember {
 		tm.creds = creds
 	}
@@ -858,6 +995,19 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 	tm.log(ctx, slog.LevelDebug, "atlas: logged in", slog.Duration("lifetime", lifetime))
 	tm.save(ctx, t)
 	return u, nil
+}
+
+// refused returns an error that wraps the API's refusal of creds when it
+// refused them less than refusedLoginCoolDown ago, and nil otherwise.
+func (tm *tokenManager) refused(creds credentials) error {
+	tm.mu.Lock()
+	r, now := tm.refusal, time.Now()
+	tm.mu.Unlock()
+	if r == nil || r.creds != creds.digest() || !now.Before(r.at.Add(refusedLoginCoolDown)) {
+		return nil
+	}
+	return fmt.Errorf("atlas: POST /auth/login not sent: the API refused these credentials %s ago, and they are not sent again within %s of that (a client with other credentials may log in): %w",
+		now.Sub(r.at).Round(time.Second), refusedLoginCoolDown, r.err)
 }
 
 // expiry sets t.Expiry from expires_in and returns the lifetime.

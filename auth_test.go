@@ -1023,9 +1023,9 @@ func TestMemoryTokenStoreLock(t *testing.T) {
 	unlock()
 	second := recv(t, next)
 	unlock() // a second call does nothing: the lock stays with its new holder
-	assert.Len(t, m.lock, 1, "held")
+	assert.Len(t, m.st().lock, 1, "held")
 	second()
-	assert.Empty(t, m.lock, "released")
+	assert.Empty(t, m.st().lock, "released")
 	third, err := m.LockTokens(context.Background())
 	require.NoError(t, err)
 	third()

@@ -3,8 +3,10 @@ package atlas
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,11 +112,14 @@ func TestHTTPClientTimeoutIsRetried(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// A body that stalls past the attempt timeout ends the call with an error
-// naming the timeout (the answer has begun, so it is not retried).
+// A body that stalls past the attempt timeout fails the attempt, which is
+// retried as a dropped connection is; when every attempt stalls, the error
+// names the timeout and the attempts.
 func TestAttemptTimeoutCutsAStalledBody(t *testing.T) {
 	verifyNoLeaks(t)
+	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte(`{"id":`))
@@ -125,8 +130,10 @@ func TestAttemptTimeoutCutsAStalledBody(t *testing.T) {
 	c, _ := Setup(t, OnURL(srv.URL+"/api/v1"), ClientOptions(WithTokens("tok", ""), WithAttemptTimeout(100*time.Millisecond)))
 	_, err := c.Companies.Get(context.Background(), "c-1")
 	require.Error(t, err)
-	assert.Equal(t, "atlas: GET /companies/c-1: read response: no complete answer within the attempt timeout of 100ms", err.Error())
+	assert.Equal(t, fmt.Sprintf("atlas: GET /companies/c-1: read response: no complete answer within the attempt timeout of 100ms (after %d attempts)",
+		fastRetry.MaxRetries+1), err.Error())
 	assert.True(t, errors.Is(err, context.DeadlineExceeded))
+	assert.EqualValues(t, fastRetry.MaxRetries+1, n.Load())
 }
 
 func TestWithAttemptTimeoutRefusesANegativeTimeout(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,8 +80,8 @@ type service struct {
 // logs in on its first request. It fails, with an error matching
 // ErrInvalidConfig, when an option refuses its value (an empty password, a
 // negative timeout, an unknown Tier) or the base URL is not an absolute https
-// URL (http only to loopback or with WithInsecureHTTP); nil options are
-// skipped.
+// URL (http only to loopback or with WithInsecureHTTP) without user info,
+// query or fragment; nil options are skipped.
 func NewClient(opts ...Option) (*Client, error) {
 	s := settings{
 		baseURL: DefaultBaseURL,
@@ -251,9 +250,11 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 //     renewal for every caller that needs one) and adds it to a copy of
 //     the request, so that no hook or log above sees it; waits for the
 //     Limiter (limiter.go: the pacer of ratelimit.go, or WithLimiter's);
-//     sends through the user's transport within WithAttemptTimeout; and
-//     tells the Limiter and the pacer what the answer said about the rate
-//     limit.
+//     sends through the user's transport within WithAttemptTimeout; tells
+//     the Limiter and the pacer what the answer said about the rate limit;
+//     and reads the answer's body, up to a cap, within the attempt
+//     (readAnswer), so that a body cut short is retried as a dropped
+//     connection is.
 //
 // Waits. A call waits in the transport, before each attempt, and nowhere
 // else: first for its own pause (retry.go: checkRetry decides it, pause
@@ -262,7 +263,8 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 // of the time package (a testing/synctest bubble makes it virtual): it fails at once when it would outlast ctx's
 // deadline (matching ErrRateLimited when it waits for the rate limit), ends
 // with ctx, and logs once what it waits for. A custom Limiter's Wait waits
-// as it will, and the call stops waiting for it when ctx ends (waitCustom);
+// as it will, and the call stops waiting for it when ctx ends or
+// MaxRateLimitWait has passed (waitCustom);
 // a call that needs new tokens waits for the renewal in flight (auth.go),
 // also until ctx ends.
 
@@ -375,16 +377,16 @@ func (c *Client) send(st *callState) (*http.Response, error) {
 
 // read makes the call's result of its answer: a 2xx body decoded into out,
 // or an *Error; dst (WithResponse) gets the answer's status and headers
-// either way. The body is read into a pooled buffer, up to a cap, and then
-// closed (drained first when it was not read to its end).
+// either way. The transport has read the body within the attempt
+// (readAnswer); a redirect it did not follow is read here.
 func (c *Client) read(st *callState, resp *http.Response, dst **Response, out any) error {
-	consumed := false // the body was read to its end: no need to drain it
+	body := st.body
+	if st.bodyOf != resp {
+		body = readAnswer(resp)
+	}
 	defer func() {
-		if consumed {
-			_ = resp.Body.Close()
-		} else {
-			drain(resp.Body)
-		}
+		_ = resp.Body.Close()
+		_ = body.Close()
 	}()
 
 	rl := st.ans.raw
@@ -392,26 +394,21 @@ func (c *Client) read(st *callState, resp *http.Response, dst **Response, out an
 		*dst = &Response{StatusCode: resp.StatusCode, Header: resp.Header, RateLimit: rl, RequestID: requestID(resp.Header)}
 	}
 
-	buf := bufPool.Get().(*bytes.Buffer)
-	defer putBuf(buf)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		truncated, err := readCapped(buf, resp.Body, maxErrorBody)
-		if err != nil && buf.Len() == 0 {
-			return &opError{method: st.method, path: st.path, err: fmt.Errorf("%d %s: read error body: %w", resp.StatusCode, http.StatusText(resp.StatusCode), err)}
+		if body.err != nil && len(body.data) == 0 {
+			return &opError{method: st.method, path: st.path, err: fmt.Errorf("%d %s: read error body: %w", resp.StatusCode, http.StatusText(resp.StatusCode), body.err)}
 		}
-		e := newError(resp, buf.Bytes(), truncated || err != nil, rl, st.ans.retryAfter, st.method, st.path)
+		e := newError(resp, body.data, body.truncated || body.err != nil, rl, st.ans.retryAfter, st.method, st.path)
 		e.Attempts = st.attempts
 		return e
 	}
-	truncated, err := readCapped(buf, resp.Body, maxResponseBody)
-	consumed = err == nil && !truncated
-	if err != nil {
-		return &opError{method: st.method, path: st.path, err: fmt.Errorf("read response: %w", err)}
+	if body.err != nil {
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("read response: %w", body.err), attempts: st.attempts}
 	}
-	if truncated {
-		return &opError{method: st.method, path: st.path, err: fmt.Errorf("response larger than %d bytes", maxResponseBody)}
+	if body.truncated {
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("answer too large: more than the %d MiB a client reads", maxResponseBody>>20)}
 	}
-	return st.decode(resp.StatusCode, buf.Bytes(), out)
+	return st.decode(resp.StatusCode, body.data, out)
 }
 
 // decode decodes a 2xx body into out; nil out is a route whose answer has
@@ -426,6 +423,9 @@ func (st *callState) decode(status int, body []byte, out any) error {
 			status, http.StatusText(status))}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("decode response: %w", err)}
+	}
+	if err := checkDecimals(out); err != nil {
 		return &opError{method: st.method, path: st.path, err: fmt.Errorf("decode response: %w", err)}
 	}
 	return nil
@@ -445,6 +445,8 @@ type callState struct {
 	waitFor      string                 // what notBefore waits for, for the log and the error
 	bearer       string                 // Authorization value of the last attempt
 	attempts     int                    // attempts sent
+	body         *answerBody            // the body of bodyOf, read by the transport
+	bodyOf       *http.Response         // the last answer whose body the transport read
 
 	// The pacer's record of the attempt in flight (see pacer.claimLocked),
 	// and what the last answer said.
@@ -484,38 +486,6 @@ var jsonMediaType = []string{"application/json"}
 
 // Success bodies above this are refused rather than read into memory.
 const maxResponseBody = 64 << 20
-
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// readCapped reads r into buf up to limit bytes and reports whether more was
-// left. It reads straight into buf's spare room (no intermediate reader).
-func readCapped(buf *bytes.Buffer, r io.Reader, limit int64) (truncated bool, err error) {
-	for {
-		if int64(buf.Len()) > limit {
-			buf.Truncate(int(limit))
-			return true, nil
-		}
-		buf.Grow(4096)
-		free := buf.AvailableBuffer()
-		free = free[:min(int64(cap(free)), limit+1-int64(buf.Len()))]
-		n, err := r.Read(free)
-		buf.Write(free[:n]) // free is buf's own spare room: this only extends its length
-		if err == io.EOF {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-	}
-}
-
-func putBuf(b *bytes.Buffer) {
-	if b.Cap() > 1<<20 {
-		return // let a rare huge buffer go rather than keep it forever
-	}
-	b.Reset()
-	bufPool.Put(b)
-}
 
 // drain reads a little of what is left of a body, so the connection can be
 // reused, and closes it.

@@ -293,19 +293,25 @@ func TestDoRefusesBeforeAnyRequest(t *testing.T) {
 	var out struct{}
 
 	for name, call := range map[string]func() error{
-		"nil request":       func() error { return c.Do(ctx, nil, &out) },
-		"lower-case method": func() error { return c.Do(ctx, &atlas.Request{Method: "post", Path: "/x"}, &out) },
-		"unknown method":    func() error { return c.Do(ctx, &atlas.Request{Method: "CONNECT", Path: "/x"}, &out) },
-		"no leading slash":  func() error { return c.Do(ctx, &atlas.Request{Path: "invoices"}, &out) },
-		"empty path":        func() error { return c.Do(ctx, &atlas.Request{}, &out) },
-		"another host":      func() error { return c.Do(ctx, &atlas.Request{Path: "//evil.example/x"}, &out) },
-		"absolute URL":      func() error { return c.Do(ctx, &atlas.Request{Path: "https://evil.example/x"}, &out) },
-		"query in the path": func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices?status=paid"}, &out) },
-		"fragment":          func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices#top"}, &out) },
-		"unescaped":         func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/a b"}, &out) },
-		"dot-dot":           func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/../auth/me"}, &out) },
-		"escaped dot-dot":   func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/%2e%2e/x"}, &out) },
-		"dot":               func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/./x"}, &out) },
+		"nil request":             func() error { return c.Do(ctx, nil, &out) },
+		"lower-case method":       func() error { return c.Do(ctx, &atlas.Request{Method: "post", Path: "/x"}, &out) },
+		"unknown method":          func() error { return c.Do(ctx, &atlas.Request{Method: "CONNECT", Path: "/x"}, &out) },
+		"no leading slash":        func() error { return c.Do(ctx, &atlas.Request{Path: "invoices"}, &out) },
+		"empty path":              func() error { return c.Do(ctx, &atlas.Request{}, &out) },
+		"another host":            func() error { return c.Do(ctx, &atlas.Request{Path: "//evil.example/x"}, &out) },
+		"absolute URL":            func() error { return c.Do(ctx, &atlas.Request{Path: "https://evil.example/x"}, &out) },
+		"query in the path":       func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices?status=paid"}, &out) },
+		"fragment":                func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices#top"}, &out) },
+		"unescaped":               func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/a b"}, &out) },
+		"dot-dot":                 func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/../auth/me"}, &out) },
+		"escaped dot-dot":         func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/%2e%2e/x"}, &out) },
+		"dot":                     func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/./x"}, &out) },
+		"dot-dot with parameters": func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/..;/auth/me"}, &out) },
+		"dot-dot with a parameter": func() error {
+			return c.Do(ctx, &atlas.Request{Path: "/invoices/..;jsessionid=1/auth/me"}, &out)
+		},
+		"escaped dot-dot-semicolon": func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/%2e%2e%3b/auth/me"}, &out) },
+		"dot with parameters":       func() error { return c.Do(ctx, &atlas.Request{Path: "/invoices/.;/x"}, &out) },
 		"company_id in query": func() error {
 			return c.Do(ctx, &atlas.Request{Path: "/x", Query: url.Values{"company_id": {"co-2"}}, Company: atlas.CompanyOptional}, &out)
 		},

@@ -1,13 +1,16 @@
 package atlas
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -367,3 +370,242 @@ type panickingLimiter struct{}
 
 func (panickingLimiter) Wait(context.Context) error               { panic("limiter bug") }
 func (panickingLimiter) Observe(context.Context, RateObservation) {}
+
+// limiterSecret stands for a secret a Limiter's panic might carry (a Redis
+// password in a connection string, say); no log line may show it.
+const limiterSecret = "redis-password-s3cr3t"
+
+// secretPanicLimiter panics in Wait, in Observe, or in both, with a value
+// that holds limiterSecret.
+type secretPanicLimiter struct {
+	inWait, inObserve bool
+	observed          atomic.Int32 // Observe calls, panicking or not
+}
+
+func (l *secretPanicLimiter) Wait(context.Context) error {
+	if l.inWait {
+		panic("dial redis://:" + limiterSecret + "@cache:6379: boom")
+	}
+	return nil
+}
+
+func (l *secretPanicLimiter) Observe(context.Context, RateObservation) {
+	l.observed.Add(1)
+	if l.inObserve {
+		panic(errors.New("redis://:" + limiterSecret + "@cache:6379: reply missing"))
+	}
+}
+
+// A custom Limiter's panic, in Wait or in Observe, never escapes a call,
+// whatever its context (context.Background() included, which has no Done
+// channel): the pacer stands in, the client logs one warning for the whole
+// outage, without the panic's value, and keeps serving.
+func TestPanickingLimiterNeverEscapesTheCall(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name              string
+		inWait, inObserve bool
+	}{
+		{"Wait", true, false},
+		{"Observe", false, true},
+		{"both", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				n.Add(1)
+				writeJSON(w, http.StatusOK, map[string]string{})
+			}))
+			t.Cleanup(srv.Close)
+			l := &secretPanicLimiter{inWait: tc.inWait, inObserve: tc.inObserve}
+			var logs bytes.Buffer
+			var mu sync.Mutex
+			logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l), WithLogger(logger)))
+			for _, ctx := range []context.Context{context.Background(), t.Context()} {
+				for range 3 {
+					_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+					require.NoError(t, err)
+				}
+			}
+			assert.EqualValues(t, 6, n.Load(), "every call was sent")
+			mu.Lock()
+			out := logs.String()
+			mu.Unlock()
+			assert.Equal(t, 1, strings.Count(out, "level=WARN"), "one warning for the outage:\n%s", out)
+			assert.Zero(t, strings.Count(out, "level=INFO"), "the outage never ended:\n%s", out)
+			assert.Contains(t, out, "panicked with a ")
+			assert.NotContains(t, out, limiterSecret)
+			if !tc.inWait {
+				assert.EqualValues(t, 6, l.observed.Load(), "every Wait that let an attempt go is observed")
+			}
+		})
+	}
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (lw *lockedWriter) Write(p []byte) (int, error) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.w.Write(p)
+}
+
+// An Observe that panics once is one outage: the next attempt whose Wait
+// and Observe both work ends it, with one Info record.
+func TestLimiterWhoseObservePanicsOnceRecovers(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{})
+	}))
+	t.Cleanup(srv.Close)
+	l := &secretPanicLimiter{inObserve: true}
+	logs := newLevelCounter()
+	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l), WithLogger(slog.New(logs))))
+	get := func() error {
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+		return err
+	}
+	require.NoError(t, get())
+	l.inObserve = false
+	require.NoError(t, get())
+	require.NoError(t, get())
+	assert.Equal(t, 1, logs.count("WARN atlas: the limiter fails; the client paces itself until it works again"))
+	assert.Equal(t, 1, logs.count("INFO atlas: the limiter works again; it paces the client once more"))
+}
+
+// blockingLimiter's Wait holds the attempt for an hour, as a pause key a
+// foreign tool set in a shared store would: honouring its context when
+// honour is set, ignoring it otherwise (until release is closed).
+type blockingLimiter struct {
+	honour   bool
+	release  chan struct{}
+	observed chan RateObservation
+}
+
+func (l *blockingLimiter) Wait(ctx context.Context) error {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	if l.honour {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("shared pause: %w", ctx.Err())
+		case <-t.C:
+			return nil
+		}
+	}
+	<-l.release // the Limiter's own goroutine, which it leaks until then
+	return nil
+}
+
+func (l *blockingLimiter) Observe(_ context.Context, o RateObservation) { l.observed <- o }
+
+// deadlineLimiter refuses at once a wait that would outlast its context's
+// deadline, as the Limiter interface asks (and atlasredis does), and
+// otherwise holds the attempt for an hour.
+type deadlineLimiter struct{ sawDeadline chan time.Duration }
+
+func (l *deadlineLimiter) Wait(ctx context.Context) error {
+	d, ok := ctx.Deadline()
+	if !ok {
+		l.sawDeadline <- 0
+	} else {
+		l.sawDeadline <- time.Until(d)
+	}
+	if ok && time.Until(d) < time.Hour {
+		return fmt.Errorf("shared pause of 1h: %w", errors.Join(ErrRateLimited, context.DeadlineExceeded))
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Hour):
+		return nil
+	}
+}
+func (l *deadlineLimiter) Observe(context.Context, RateObservation) {}
+
+// No Limiter holds a call past RetryPolicy.MaxRateLimitWait, with
+// context.Background() too: a Limiter that honours its context gets one that
+// ends then, one that ignores it is no longer waited for, and one that
+// refuses at once a wait past its context's deadline does so; each way the
+// call fails with ErrRateLimited (not context.DeadlineExceeded: the caller
+// set no deadline), as a 429 asking for too long does, without a warning and
+// without sending anything.
+func TestLimiterWaitNeverOutlastsMaxRateLimitWait(t *testing.T) {
+	t.Parallel()
+	const maxWait = 90 * time.Second
+	newClient := func(t *testing.T, l Limiter, logs *levelCounter) *Client {
+		// Nothing listens on port 1: the calls must end before sending.
+		c, err := NewClient(WithBaseURL("http://127.0.0.1:1/api/v1"), WithTokens("tok", ""), WithLimiter(l),
+			WithRetry(RetryPolicy{MaxRetries: 2, MaxRateLimitWait: maxWait}), WithLogger(slog.New(logs)))
+		require.NoError(t, err)
+		return c
+	}
+	check := func(t *testing.T, err error, logs *levelCounter) {
+		t.Helper()
+		require.ErrorIs(t, err, ErrRateLimited)
+		assert.NotErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, "atlas: GET /x: waiting for rate limit (limiter) would outlast RetryPolicy.MaxRateLimitWait (1m30s)", err.Error())
+		assert.Zero(t, logs.count("WARN"), "the limiter did not fail")
+	}
+	t.Run("honours its context", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			logs := newLevelCounter()
+			c := newClient(t, &blockingLimiter{honour: true}, logs)
+			start := time.Now()
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			check(t, err, logs)
+			assert.Equal(t, maxWait, time.Since(start), "virtual time: the wait ended at MaxRateLimitWait")
+		})
+	})
+	t.Run("ignores its context", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			logs := newLevelCounter()
+			l := &blockingLimiter{release: make(chan struct{}), observed: make(chan RateObservation, 1)}
+			c := newClient(t, l, logs)
+			start := time.Now()
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			check(t, err, logs)
+			assert.Equal(t, maxWait, time.Since(start), "virtual time: the call stopped waiting at MaxRateLimitWait")
+			// The Limiter's goroutine is its own; once it lets the attempt go
+			// after all, that is observed as an attempt without an answer.
+			close(l.release)
+			assert.Equal(t, RateObservation{}, <-l.observed)
+		})
+	})
+	t.Run("refuses past its deadline", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			logs := newLevelCounter()
+			l := &deadlineLimiter{sawDeadline: make(chan time.Duration, 1)}
+			c := newClient(t, l, logs)
+			start := time.Now()
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			check(t, err, logs)
+			assert.Equal(t, maxWait, <-l.sawDeadline, "the Limiter's context ends at MaxRateLimitWait")
+			assert.Zero(t, time.Since(start), "refused at once")
+		})
+	})
+	t.Run("the caller's earlier deadline stays the caller's", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			logs := newLevelCounter()
+			l := &deadlineLimiter{sawDeadline: make(chan time.Duration, 1)}
+			c := newClient(t, l, logs)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+			require.ErrorIs(t, err, ErrRateLimited)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Equal(t, time.Minute, <-l.sawDeadline)
+			assert.Zero(t, logs.count("WARN"))
+		})
+	})
+}

@@ -24,7 +24,11 @@ func TestLimiterWaitOutlastingTheTokenSendsARenewedOne(t *testing.T) {
 		srv := atlastest.NewTestServer(t, atlastest.WithTokenLifetime(lifetime))
 		recOpt, rec := withRecorderOn(srv)
 		lim := &fakeLimiter{waiting: make(chan struct{}, 16)}
-		c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(recOpt, WithLimiter(lim)))
+		// The client waits for the Limiter up to MaxRateLimitWait: longer
+		// than the token lives, here.
+		retry := fastRetry
+		retry.MaxRateLimitWait = 2 * lifetime
+		c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(recOpt, WithLimiter(lim), WithRetry(retry)))
 		ctx := context.Background()
 		_, err := c.Auth.Me(ctx)
 		require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -33,8 +34,10 @@ type settings struct {
 }
 
 // WithBaseURL sets the API's base URL (default DefaultBaseURL). It must be an
-// absolute http or https URL; http is refused for a host that is not loopback
+// absolute http or https URL without user info, query or fragment (not even
+// a trailing "?" or "#"); http is refused for a host that is not loopback
 // unless WithInsecureHTTP is given, because tokens would travel in clear.
+// NewClient's errors about it never quote its user info, query or fragment.
 func WithBaseURL(u string) Option {
 	return func(s *settings) error {
 		s.baseURL = u
@@ -53,6 +56,14 @@ func WithInsecureHTTP() Option {
 
 // WithCredentials sets the email and password the client logs in with, on
 // first use and whenever its refresh token is refused.
+//
+// Once the API refuses them (401 or 422 on login), the client does not send
+// them again for a cool-down of one minute: meanwhile every call that needs a
+// login fails at once with that refusal (it matches ErrUnauthorized after a
+// 401), so that a burst of calls never looks like password guessing and gets
+// the account locked. A new client, with other credentials, logs in at once.
+// Each process keeps its own refusal: a TokenStore shared with other
+// processes does not carry it.
 func WithCredentials(email, password string) Option {
 	return func(s *settings) error {
 		if email == "" || password == "" {
@@ -203,8 +214,11 @@ func WithRetry(p RetryPolicy) Option {
 // or WithRateLimit, if given) still learns from every answer and stands in
 // for l while l's Wait fails for a reason other than the call's context:
 // the client logs one warning when that starts and one Info record when l
-// works again. A 429's pause is still capped by RetryPolicy.MaxRateLimitWait,
-// and a call still ends with its context when l's Wait does not.
+// works again; a panic in l's Wait or Observe counts as such a failure. A
+// 429's pause is still capped by RetryPolicy.MaxRateLimitWait, and so is
+// l's Wait: past it the call fails with an error matching ErrRateLimited,
+// even when l's Wait ignores its context; a call also ends with its context
+// when l's Wait does not.
 func WithLimiter(l Limiter) Option {
 	return func(s *settings) error {
 		if l == nil {
@@ -237,45 +251,71 @@ func WithUserAgent(product string) Option {
 	}
 }
 
+// parseBaseURL checks the base URL that NewClient was given. Its errors never
+// quote the URL's user info, query or fragment, where a password or a key may
+// sit: see shownBaseURL.
 func parseBaseURL(raw string, insecure bool) (*url.URL, error) {
+	shown := shownBaseURL(raw)
 	u, err := url.Parse(raw)
 	if err != nil {
-		// Without the URL, which may hold a password.
-		err = unwrapURLError(err)
-		return nil, &configError{msg: "base URL: " + err.Error(), cause: err}
+		return nil, baseURLParseError(raw, shown, err)
 	}
 	if u.User != nil {
 		return nil, invalidConfig("base URL must not carry user info")
 	}
+	// A trailing "?" or "#" parses to an empty query or fragment, which
+	// url.URL cannot tell from none; every path would then be appended to it
+	// ("/api/v1?/auth/me"). The raw string tells.
+	if strings.ContainsAny(raw, "?#") {
+		return nil, invalidConfig("base URL %s must not have a query or fragment (not even an empty one)", shown)
+	}
 	if !u.IsAbs() || u.Host == "" {
-		return nil, invalidConfig("base URL %s is not absolute (want e.g. %s)", quoteBaseURL(raw), DefaultBaseURL)
+		return nil, invalidConfig("base URL %s is not absolute (want e.g. %s)", shown, DefaultBaseURL)
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !insecure && !isLoopback(u.Hostname()) {
-			return nil, invalidConfig("base URL %s is http:// to a host that is not loopback; tokens would travel in clear (use https, or WithInsecureHTTP)", quoteBaseURL(raw))
+			return nil, invalidConfig("base URL %s is http:// to a host that is not loopback; tokens would travel in clear (use https, or WithInsecureHTTP)", shown)
 		}
 	default:
-		return nil, invalidConfig("base URL %s: scheme must be https or http", quoteBaseURL(raw))
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, invalidConfig("base URL %s must not have a query or fragment", quoteBaseURL(u.Scheme+"://"+u.Host+u.EscapedPath()))
+		return nil, invalidConfig("base URL %s: scheme must be https or http", shown)
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
 	return u, nil
 }
 
-// quoteBaseURL quotes a base URL for an error, unless it may hold user info:
-// a URL that is not hierarchical (me:pw@host parses as the scheme "me") keeps
-// a password where the user info checks do not see it, so any '@' withholds
-// the URL. A query, which may hold a key, is never passed here.
-func quoteBaseURL(raw string) string {
+// shownBaseURL is how an error names a base URL: quoted without its query and
+// fragment, which may hold a key or a token, or not at all when it has an
+// '@' anywhere, which may end user info that holds a password. The '@' rule
+// covers the URLs whose user info url.Parse does not see: in me:pw@host the
+// password sits in what parses as an opaque URL of the scheme "me", and in
+// https://me:pw/x@host or https://me:12?@host it sits in the host and port.
+func shownBaseURL(raw string) string {
 	if strings.Contains(raw, "@") {
 		return "(not shown: it may hold a password)"
 	}
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i]
+	}
 	return quoteShort(raw)
+}
+
+// quotedPart matches a Go-quoted string in url.Parse's error messages, which
+// quote a piece of the URL (`invalid port ":pw" after host`).
+var quotedPart = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// baseURLParseError says why raw did not parse. url.Parse's message quotes
+// a piece of the URL, which is part of a password when the URL has user info
+// that did not parse (https://me:pa/ss@host quotes ":pa"), so a URL that may
+// hold one gets the message without its quoted pieces, and without the cause.
+func baseURLParseError(raw, shown string, err error) error {
+	err = unwrapURLError(err)
+	if strings.ContainsAny(raw, "@?#") {
+		return invalidConfig("base URL %s does not parse: %s", shown, quotedPart.ReplaceAllString(err.Error(), "(not shown)"))
+	}
+	return &configError{msg: "base URL " + shown + " does not parse: " + err.Error(), cause: err}
 }
 
 func isLoopback(host string) bool {

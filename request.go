@@ -68,7 +68,8 @@ const (
 // matching ErrInvalidParams: a nil req; a Method other than GET, HEAD, POST,
 // PUT, PATCH, DELETE and OPTIONS; a Path that is not an escaped path
 // starting with "/", or that has a query, a fragment, or a "." or ".."
-// segment; a company_id in Query when Company is not CompanyNone (use
+// segment (also as "..;" or "..;x", which servers with path parameters read
+// as ".."); a company_id in Query when Company is not CompanyNone (use
 // ForCompany for another company); a Body on a GET or HEAD; an out that is
 // not nil or a non-nil pointer; WithIdempotencyKey on a method other than
 // POST, or with an empty key. CompanyRequired on a client without a company
@@ -130,8 +131,10 @@ func validPath(p string) error {
 		return errors.New("want an escaped path (url.PathEscape each segment)")
 	}
 	for _, seg := range strings.Split(u.Path, "/") {
-		if seg == "." || seg == ".." {
-			return errors.New(`a "." or ".." segment would name another route`)
+		// Servers that take path parameters (Tomcat, Spring, Jetty, and
+		// proxies in front of them) read "..;x" as "..".
+		if name, _, _ := strings.Cut(seg, ";"); name == "." || name == ".." {
+			return errors.New(`a "." or ".." segment (with or without ";" parameters) would name another route`)
 		}
 	}
 	return nil

@@ -13,9 +13,10 @@ import (
 )
 
 // RetryPolicy says how often and how patiently a failed request is retried.
-// Connection errors, 429, 502, 503 and 504 are retried for every method, 500
-// only for idempotent ones (GET, PUT, DELETE, and POST, which always carries
-// an Idempotency-Key). A 429 waits for Retry-After or the window's reset
+// Connection errors (an answer whose body is cut short, by a reset
+// connection or the attempt timeout, is one), 429, 502, 503 and 504 are
+// retried for every method, 500 only for idempotent ones (GET, PUT, DELETE,
+// and POST, which always carries an Idempotency-Key). A 429 waits for Retry-After or the window's reset
 // rather than for the backoff, up to MaxRateLimitWait.
 type RetryPolicy struct {
 	// MaxRetries is the number of retries after the first attempt; 0 disables retrying.
@@ -79,6 +80,12 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
 		retryAfter = st.ans.retryAfter
 	case resp.StatusCode == http.StatusInternalServerError && st.idempotent:
+	case st.cut(resp) != nil:
+		// An answer whose body was cut short is retried as a dropped
+		// connection is, whatever its status said.
+		if err = st.cut(resp); !retryableError(err) {
+			return false, nil
+		}
 	default:
 		return false, nil
 	}
@@ -104,10 +111,11 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	if co.logger != nil && co.logger.Enabled(ctx, slog.LevelDebug) {
 		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
 			slog.Int("retry", st.retries), slog.Duration("wait", wait)}
+		if resp != nil {
+			attrs = append(attrs, slog.Int("status", resp.StatusCode))
+		}
 		if err != nil {
 			attrs = append(attrs, slog.String("error", unwrapURLError(err).Error()))
-		} else {
-			attrs = append(attrs, slog.Int("status", resp.StatusCode))
 		}
 		co.logger.LogAttrs(ctx, slog.LevelDebug, "atlas: retrying", attrs...)
 	}

@@ -44,17 +44,21 @@ func sleep(ctx context.Context, logger *slog.Logger, d time.Duration, what strin
 }
 
 // waitError is a wait that did not finish: ctx ended, the wait would have
-// outlasted ctx's deadline, or a Limiter refused. The client never retries
-// it.
+// outlasted ctx's deadline or RetryPolicy.MaxRateLimitWait, or a Limiter
+// refused. The client never retries it.
 type waitError struct {
 	what         string
 	wait         time.Duration
 	overDeadline bool
+	overMax      bool // past MaxRateLimitWait, which wait holds
 	rateLimited  bool
 	err          error // ctx.Err() when ctx ended; the Limiter's error
 }
 
 func (e *waitError) Error() string {
+	if e.overMax {
+		return fmt.Sprintf("atlas: waiting for %s would outlast RetryPolicy.MaxRateLimitWait (%s)", e.what, e.wait)
+	}
 	if e.overDeadline {
 		return fmt.Sprintf("atlas: waiting %s for %s would outlast the context deadline", e.wait.Round(time.Millisecond), e.what)
 	}
@@ -62,9 +66,13 @@ func (e *waitError) Error() string {
 }
 
 // Unwrap lets errors.Is find context.Canceled or context.DeadlineExceeded
-// and, for a rate-limit wait past the deadline, ErrRateLimited.
+// and, for a rate-limit wait past the deadline, ErrRateLimited; a wait past
+// MaxRateLimitWait matches ErrRateLimited alone, as a 429 asking for too
+// long does.
 func (e *waitError) Unwrap() []error {
 	switch {
+	case e.overMax:
+		return []error{ErrRateLimited}
 	case !e.overDeadline:
 		return []error{e.err}
 	case e.rateLimited:

@@ -400,7 +400,8 @@ func decodeField(obj map[string]json.RawMessage, path, name string, dst any) err
 	return nil
 }
 
-// maxAmountExponent bounds the decimal exponent of a webhook amount.
+// maxAmountExponent bounds the decimal exponent of an amount, in a webhook
+// or in an API answer (see checkDecimals).
 const maxAmountExponent = 1000
 
 func malformed(what string, err error) error {
@@ -519,6 +520,22 @@ type webhookHandler struct {
 	tolerance   time.Duration
 	now         func() time.Time
 	log         *slog.Logger
+}
+
+// Format describes the handler without its secrets, under every verb, so
+// that printing the http.Handler NewWebhookHandler returned shows none.
+func (h *webhookHandler) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, h.described())
+}
+
+// LogValue describes the handler to log/slog without its secrets.
+func (h *webhookHandler) LogValue() slog.Value { return slog.StringValue(h.described()) }
+
+func (h *webhookHandler) described() string {
+	if h == nil {
+		return "atlas webhook handler(nil)"
+	}
+	return fmt.Sprintf("atlas webhook handler{secrets: %d redacted, max body: %d}", len(h.secrets), h.maxBody)
 }
 
 // NewWebhookHandler returns an http.Handler that receives Atlas webhook

@@ -80,7 +80,7 @@ func TestOnRedisCluster(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, secretAccess, got.AccessToken)
 
-	d := NewDeduper(rdb, key+":events:", time.Hour)
+	d := newDeduperOn(t, rdb, key+":events:", time.Hour)
 	st, err := d.Claim(ctx, "ev")
 	require.NoError(t, err)
 	assert.Equal(t, atlas.EventStateNew, st)

@@ -33,7 +33,9 @@ const (
 //
 // Each event id is one Redis key, the prefix followed by the id: claimed
 // while it is handled (for the claim's TTL at most, see WithClaimTTL) and
-// marked handled for the Deduper's ttl. When Redis fails, Claim returns the
+// marked handled for the Deduper's ttl. Any other value found there counts
+// as a claim; one without an expiry (no Deduper wrote it) is given the
+// claim's TTL, after which the event is handled. When Redis fails, Claim returns the
 // error and the handler answers 500, so that Atlas delivers the event again
 // later: nothing is handled twice nor lost. A Deduper is safe for concurrent
 // use.
@@ -43,24 +45,28 @@ type Deduper struct {
 	ttl      time.Duration
 	claimTTL time.Duration
 	owner    string // marks this Deduper's claims, so that it releases only its own
-	err      error  // a configuration error, returned by every call
 }
 
 var _ atlas.EventDeduper = (*Deduper)(nil)
 
 // DeduperOption configures a Deduper.
-type DeduperOption func(*Deduper)
+type DeduperOption func(*Deduper) error
 
 // WithClaimTTL sets how long a claim lasts if its handler never finishes
 // (default DefaultClaimTTL). Longer than any callback runs, so that a slow
 // callback's event is not handled twice; short enough that the event of a
-// replica that died mid-callback is handled again soon. A d of zero or less
-// keeps the default.
+// replica that died mid-callback is handled again soon. d must be positive
+// (and at least a millisecond, Redis's unit).
 func WithClaimTTL(d time.Duration) DeduperOption {
-	return func(dd *Deduper) {
-		if d > 0 {
-			dd.claimTTL = d
+	return func(dd *Deduper) error {
+		if d <= 0 {
+			return fmt.Errorf("WithClaimTTL: claim TTL %s is not positive", d)
 		}
+		if d < time.Millisecond {
+			return fmt.Errorf("WithClaimTTL: claim TTL %s is shorter than a millisecond", d)
+		}
+		dd.claimTTL = d
+		return nil
 	}
 }
 
@@ -68,26 +74,31 @@ func WithClaimTTL(d time.Duration) DeduperOption {
 // each event id as it is, so end it with a separator, e.g.
 // "myapp:atlas-events:") and remembers a handled event for ttl
 // (DefaultDedupTTL when zero or less): longer than Atlas goes on delivering
-// one. A nil rdb is not a panic: every call then returns an error.
-func NewDeduper(rdb redis.UniversalClient, prefix string, ttl time.Duration, opts ...DeduperOption) *Deduper {
+// one. It fails, with an error matching atlas.ErrInvalidConfig, when rdb is
+// nil or an option refuses its value; nil options are skipped. It does not
+// contact Redis.
+func NewDeduper(rdb redis.UniversalClient, prefix string, ttl time.Duration, opts ...DeduperOption) (*Deduper, error) {
+	if rdb == nil {
+		return nil, invalidConfig("NewDeduper: nil Redis client")
+	}
 	d := &Deduper{rdb: rdb, prefix: prefix, ttl: ttl, claimTTL: DefaultClaimTTL}
 	if d.ttl <= 0 {
 		d.ttl = DefaultDedupTTL
 	}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(d)
+		if opt == nil {
+			continue
+		}
+		if err := opt(d); err != nil {
+			return nil, invalidConfig("NewDeduper: %v", err)
 		}
 	}
 	owner, err := newHolderValue()
-	d.owner = "claimed " + owner
-	switch {
-	case rdb == nil:
-		d.err = errors.New("atlasredis: Deduper: nil Redis client")
-	case err != nil:
-		d.err = fmt.Errorf("atlasredis: Deduper: %w", err)
+	if err != nil {
+		return nil, fmt.Errorf("atlasredis: NewDeduper: %w", err)
 	}
-	return d
+	d.owner = "claimed " + owner
+	return d, nil
 }
 
 // The results of claimScript.
@@ -98,13 +109,20 @@ const (
 )
 
 // claimScript claims KEYS[1] for ARGV[1] (expiring in ARGV[2] milliseconds)
-// unless it is claimed or handled.
+// unless it is claimed or handled. Any other value there counts as a claim;
+// when it has no expiry (no Deduper wrote it), it gets the claim's, so that
+// the event is not busy for ever.
 var claimScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v == 'handled' then return 2 end
-if v then return 1 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 0
+local t = redis.call('TYPE', KEYS[1])['ok']
+if t == 'none' then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 0
+end
+if t == 'string' and redis.call('GET', KEYS[1]) == 'handled' then return 2 end
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
 `)
 
 // finishScript marks KEYS[1] handled for ARGV[3] milliseconds when ARGV[1]
@@ -114,7 +132,7 @@ if ARGV[1] == '1' then
   redis.call('SET', KEYS[1], 'handled', 'PX', ARGV[3])
   return 1
 end
-if redis.call('GET', KEYS[1]) == ARGV[2] then
+if redis.call('TYPE', KEYS[1])['ok'] == 'string' and redis.call('GET', KEYS[1]) == ARGV[2] then
   redis.call('DEL', KEYS[1])
 end
 return 1
@@ -161,8 +179,8 @@ func (d *Deduper) check(ctx context.Context, id string) error {
 	switch {
 	case d == nil:
 		return errors.New("atlasredis: nil Deduper")
-	case d.err != nil:
-		return d.err
+	case d.rdb == nil:
+		return errors.New("atlasredis: Deduper: not made by NewDeduper")
 	case ctx == nil:
 		return errors.New("atlasredis: Deduper: nil context")
 	case id == "":

@@ -21,7 +21,14 @@ import (
 
 func newTestDeduper(t testing.TB, prefix string, ttl time.Duration, opts ...DeduperOption) *Deduper {
 	t.Helper()
-	return NewDeduper(newTestClient(t), prefix, ttl, opts...)
+	return newDeduperOn(t, newTestClient(t), prefix, ttl, opts...)
+}
+
+func newDeduperOn(t testing.TB, rdb redis.UniversalClient, prefix string, ttl time.Duration, opts ...DeduperOption) *Deduper {
+	t.Helper()
+	d, err := NewDeduper(rdb, prefix, ttl, opts...)
+	require.NoError(t, err)
+	return d
 }
 
 // Two replicas see one event the way one MemoryDeduper would.
@@ -161,13 +168,38 @@ func TestDeduperRefusesBadInput(t *testing.T) {
 	_, err = d.Claim(nilCtx, "ev")
 	assert.ErrorContains(t, err, "nil context")
 
-	noRedis := NewDeduper(nil, "p:", time.Hour, nil)
-	_, err = noRedis.Claim(ctx, "ev")
-	assert.ErrorContains(t, err, "nil Redis client")
-	assert.ErrorContains(t, noRedis.Finish(ctx, "ev", true), "nil Redis client")
 	var nilDeduper *Deduper
 	_, err = nilDeduper.Claim(ctx, "ev")
 	assert.ErrorContains(t, err, "nil Deduper")
+	_, err = new(Deduper).Claim(ctx, "ev")
+	assert.ErrorContains(t, err, "not made by NewDeduper")
+	assert.ErrorContains(t, new(Deduper).Finish(ctx, "ev", true), "not made by NewDeduper")
+}
+
+// NewDeduper refuses what it cannot use, as the root package's constructors
+// do, and no option keeps a default in silence.
+func TestNewDeduperRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	rdb := newTestClient(t)
+	for name, tc := range map[string]struct {
+		rdb  redis.UniversalClient
+		opts []DeduperOption
+		want string
+	}{
+		"nil client":          {nil, nil, "NewDeduper: nil Redis client"},
+		"zero claim TTL":      {rdb, []DeduperOption{WithClaimTTL(0)}, "claim TTL 0s is not positive"},
+		"negative claim TTL":  {rdb, []DeduperOption{WithClaimTTL(-time.Second)}, "not positive"},
+		"sub-millisecond TTL": {rdb, []DeduperOption{WithClaimTTL(time.Microsecond)}, "shorter than a millisecond"},
+	} {
+		d, err := NewDeduper(tc.rdb, "p:", time.Hour, tc.opts...)
+		assert.Nil(t, d, name)
+		assert.ErrorIs(t, err, atlas.ErrInvalidConfig, name)
+		assert.ErrorContains(t, err, tc.want, name)
+	}
+	d, err := NewDeduper(rdb, "p:", 0, nil, WithClaimTTL(time.Minute))
+	require.NoError(t, err, "a nil option is skipped, a zero ttl means the default")
+	assert.Equal(t, DefaultDedupTTL, d.ttl)
+	assert.Equal(t, time.Minute, d.claimTTL)
 }
 
 // webhookReplica is one replica of a webhook receiver: atlas.NewWebhookHandler
@@ -255,7 +287,7 @@ func TestDeduperWithRedisDown(t *testing.T) {
 	t.Parallel()
 	p := newProxy(t)
 	var calls atomic.Int32
-	r := newWebhookReplica(t, NewDeduper(newClientAt(t, p.url(t)), testKey(t)+":", time.Hour), &calls, nil)
+	r := newWebhookReplica(t, newDeduperOn(t, newClientAt(t, p.url(t)), testKey(t)+":", time.Hour), &calls, nil)
 
 	p.set(proxyCut)
 	assert.Equal(t, http.StatusInternalServerError, deliver(t, r, webhookBody("ev-1")))

@@ -32,6 +32,12 @@
 //
 // A key must not be empty nor contain '{' or '}'.
 //
+// What another tool, another version or a hand leaves under these keys heals
+// rather than wedges: a pause longer than the Limiter's maximum is cut to it;
+// unreadable tokens are saved over by the next login of a client with
+// credentials (see TokenStore.Load); a lock or a webhook event's key without
+// an expiry is given the lock's or the claim's TTL.
+//
 // # Redis clients
 //
 // Build the client with ContextTimeoutEnabled set: go-redis otherwise ignores
@@ -46,7 +52,9 @@
 // cannot be reached or is slow, Wait fails at once with an error matching
 // ErrUnavailable, which makes the client pace that attempt with its built-in
 // pacer, and the Limiter asks Redis again a second later. Sharing resumes as
-// soon as Redis answers. The TokenStore and the Deduper return Redis's errors
+// soon as Redis answers. A Redis that refuses the client (a wrong password,
+// a user without the rights the calls need) is a failure like any other:
+// every call returns its error, and none panics. The TokenStore and the Deduper return Redis's errors
 // to their callers: the client fails the call that needed the tokens, and the
 // webhook handler answers 500 so that Atlas delivers the event again later.
 package atlasredis

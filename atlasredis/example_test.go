@@ -56,7 +56,10 @@ func Example() {
 	}
 	slog.Info("replica up", "email", me.Email)
 
-	dedup := atlasredis.NewDeduper(rdb, "acme-prod:atlas-events:", 7*24*time.Hour)
+	dedup, err := atlasredis.NewDeduper(rdb, "acme-prod:atlas-events:", 7*24*time.Hour)
+	if err != nil {
+		log.Fatal(err)
+	}
 	handler, err := atlas.NewWebhookHandler(os.Getenv("ATLAS_WEBHOOK_SECRET"),
 		func(_ context.Context, ev *atlas.WebhookEvent) error {
 			slog.Info("event", "type", ev.Type, "id", ev.ID) // runs once per event, on one replica

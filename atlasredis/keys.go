@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	atlas "github.com/atlas-accounting/atlas-go"
 )
 
 // Sentinel errors; match them with errors.Is.
@@ -27,6 +29,23 @@ var (
 	// to be (or the other way round), or have been altered.
 	ErrSealed = errors.New("atlasredis: the stored tokens cannot be opened")
 )
+
+// configError is a value a constructor or one of its options cannot use: it
+// matches atlas.ErrInvalidConfig, as the root package's configuration errors
+// do. Its message names the constructor and the value.
+type configError struct {
+	msg string
+}
+
+func (e *configError) Error() string { return "atlasredis: " + e.msg }
+
+// Unwrap lets errors.Is find atlas.ErrInvalidConfig.
+func (e *configError) Unwrap() error { return atlas.ErrInvalidConfig }
+
+// invalidConfig returns a configError with the message format makes of args.
+func invalidConfig(format string, args ...any) error {
+	return &configError{msg: fmt.Sprintf(format, args...)}
+}
 
 // accountKeys are the Redis keys of one Atlas login. They share the hash tag
 // {key}, so that they live in one Cluster slot and scripts may use several.

@@ -55,7 +55,7 @@ type Limiter struct {
 	key      string
 	keys     accountKeys
 	limit    redis_rate.Limit
-	maxPause time.Duration // longest pause Observe imposes
+	maxPause time.Duration // longest pause Observe imposes and Wait sleeps
 	timeout  time.Duration
 	recheck  time.Duration // how long after a failure Redis is asked again
 	logger   *slog.Logger
@@ -66,6 +66,7 @@ type Limiter struct {
 	mu        sync.Mutex
 	downSince time.Time // when Redis failed; zero while it answers
 	recheckAt time.Time // no Redis call before this while down
+	cutLogged bool      // a pause too long has been cut and logged; cleared when one is not
 }
 
 var _ atlas.Limiter = (*Limiter)(nil)
@@ -88,7 +89,8 @@ func WithLimiterTimeout(d time.Duration) LimiterOption {
 }
 
 // WithLimiterLogger sets the logger to which the Limiter reports, once per
-// outage, that Redis stopped answering and that it answers again (default:
+// outage, that Redis stopped answering and that it answers again, and once
+// per occurrence, that it cut a pause longer than its maximum (default:
 // none).
 func WithLimiterLogger(logger *slog.Logger) LimiterOption {
 	return func(l *Limiter) error {
@@ -103,20 +105,21 @@ func WithLimiterLogger(logger *slog.Logger) LimiterOption {
 // delays of requests on their way, as the client's built-in pacer does. It
 // fails when rdb is nil or ignores context deadlines (see the package
 // documentation), key is not valid, or limit, burst or window is not
-// positive; it does not contact Redis.
+// positive, always with an error matching atlas.ErrInvalidConfig; it does
+// not contact Redis.
 func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window time.Duration, opts ...LimiterOption) (*Limiter, error) {
 	if rdb == nil {
-		return nil, errors.New("atlasredis: NewLimiter: nil Redis client")
+		return nil, invalidConfig("NewLimiter: nil Redis client")
 	}
 	if err := checkContextTimeout(rdb); err != nil {
-		return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+		return nil, invalidConfig("NewLimiter: %v", err)
 	}
 	keys, err := newAccountKeys(key)
 	if err != nil {
-		return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+		return nil, invalidConfig("NewLimiter: %v", err)
 	}
 	if limit <= 0 || burst <= 0 || window <= 0 {
-		return nil, fmt.Errorf("atlasredis: NewLimiter: limit %d, burst %d and window %s must be positive", limit, burst, window)
+		return nil, invalidConfig("NewLimiter: limit %d, burst %d and window %s must be positive", limit, burst, window)
 	}
 	l := &Limiter{
 		rdb:      rdb,
@@ -133,7 +136,7 @@ func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window 
 			continue
 		}
 		if err := opt(l); err != nil {
-			return nil, fmt.Errorf("atlasredis: NewLimiter: %w", err)
+			return nil, invalidConfig("NewLimiter: %v", err)
 		}
 	}
 	l.recheck = max(limiterRecheck, l.timeout)
@@ -142,11 +145,12 @@ func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window 
 
 // NewTierLimiter is NewLimiter with the limits of an Atlas plan: requests per
 // minute and burst as atlas.TierStandard, atlas.TierProfessional and
-// atlas.TierEnterprise document them. An unknown tier is an error.
+// atlas.TierEnterprise document them. An unknown tier is an error matching
+// atlas.ErrInvalidConfig.
 func NewTierLimiter(rdb redis.UniversalClient, key string, tier atlas.Tier, opts ...LimiterOption) (*Limiter, error) {
 	limit, burst, ok := tierLimits(tier)
 	if !ok {
-		return nil, fmt.Errorf("atlasredis: NewTierLimiter: unknown tier %q", string(tier))
+		return nil, invalidConfig("NewTierLimiter: unknown tier %q", string(tier))
 	}
 	return NewLimiter(rdb, key, limit, burst, time.Minute, opts...)
 }
@@ -180,12 +184,20 @@ func burstMargin(burst int) int {
 // error matching ErrUnavailable (and no context error), so that the client
 // paces the attempt by itself.
 //
+// A pause read from Redis never holds Wait longer than the Limiter's maximum
+// (a minute, or the window when longer; see Observe): a pause key that lasts
+// longer was not set by an Observe of this version (another tool, a hand),
+// so Wait cuts it to the maximum in Redis too, and logs that once.
+//
 // Waiters that the budget refuses ask again when it says the next attempt
 // may go, a newer waiter a little later than an older one (see yield), so
 // that the processes sharing the budget get even shares of it.
 func (l *Limiter) Wait(ctx context.Context) error {
 	if ctx == nil {
 		return errors.New("atlasredis: Limiter.Wait: nil context")
+	}
+	if l == nil || l.rdb == nil {
+		return errors.New("atlasredis: Limiter.Wait: a Limiter not made by NewLimiter")
 	}
 	for refusals := 0; ; refusals++ {
 		if err := ctx.Err(); err != nil {
@@ -239,24 +251,63 @@ func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
 	rd := &pipeliner{rdb: l.rdb, before: func(pipe redis.Pipeliner) {
 		pause = pipe.PTTL(ctx, l.keys.pause)
 	}}
-	res, err := redis_rate.NewLimiter(rd).Allow(ctx, l.keys.budget, l.limit)
+	res, err := guarded(func() (*redis_rate.Result, error) {
+		return redis_rate.NewLimiter(rd).Allow(ctx, l.keys.budget, l.limit)
+	})
 	if err != nil {
 		return 0, err
 	}
 	if err := pause.Err(); err != nil {
 		return 0, err
 	}
-	if p := pause.Val(); p > 0 {
+	if p := pause.Val(); p > l.maxPause {
+		l.cutPause(ctx, p)
+		return l.maxPause, nil
+	} else if p > 0 {
+		l.pauseFits()
 		return p, nil
 	}
+	l.pauseFits()
 	if res.Allowed > 0 {
 		return 0, nil
 	}
 	if res.RetryAfter > 0 {
-		return res.RetryAfter, nil
+		return min(res.RetryAfter, l.maxPause), nil
 	}
 	return l.limit.Period / time.Duration(l.limit.Rate), nil
 }
+
+// cutPause shortens a pause key that lasts p, longer than the Limiter's
+// maximum, to the maximum, and logs it the first time since a pause fitted.
+// Should Redis fail to shorten it, the Limiter still sleeps no longer than
+// the maximum at a time, and tries again next time.
+func (l *Limiter) cutPause(ctx context.Context, p time.Duration) {
+	_ = l.rdb.Eval(ctx, cutScript, []string{l.keys.pause}, millis(l.maxPause)).Err()
+	l.mu.Lock()
+	logged := l.cutLogged
+	l.cutLogged = true
+	l.mu.Unlock()
+	if !logged && l.logger != nil {
+		l.logger.LogAttrs(ctx, slog.LevelWarn, "atlasredis: the shared pause in Redis lasts longer than the Limiter's maximum; cut to the maximum",
+			slog.String("key", l.key), slog.Duration("pause", p), slog.Duration("max", l.maxPause))
+	}
+}
+
+// pauseFits records that the pause read from Redis, if any, was not too long.
+func (l *Limiter) pauseFits() {
+	l.mu.Lock()
+	l.cutLogged = false
+	l.mu.Unlock()
+}
+
+// cutScript shortens the pause at KEYS[1] to ARGV[1] milliseconds when it
+// lasts longer.
+const cutScript = `
+if redis.call('PTTL', KEYS[1]) > tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+`
 
 // Observe shares what an answer said with every process: a 429 pauses them
 // all for its Retry-After (and empties the shared bucket, as the API's is),
@@ -265,6 +316,9 @@ func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
 // Other answers cost nothing. When Redis fails, the pause is lost: Observe
 // has no error to return, and the client's own retry of a 429 still waits.
 func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
+	if l == nil || l.rdb == nil {
+		return // not made by NewLimiter: there is nowhere to share it
+	}
 	var pause time.Duration
 	drain := false
 	switch {
@@ -299,7 +353,9 @@ func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
 		}}
 		// Take every token left, so that the processes start again from an
 		// empty bucket, as the API's is after a 429.
-		if _, err = redis_rate.NewLimiter(rd).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst); err == nil {
+		if _, err = guarded(func() (*redis_rate.Result, error) {
+			return redis_rate.NewLimiter(rd).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst)
+		}); err == nil {
 			err = set.Err()
 		}
 	} else {
@@ -410,6 +466,18 @@ func (e *waitError) Unwrap() []error {
 	return []error{atlas.ErrRateLimited, context.DeadlineExceeded}
 }
 
+// guarded runs one redis_rate call. redis_rate asserts the type of its
+// script's reply; should Redis ever answer with another shape, the panic
+// becomes an error, since a Limiter must never panic.
+func guarded(call func() (*redis_rate.Result, error)) (res *redis_rate.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("unexpected answer from Redis to the rate-limit script: %v", p)
+		}
+	}()
+	return call()
+}
+
 // pipeliner is what redis_rate runs its scripts through: it sends each script
 // call in one pipeline after the commands that before queues, so that they
 // cost one round trip together. The keys they touch share a hash tag, so that
@@ -419,6 +487,11 @@ type pipeliner struct {
 	before func(redis.Pipeliner)
 }
 
+// run sends the commands of before and the script call of queue in one
+// pipeline. When the pipeline fails as a whole (the connection's handshake
+// was refused, say), go-redis may leave the queued commands without an error
+// and without a reply; run then gives the script call the pipeline's error, so that
+// redis_rate never reads a reply that is not there.
 func (p *pipeliner) run(ctx context.Context, queue func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
 	var cmd *redis.Cmd
 	_, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -428,6 +501,8 @@ func (p *pipeliner) run(ctx context.Context, queue func(redis.Pipeliner) *redis.
 	})
 	if cmd == nil {
 		cmd = redis.NewCmd(ctx)
+	}
+	if err != nil && cmd.Err() == nil {
 		cmd.SetErr(err)
 	}
 	return cmd

@@ -72,6 +72,7 @@ func TestNewLimiterRefusesBadInput(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, l)
 			assert.Contains(t, err.Error(), tt.want)
+			assert.ErrorIs(t, err, atlas.ErrInvalidConfig)
 		})
 	}
 }
@@ -110,6 +111,7 @@ func TestNewTierLimiter(t *testing.T) {
 	}
 	_, err := NewTierLimiter(rdb, testKey(t), atlas.Tier("platinum"))
 	assert.ErrorContains(t, err, `unknown tier "platinum"`)
+	assert.ErrorIs(t, err, atlas.ErrInvalidConfig)
 	_, err = atlas.NewClient(atlas.WithTier("platinum"))
 	assert.Error(t, err, "the core does not know it either")
 }

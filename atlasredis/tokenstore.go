@@ -37,7 +37,9 @@ const (
 //
 // The renewal lock is a Redis key with a random value per holder, set only if
 // absent and expiring after the lock's TTL (see WithLockTTL): a holder that
-// dies blocks the others no longer than that. A Save made while this store
+// dies blocks the others no longer than that. A lock key without an expiry,
+// which no TokenStore writes, is given the lock's TTL by the first
+// LockTokens that meets it. A Save made while this store
 // holds the lock is fenced: a Lua script saves only when the lock is still
 // this holder's, and otherwise returns ErrLockLost, so that a holder whose
 // lock expired mid-renewal cannot overwrite the tokens of the holder that
@@ -58,7 +60,7 @@ type TokenStore struct {
 	keys accountKeys
 	ttl  time.Duration
 
-	aead  cipher.AEAD // nil: tokens are stored as JSON
+	aead  *sealer // nil: tokens are stored as JSON
 	keyID string
 
 	// local is a semaphore of one: the caller of this process that holds, or
@@ -115,21 +117,22 @@ func WithSealKey(keyID string, key []byte) TokenStoreOption {
 		if err != nil {
 			return fmt.Errorf("WithSealKey: %w", err)
 		}
-		s.aead, s.keyID = aead, keyID
+		s.aead, s.keyID = &sealer{aead}, keyID
 		return nil
 	}
 }
 
 // NewTokenStore returns a TokenStore for the login named key (see the package
 // documentation for keys). It fails when rdb is nil, key is not valid or an
-// option is; it does not contact Redis.
+// option is, with an error matching atlas.ErrInvalidConfig; it does not
+// contact Redis.
 func NewTokenStore(rdb redis.UniversalClient, key string, opts ...TokenStoreOption) (*TokenStore, error) {
 	if rdb == nil {
-		return nil, errors.New("atlasredis: NewTokenStore: nil Redis client")
+		return nil, invalidConfig("NewTokenStore: nil Redis client")
 	}
 	keys, err := newAccountKeys(key)
 	if err != nil {
-		return nil, fmt.Errorf("atlasredis: NewTokenStore: %w", err)
+		return nil, invalidConfig("NewTokenStore: %v", err)
 	}
 	s := &TokenStore{rdb: rdb, key: key, keys: keys, ttl: DefaultLockTTL, local: make(chan struct{}, 1)}
 	for _, opt := range opts {
@@ -137,7 +140,7 @@ func NewTokenStore(rdb redis.UniversalClient, key string, opts ...TokenStoreOpti
 			continue
 		}
 		if err := opt(s); err != nil {
-			return nil, fmt.Errorf("atlasredis: NewTokenStore: %w", err)
+			return nil, invalidConfig("NewTokenStore: %v", err)
 		}
 	}
 	return s, nil
@@ -146,23 +149,49 @@ func NewTokenStore(rdb redis.UniversalClient, key string, opts ...TokenStoreOpti
 // Load returns the stored tokens, or nil and no error when there are none.
 // It fails when Redis does, and with an error matching ErrSealed when the
 // stored tokens cannot be opened (see WithSealKey).
+//
+// A value that is not tokens any TokenStore of this version writes (garbage,
+// another format version, another kind of Redis value) gives an error that
+// also matches atlas.ErrCorruptTokens and names the Redis key: a client with
+// credentials then logs in and saves over it. Tokens sealed under another
+// key, or not sealed when the store expects them to be (or the other way
+// round), are not healed that way: replicas configured differently would
+// otherwise take turns logging in and overwriting each other's tokens.
 func (s *TokenStore) Load(ctx context.Context) (*atlas.Tokens, error) {
 	if ctx == nil {
 		return nil, errors.New("atlasredis: TokenStore.Load: nil context")
+	}
+	if err := s.check(); err != nil {
+		return nil, err
 	}
 	raw, err := s.rdb.Get(ctx, s.keys.tokens).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
-	if err != nil {
+	if redis.HasErrorPrefix(err, "WRONGTYPE") {
+		err = &corruptError{msg: "the key holds another kind of Redis value than the string the store writes"}
+	} else if err != nil {
 		return nil, fmt.Errorf("atlasredis: load tokens %q: %w", s.key, err)
+	} else {
+		var t *atlas.Tokens
+		if t, err = s.decode(raw); err == nil {
+			return t, nil
+		}
 	}
-	t, err := s.decode(raw)
-	if err != nil {
-		return nil, fmt.Errorf("atlasredis: load tokens %q: %w", s.key, err)
-	}
-	return t, nil
+	return nil, fmt.Errorf("atlasredis: load tokens %q from Redis key %q: %w", s.key, s.keys.tokens, err)
 }
+
+// corruptError is a stored value that is not tokens this version writes. It
+// matches ErrSealed, as it always has, and atlas.ErrCorruptTokens, so that a
+// client with credentials saves over it.
+type corruptError struct {
+	msg string
+}
+
+func (e *corruptError) Error() string { return ErrSealed.Error() + ": " + e.msg }
+
+// Unwrap lets errors.Is find ErrSealed and atlas.ErrCorruptTokens.
+func (e *corruptError) Unwrap() []error { return []error{ErrSealed, atlas.ErrCorruptTokens} }
 
 // Save stores t, replacing what was stored; a nil t deletes the tokens. Made
 // while this store holds the renewal lock, it saves only if the lock is
@@ -171,6 +200,9 @@ func (s *TokenStore) Load(ctx context.Context) (*atlas.Tokens, error) {
 func (s *TokenStore) Save(ctx context.Context, t *atlas.Tokens) error {
 	if ctx == nil {
 		return errors.New("atlasredis: TokenStore.Save: nil context")
+	}
+	if err := s.check(); err != nil {
+		return err
 	}
 	var value []byte
 	if t != nil {
@@ -219,6 +251,18 @@ end
 return 1
 `)
 
+// noExpiry is what go-redis's PTTL gives for a key without an expiry.
+const noExpiry = time.Duration(-1)
+
+// expireScript gives KEYS[1] an expiry of ARGV[1] milliseconds when it has
+// none.
+var expireScript = redis.NewScript(`
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+`)
+
 // releaseScript deletes the lock at KEYS[1] if it is still ARGV[1].
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -236,6 +280,9 @@ return 0
 func (s *TokenStore) LockTokens(ctx context.Context) (unlock func(), err error) {
 	if ctx == nil {
 		return nil, errors.New("atlasredis: TokenStore.LockTokens: nil context")
+	}
+	if err := s.check(); err != nil {
+		return nil, err
 	}
 	select {
 	case s.local <- struct{}{}:
@@ -267,6 +314,18 @@ func (s *TokenStore) LockTokens(ctx context.Context) (unlock func(), err error) 
 			}
 			return nil, fmt.Errorf("atlasredis: lock tokens %q: %w", s.key, err)
 		}
+		if left.Val() == noExpiry {
+			// Not a lock of any TokenStore, which always sets one with an
+			// expiry: it gets the lock's TTL, so that it cannot block the
+			// renewals for ever.
+			if err := expireScript.Run(ctx, s.rdb, []string{s.keys.lock}, millis(s.ttl)).Err(); err != nil {
+				<-s.local
+				if cerr := ctx.Err(); cerr != nil {
+					err = cerr
+				}
+				return nil, fmt.Errorf("atlasredis: lock tokens %q: %w", s.key, err)
+			}
+		}
 		d := wait/2 + rand.N(wait/2+1) // jitter, so that waiters do not try in step
 		if expiry := left.Val(); expiry > 0 && expiry < d {
 			d = expiry
@@ -281,6 +340,14 @@ func (s *TokenStore) LockTokens(ctx context.Context) (unlock func(), err error) 
 		case <-t.C:
 		}
 	}
+}
+
+// check refuses a nil TokenStore or one not made by NewTokenStore.
+func (s *TokenStore) check() error {
+	if s == nil || s.rdb == nil {
+		return errors.New("atlasredis: a TokenStore not made by NewTokenStore")
+	}
+	return nil
 }
 
 // unlocker returns the unlock function of the lock held with value.
@@ -355,7 +422,7 @@ func (s *TokenStore) decode(raw []byte) (*atlas.Tokens, error) {
 	var rec storedTokens
 	// The JSON error is not wrapped: it may quote part of the value.
 	if err := json.Unmarshal(raw, &rec); err != nil || rec.Version != storedVersion {
-		return nil, fmt.Errorf("%w: the stored value is not tokens this version of atlasredis wrote", ErrSealed)
+		return nil, &corruptError{msg: "the stored value is not tokens this version of atlasredis wrote"}
 	}
 	switch {
 	case s.aead == nil && rec.Sealed != nil:
@@ -364,7 +431,7 @@ func (s *TokenStore) decode(raw []byte) (*atlas.Tokens, error) {
 		return nil, fmt.Errorf("%w: they are not sealed, and this store expects them sealed with key %q", ErrSealed, s.keyID)
 	case s.aead == nil:
 		if rec.Tokens == nil {
-			return nil, fmt.Errorf("%w: the stored value holds no tokens", ErrSealed)
+			return nil, &corruptError{msg: "the stored value holds no tokens"}
 		}
 		return rec.Tokens, nil
 	case rec.KeyID != s.keyID:
@@ -372,7 +439,7 @@ func (s *TokenStore) decode(raw []byte) (*atlas.Tokens, error) {
 	}
 	n := s.aead.NonceSize()
 	if len(rec.Sealed) < n {
-		return nil, fmt.Errorf("%w: the sealed tokens are truncated", ErrSealed)
+		return nil, &corruptError{msg: "the sealed tokens are truncated"}
 	}
 	plain, err := s.aead.Open(nil, rec.Sealed[:n], rec.Sealed[n:], s.additionalData(rec.KeyID))
 	if err != nil {

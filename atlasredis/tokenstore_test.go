@@ -67,11 +67,13 @@ func TestNewTokenStoreRefusesBadInput(t *testing.T) {
 			require.Error(t, err)
 			assert.Nil(t, s)
 			assert.Contains(t, err.Error(), tt.want)
+			assert.ErrorIs(t, err, atlas.ErrInvalidConfig)
 			assertNoSecret(t, err)
 		})
 	}
 	_, err := NewTokenStore(nil, "k")
 	assert.ErrorContains(t, err, "nil Redis client")
+	assert.ErrorIs(t, err, atlas.ErrInvalidConfig)
 	s, err := NewTokenStore(rdb, "k", nil, WithLockTTL(time.Second))
 	require.NoError(t, err, "a nil option is skipped")
 	assert.Equal(t, time.Second, s.ttl)

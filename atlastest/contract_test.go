@@ -6,10 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/atlas-accounting/atlas-go/atlastest"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -137,4 +140,65 @@ func TestContractCheckCatchesAWrongField(t *testing.T) {
 	m = resp.object(t)
 	m["credit_limit"] = 10000
 	assert.Error(t, validate(mustJSON(t, m)))
+}
+
+// TestInjectedGatewayErrorsKeepToTheContract checks that what FailNext injects for the
+// statuses a proxy or an unavailable Atlas answers (502, 503, 504, with and without
+// Retry-After) is a response the contract admits, on a read, a create and the login, so
+// a validating proxy between a client and the fake flags none of them.
+func TestInjectedGatewayErrorsKeepToTheContract(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	c := admin(t, srv)
+	for _, status := range []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout} {
+		for _, opts := range [][]atlastest.FaultOption{nil, {atlastest.RetryAfter(1500 * time.Millisecond)}} {
+			srv.FailNext(3, status, opts...)
+			got := []int{
+				c.get("/auth/me").status,
+				c.do(http.MethodPost, "/contacts/customers", map[string]any{"name": "Gateway Ltd"}).status,
+				anon(t, srv).do(http.MethodPost, "/auth/login", map[string]string{"email": srv.Email(), "password": "wrong"}).status,
+			}
+			assert.Equal(t, []int{status, status, status}, got, "every request met the injected %d", status)
+		}
+	}
+}
+
+// TestEveryPathParameterHasAnExample checks what a contract tester needs to call every
+// operation: each path parameter gives an example value of its own (testers read the
+// parameter's example, not that of a schema it refers to).
+func TestEveryPathParameterHasAnExample(t *testing.T) {
+	t.Parallel()
+	doc, err := loadContract()
+	require.NoError(t, err)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for _, ref := range append(slices.Clone(item.Parameters), op.Parameters...) {
+				p := ref.Value
+				if p.In != openapi3.ParameterInPath {
+					continue
+				}
+				has := p.Example != nil || len(p.Examples) > 0
+				assert.True(t, has, "%s %s: path parameter %s has no example", method, path, p.Name)
+			}
+		}
+	}
+}
+
+// TestNoSchemaIsNamedAfterAnOperationsResponse checks that code generators which name an
+// operation's response wrapper <OperationId>Response (oapi-codegen does) find no schema of
+// that name already, so their output compiles.
+func TestNoSchemaIsNamedAfterAnOperationsResponse(t *testing.T) {
+	t.Parallel()
+	doc, err := loadContract()
+	require.NoError(t, err)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.OperationID == "" {
+				continue
+			}
+			wrapper := strings.ToUpper(op.OperationID[:1]) + op.OperationID[1:] + "Response"
+			_, taken := doc.Components.Schemas[wrapper]
+			assert.False(t, taken, "%s %s: schema %s is the name of operation %s's wrapper", method, path, wrapper, op.OperationID)
+		}
+	}
 }

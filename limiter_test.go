@@ -282,36 +282,37 @@ func TestFailingLimiterFallsBackToThePacer(t *testing.T) {
 // that got no answer, and nothing is sent.
 func TestLimiterThatBlocksPastTheContext(t *testing.T) {
 	verifyNoLeaks(t)
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n.Add(1)
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	l := &fakeLimiter{hold: make(chan struct{}), waiting: make(chan struct{}, 1), observes: make(chan struct{}, 1)}
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	recv(t, l.waiting)
-	start := time.Now()
-	cancel()
-	err := recv(t, done)
-	assert.Less(t, time.Since(start), 50*time.Millisecond)
-	assert.ErrorIs(t, err, context.Canceled)
-	assert.NotErrorIs(t, err, ErrRateLimited)
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n.Add(1)
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		l := &fakeLimiter{hold: make(chan struct{}), waiting: make(chan struct{}, 1), observes: make(chan struct{}, 1)}
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithLimiter(l)))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+			done <- err
+		}()
+		<-l.waiting
+		start := time.Now()
+		cancel()
+		err := <-done
+		assert.Zero(t, time.Since(start), "returns at once")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.NotErrorIs(t, err, ErrRateLimited)
 
-	close(l.hold)
-	recv(t, l.observes)
-	waits, observes := l.counts()
-	assert.Equal(t, 1, waits)
-	assert.Equal(t, 1, observes, "the late Wait is observed once")
-	assert.Equal(t, RateObservation{}, l.observed[0], "no answer")
-	assert.Zero(t, l.ctxErrs, "Observe gets a ctx that has not ended")
-	assert.Zero(t, n.Load(), "nothing was sent")
+		close(l.hold)
+		<-l.observes
+		waits, observes := l.counts()
+		assert.Equal(t, 1, waits)
+		assert.Equal(t, 1, observes, "the late Wait is observed once")
+		assert.Equal(t, RateObservation{}, l.observed[0], "no answer")
+		assert.Zero(t, l.ctxErrs, "Observe gets a ctx that has not ended")
+		assert.Zero(t, n.Load(), "nothing was sent")
+	})
 }
 
 // A Limiter's own refusal of a wait that would outlast the deadline is the

@@ -391,6 +391,12 @@ func newMemServer(tb testing.TB, h http.Handler) *httptest.Server {
 	return srv
 }
 
+// NewMemServer is newMemServer for the tests of package atlas_test.
+func NewMemServer(tb testing.TB, h http.Handler) *httptest.Server {
+	tb.Helper()
+	return newMemServer(tb, h)
+}
+
 // ClientOptions are given to NewClient after Setup's own, so they win.
 func ClientOptions(opts ...Option) SetupOption {
 	return func(c *setupConfig) { c.clientOpts = append(c.clientOpts, opts...) }

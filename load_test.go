@@ -105,24 +105,28 @@ func TestAllLiveHeapStaysNearTwoPages(t *testing.T) {
 // window's end (a wait past ctx's deadline fails at once).
 func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
 	t.Parallel()
-	// The server's minute ends after the client's deadline, whatever the time.
-	c, srv := Setup(t, ServerOptions(atlastest.WithClock(atlastest.FixedClock(time.Now().Add(time.Hour)))))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 300 {
-				if _, err := c.Companies.Get(ctx, srv.CompanyID()); err != nil {
-					t.Errorf("goroutine %d, request %d: %v", g, i, err)
-					return
+	synctest.Test(t, func(t *testing.T) {
+		// The server's minute ends after the client's deadline, whatever the time.
+		c, srv := Setup(t, InBubble(), ServerOptions(atlastest.WithClock(atlastest.FixedClock(time.Now().Add(time.Hour)))))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 300 {
+					if _, err := c.Companies.Get(ctx, srv.CompanyID()); err != nil {
+						t.Errorf("goroutine %d, request %d: %v", g, i, err)
+						return
+					}
 				}
-			}
-		}()
-	}
-	wg.Wait()
+			}()
+		}
+		wg.Wait()
+		assert.Zero(t, time.Since(start), "nothing held the client back")
+	})
 }
 
 // WithConcurrency fetches pages in parallel within the client's rate-limit
@@ -130,33 +134,34 @@ func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
 // the items still come in order.
 func TestAllWithConcurrencyStaysWithinThePlan(t *testing.T) {
 	verifyNoLeaks(t)
-	srv := atlastest.NewServer(atlastest.WithInvoices(250), atlastest.WithPlan(atlastest.TierStandard, time.Second))
-	t.Cleanup(srv.Close)
-	c, _ := Setup(t, OnServer(srv), ClientOptions(WithRateLimit(60, 10, time.Second))) // the Standard tier, its minute scaled to the server's second
-	want, err := c.Invoices.List(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}})
-	require.NoError(t, err)
-	srv.ResetRequests()
-
-	var got []string
-	for inv, err := range c.Invoices.All(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}}, WithConcurrency(8)) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := atlastest.NewTestServer(t, atlastest.WithInvoices(250), atlastest.WithPlan(atlastest.TierStandard, time.Second))
+		c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(WithRateLimit(60, 10, time.Second))) // the Standard tier, its minute scaled to the server's second
+		want, err := c.Invoices.List(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}})
 		require.NoError(t, err)
-		got = append(got, inv.ID)
-	}
-	require.Len(t, got, 250)
-	for i, inv := range want.Items {
-		assert.Equal(t, inv.ID, got[i], "the first page comes first, in order")
-	}
-	seen := map[string]bool{}
-	for _, id := range got {
-		seen[id] = true
-	}
-	assert.Len(t, seen, 250, "every invoice once")
-	pages := 0
-	for _, r := range srv.Requests() {
-		assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "%s %s?%s", r.Method, r.Path, r.Query.Encode())
-		if r.Path == "/invoices" {
-			pages++
+		srv.ResetRequests()
+
+		var got []string
+		for inv, err := range c.Invoices.All(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}}, WithConcurrency(8)) {
+			require.NoError(t, err)
+			got = append(got, inv.ID)
 		}
-	}
-	assert.Equal(t, 25, pages)
+		require.Len(t, got, 250)
+		for i, inv := range want.Items {
+			assert.Equal(t, inv.ID, got[i], "the first page comes first, in order")
+		}
+		seen := map[string]bool{}
+		for _, id := range got {
+			seen[id] = true
+		}
+		assert.Len(t, seen, 250, "every invoice once")
+		pages := 0
+		for _, r := range srv.Requests() {
+			assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "%s %s?%s", r.Method, r.Path, r.Query.Encode())
+			if r.Path == "/invoices" {
+				pages++
+			}
+		}
+		assert.Equal(t, 25, pages)
+	})
 }

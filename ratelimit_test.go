@@ -1110,7 +1110,7 @@ type fixedWindowServer struct {
 
 func newFixedWindowServer(t *testing.T, limit int) *fixedWindowServer {
 	s := &fixedWindowServer{limit: limit, ok: map[int64]int{}, lim: map[int64]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	s.Server = newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		now := time.Now()
 		s.mu.Lock()
 		if idx := now.Unix(); idx != s.cur {
@@ -1135,7 +1135,6 @@ func newFixedWindowServer(t *testing.T, limit int) *fixedWindowServer {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
-	t.Cleanup(s.Close)
 	return s
 }
 
@@ -1153,34 +1152,36 @@ func (s *fixedWindowServer) window() int64 {
 // passes, no more than the limit less its requests in flight until an
 // answer tells the new window.
 func TestFixedWindowServerGetsNo429AfterTheFirstWindow(t *testing.T) {
-	t.Parallel() // real one-second windows: let other tests run meanwhile
-	const limit, windows, workers = 20, 10, 8
-	srv := newFixedWindowServer(t, limit)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
-	first := time.Now().Unix()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for srv.window() <= first+windows {
-				_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-				assert.NoError(t, err)
-			}
-		}()
-	}
-	wg.Wait()
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const limit, windows, workers = 20, 10, 8
+		srv := newFixedWindowServer(t, limit)
+		c, _ := Setup(t, OnMem(srv.Server, ""), ClientOptions(WithTokens("tok", "")))
+		first := time.Now().Unix()
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for srv.window() <= first+windows {
+					_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+					assert.NoError(t, err)
+				}
+			}()
+		}
+		wg.Wait()
 
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	t.Logf("answered by window: %v; 429s: %v", srv.ok, srv.lim)
-	ok := 0
-	for w := first + 1; w <= first+windows; w++ {
-		assert.Zero(t, srv.lim[w], "429s in window %d", w-first)
-		assert.LessOrEqual(t, srv.ok[w], limit)
-		ok += srv.ok[w]
-	}
-	assert.GreaterOrEqual(t, ok, windows*limit*9/10, "the windows are used")
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		t.Logf("answered by window: %v; 429s: %v", srv.ok, srv.lim)
+		ok := 0
+		for w := first + 1; w <= first+windows; w++ {
+			assert.Zero(t, srv.lim[w], "429s in window %d", w-first)
+			assert.LessOrEqual(t, srv.ok[w], limit)
+			ok += srv.ok[w]
+		}
+		assert.GreaterOrEqual(t, ok, windows*limit*9/10, "the windows are used")
+	})
 }
 
 // A wait is logged once, however often it wakes up to look again: five

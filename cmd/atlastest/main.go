@@ -128,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.latency > 0 {
 		srv.SetLatency(cfg.latency)
 	}
-	var subs []subscription
+	subs := []subscription{} // [] in the JSON line, not null
 	for _, u := range cfg.webhooks {
 		subs = append(subs, subscription{ID: srv.Subscribe(u, cfg.webhookEvents...), URL: u})
 	}

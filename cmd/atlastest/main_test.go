@@ -108,6 +108,7 @@ func (b *syncBuffer) String() string {
 type process struct {
 	cmd    *exec.Cmd
 	info   startup // what it printed
+	line   []byte  // the JSON line it printed
 	stderr *syncBuffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
@@ -143,6 +144,7 @@ func startCommand(t *testing.T, args ...string) *process {
 	}()
 	require.NoError(t, readErr, "the command printed no line; stderr:\n%s", p.stderr)
 	require.NoError(t, json.Unmarshal(line, &p.info), "%s", line)
+	p.line = line
 	require.NotEmpty(t, p.info.URL)
 	return p
 }

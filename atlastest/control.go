@@ -29,7 +29,8 @@ const ControlPrefix = "/_atlastest/"
 // WithControlAPI serves the control API (see ControlHandler) beside the Atlas API: on the
 // started server's address and on Handler, under /_atlastest/ (ControlPrefix). Tests in
 // other languages and other processes drive the server through it; cmd/atlastest turns it
-// on.
+// on. It answers the test that started the server, not a web page: see ControlHandler for
+// who may use it, and WithControlHosts, WithControlToken and WithControlBodyLimit.
 func WithControlAPI() Option {
 	return func(cfg *config) { cfg.control = true }
 }
@@ -57,6 +58,16 @@ func WithControlAPI() Option {
 //	PUT    /_atlastest/state                LoadState
 //
 // Durations are Go duration strings ("1h30m", "250ms").
+//
+// It hands out the seeded passwords and moves the clock, so it answers only the test that
+// started the server. A request whose Host is not a loopback name or address (localhost,
+// 127.0.0.1, ::1), the address the request came in on, the host of URL or one of
+// WithControlHosts gets 403, so that a web page cannot reach it through a name of its own
+// (DNS rebinding). So does a request a browser sends from another site: an Origin that is
+// not the server's own, or Sec-Fetch-Site cross-site or same-site (curl and test clients
+// send neither). With WithControlToken, a request without "Authorization: Bearer TOKEN"
+// gets 401. A body larger than WithControlBodyLimit (default DefaultControlBodyLimit) gets
+// 413 before it is read.
 func (s *Server) ControlHandler() http.Handler { return s.control }
 
 // withControl routes the control API's prefix to it and everything else to api.
@@ -106,7 +117,7 @@ func (s *Server) controlRoutes() http.Handler {
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		mux.Handle(method+" "+strings.TrimSuffix(ControlPrefix, "/")+path, s.serve(rt.serve))
 	}
-	return unmatched(mux)
+	return s.guardControl(unmatched(mux))
 }
 
 // noContent is the body of a 204: serve writes none.
@@ -146,15 +157,17 @@ func (fe fieldErrors) err() error {
 	return errValidation(fe...)
 }
 
-// readControl decodes the body of a control request into v: at most 1 MiB of one JSON
-// object with no field v does not have. An empty body leaves v as it is when optional.
-func readControl(r *http.Request, v any, optional bool) error {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+// readControl decodes the body of a control request into v: at most 1 MiB (or the
+// control body limit, when smaller) of one JSON object with no field v does not have. An
+// empty body leaves v as it is when optional.
+func (s *Server) readControl(r *http.Request, v any, optional bool) error {
+	limit := min(int64(maxSmallControlBody), s.cfg.ctl.bodyLimit)
+	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return errBadRequest("Could not read the request body.")
+		return bodyError(err)
 	}
-	if len(raw) > maxBodyBytes {
-		return errBadRequest("Request body is too large (limit 1 MiB).")
+	if int64(len(raw)) > limit {
+		return errTooLarge(limit)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		if optional {
@@ -194,7 +207,7 @@ func (s *Server) controlAdvance(r *http.Request) (int, any, error) {
 	var in struct {
 		Duration *string `json:"duration"`
 	}
-	if err := readControl(r, &in, false); err != nil {
+	if err := s.readControl(r, &in, false); err != nil {
 		return 0, nil, err
 	}
 	var fe fieldErrors
@@ -224,7 +237,7 @@ type faultJSON struct {
 
 func (s *Server) controlAddFault(r *http.Request) (int, any, error) {
 	var in faultJSON
-	if err := readControl(r, &in, false); err != nil {
+	if err := s.readControl(r, &in, false); err != nil {
 		return 0, nil, err
 	}
 	var fe fieldErrors
@@ -288,7 +301,7 @@ func (s *Server) controlLatency(r *http.Request) (int, any, error) {
 		AfterHandler bool    `json:"after_handler"`
 		Matching     string  `json:"matching"`
 	}
-	if err := readControl(r, &in, false); err != nil {
+	if err := s.readControl(r, &in, false); err != nil {
 		return 0, nil, err
 	}
 	var fe fieldErrors
@@ -327,7 +340,7 @@ func (s *Server) controlChaos(r *http.Request) (int, any, error) {
 		FailStatuses     []int   `json:"fail_statuses"`
 		Matching         string  `json:"matching"`
 	}
-	if err := readControl(r, &in, true); err != nil {
+	if err := s.readControl(r, &in, true); err != nil {
 		return 0, nil, err
 	}
 	var fe fieldErrors
@@ -442,7 +455,7 @@ func (s *Server) controlWait(r *http.Request) (int, any, error) {
 		Timeout string `json:"timeout"`
 		Count   *int   `json:"count"`
 	}
-	if err := readControl(r, &in, true); err != nil {
+	if err := s.readControl(r, &in, true); err != nil {
 		return 0, nil, err
 	}
 	var fe fieldErrors
@@ -506,7 +519,7 @@ func (s *Server) controlSubscribe(r *http.Request) (int, any, error) {
 		URL    string   `json:"url"`
 		Events []string `json:"events"`
 	}
-	if err := readControl(r, &in, false); err != nil {
+	if err := s.readControl(r, &in, false); err != nil {
 		return 0, nil, err
 	}
 	var errs []fieldError
@@ -553,25 +566,33 @@ func (s *Server) controlReset(*http.Request) (int, any, error) {
 	return http.StatusNoContent, noContent{}, nil
 }
 
-// maxStateBody caps the state a control request may load.
-const maxStateBody = 256 << 20
-
 func (s *Server) controlSaveState(*http.Request) (int, any, error) {
 	return http.StatusOK, s.state(), nil
 }
 
 func (s *Server) controlLoadState(r *http.Request) (int, any, error) {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxStateBody+1))
-	if err != nil {
-		return 0, nil, errBadRequest("Could not read the request body.")
+	// The state is decoded as it arrives: guardControl's limit stops a body that is too
+	// large, and nothing holds a copy of the raw bytes beside the decoder's.
+	ld, err := readState(r.Body)
+	if err == nil {
+		_, err = io.Copy(io.Discard, r.Body) // a body past the limit is refused whole
 	}
-	if len(raw) > maxStateBody {
-		return 0, nil, errBadRequest("Request body is too large (limit 256 MiB).")
+	if errors.As(err, new(*http.MaxBytesError)) {
+		return 0, nil, bodyError(err)
 	}
-	ld, err := readState(bytes.NewReader(raw))
 	if err != nil {
 		return 0, nil, errValidation(fieldError{Field: "body", Message: err.Error()})
 	}
 	s.install(ld)
 	return http.StatusNoContent, noContent{}, nil
+}
+
+// bodyError is the answer to a body that could not be read: 413 past the limit, 400
+// otherwise.
+func bodyError(err error) *apiError {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge(tooLarge.Limit)
+	}
+	return errBadRequest("Could not read the request body.")
 }

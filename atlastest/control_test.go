@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -58,6 +60,8 @@ type controlClient struct {
 	root string // "http://127.0.0.1:PORT"
 	hc   *http.Client
 	seen map[string]bool // operation ids exercised, when set
+
+	prepare func(*http.Request) // when set, changes each request before it is sent
 }
 
 func newControl(t testing.TB, srv *atlastest.Server) *controlClient {
@@ -83,19 +87,23 @@ func (c *controlClient) do(method, path string, body any) response {
 	if raw != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.prepare != nil {
+		c.prepare(req)
+	}
 	resp, err := c.hc.Do(req)
 	require.NoError(c.t, err)
 	defer func() { _ = resp.Body.Close() }()
 	got, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
 	out := response{status: resp.StatusCode, header: resp.Header, body: got}
-	c.check(method, path, raw, out)
+	c.check(method, path, raw, req.Header.Get("Authorization"), out)
 	return out
 }
 
-// check validates one exchange against api/atlastest-control.yaml. A request the document
-// does not have must have been answered 404 or 405.
-func (c *controlClient) check(method, path string, body []byte, resp response) {
+// check validates one exchange against api/atlastest-control.yaml, the request with the
+// Authorization header auth ("" for none). A request the document does not have must have
+// been answered 404 or 405.
+func (c *controlClient) check(method, path string, body []byte, auth string, resp response) {
 	c.t.Helper()
 	_, router, err := loadControlDoc()
 	require.NoError(c.t, err, "load api/atlastest-control.yaml")
@@ -103,6 +111,9 @@ func (c *controlClient) check(method, path string, body []byte, resp response) {
 	require.NoError(c.t, err)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
@@ -115,7 +126,7 @@ func (c *controlClient) check(method, path string, body []byte, resp response) {
 		c.seen[route.Operation.OperationID] = true
 	}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{MultiError: true}}
+		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: controlAuth}}
 	if resp.status < 400 {
 		assert.NoError(c.t, openapi3filter.ValidateRequest(context.Background(), in), "%s %s: the request does not keep to the document", method, path)
 	}
@@ -127,6 +138,19 @@ func (c *controlClient) check(method, path string, body []byte, resp response) {
 		Body:                   io.NopCloser(bytes.NewReader(resp.body)),
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	}), "%s %s answered %d against the control document: %s", method, path, resp.status, resp.body)
+}
+
+// controlAuth checks a request against a security scheme of the control document: the
+// bearer token's, the only one, wants "Authorization: Bearer" and a token.
+func controlAuth(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	if in.SecurityScheme.Type != "http" || in.SecurityScheme.Scheme != "bearer" {
+		return fmt.Errorf("scheme %s is not the control token's", in.SecuritySchemeName)
+	}
+	scheme, token, _ := strings.Cut(in.RequestValidationInput.Request.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return errors.New("no bearer token")
+	}
+	return nil
 }
 
 // signedWith reports whether a delivery carries the signature of its body under secret.

@@ -29,7 +29,10 @@
 // The control API (WithControlAPI, or ControlHandler to mount it yourself) offers what the
 // Server methods do over HTTP, under /_atlastest/, a prefix the Atlas API never uses:
 // tests in other languages and other processes drive the server through it, and
-// cmd/atlastest serves it. api/atlastest-control.yaml in the module describes it.
+// cmd/atlastest serves it. api/atlastest-control.yaml in the module describes it. It
+// answers requests to a loopback address or name, and refuses a browser's cross-site
+// request; WithControlHosts, WithControlToken and WithControlBodyLimit widen or narrow who
+// may use it and what it reads.
 //
 // Options never panic themselves. An option given a value it cannot use (a negative
 // count, a lifetime of zero, an unknown tier, rates outside 0..1) makes NewServer and

@@ -107,8 +107,11 @@ func (s *Server) logAccess(h http.Handler) http.Handler {
 			if id := w.Header().Get("X-Request-ID"); id != "" {
 				attrs = append(attrs, "request_id", id)
 			}
-			if r.URL.RawQuery != "" {
-				attrs = append(attrs, "query", r.URL.RawQuery)
+			if q := r.URL.RawQuery; q != "" {
+				if redacted, changed := redactQuery(r.URL.Query()); changed {
+					q = redacted.Encode()
+				}
+				attrs = append(attrs, "query", q)
 			}
 			if ex.fault != "" {
 				attrs = append(attrs, "fault", string(ex.fault), "fault_after_handler", ex.faultAfter)

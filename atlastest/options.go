@@ -47,6 +47,7 @@ type config struct {
 	webhooks        webhookConfig
 	chaos           *Chaos // nil: none
 	control         bool   // serve the control API on the server's handler
+	ctl             controlConfig
 	tlsHosts        []string
 	state           *loadedState // WithState; nil: seed
 
@@ -60,6 +61,7 @@ func defaultConfig() config {
 		refreshLifetime: 30 * 24 * time.Hour,
 		requestLog:      defaultRequestLog,
 		webhooks:        webhookConfig{maxAttempts: 5, baseDelay: 10 * time.Millisecond},
+		ctl:             controlConfig{bodyLimit: DefaultControlBodyLimit},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +24,8 @@ type RecordedRequest struct {
 	// Path is the URL path relative to the base URL ("/invoices/…/send"), or the whole
 	// path for a request outside it.
 	Path string
-	// Query is the parsed query string.
+	// Query is the parsed query string, with the values of the parameters password,
+	// refresh_token and access_token, in any case, replaced by "[REDACTED]".
 	Query url.Values
 	// IdempotencyKey is the Idempotency-Key header, or "".
 	IdempotencyKey string
@@ -33,8 +35,8 @@ type RecordedRequest struct {
 	Header http.Header
 	// Body is the request body as received, up to its first 64 KiB (BodyTruncated tells
 	// when there was more), or nil when there was none. In a JSON object body the
-	// top-level fields password, refresh_token and access_token are replaced by
-	// "[REDACTED]" (the body is then re-encoded, with its keys sorted); an auth body that
+	// top-level fields password, refresh_token and access_token, in any case, are replaced
+	// by "[REDACTED]" (the body is then re-encoded, with its keys sorted); an auth body that
 	// is not valid JSON is not kept.
 	Body          []byte
 	BodyTruncated bool
@@ -195,6 +197,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			IdempotencyKey: r.Header.Get("Idempotency-Key"),
 			Header:         redactedHeader(r.Header),
 		}
+		rec.Query, _ = redactQuery(rec.Query)
 		rec.Body, rec.BodyTruncated = peekBody(r)
 		rec.Body = redactBody(rec.Path, rec.Body, rec.BodyTruncated)
 
@@ -306,9 +309,9 @@ func redactBody(path string, body []byte, truncated bool) []byte {
 		return body
 	}
 	found := false
-	for _, f := range []string{"password", "refresh_token", "access_token"} {
-		if _, ok := fields[f]; ok {
-			fields[f] = json.RawMessage(`"[REDACTED]"`)
+	for k := range fields {
+		if isCredential(k) {
+			fields[k] = json.RawMessage(`"[REDACTED]"`)
 			found = true
 		}
 	}
@@ -320,6 +323,31 @@ func redactBody(path string, body []byte, truncated bool) []byte {
 		return nil
 	}
 	return out
+}
+
+// credentialFields are the names of the fields that hold a credential.
+var credentialFields = []string{"password", "refresh_token", "access_token"}
+
+// isCredential reports whether a body field or query parameter holds a credential. Case
+// does not count, as encoding/json, which decodes the bodies, ignores it too ("PASSWORD"
+// logs in).
+func isCredential(name string) bool {
+	return slices.ContainsFunc(credentialFields, func(f string) bool { return strings.EqualFold(name, f) })
+}
+
+// redactQuery returns q with the values of its credential parameters replaced, and
+// whether it had any; q itself is left as it is.
+func redactQuery(q url.Values) (url.Values, bool) {
+	out := make(url.Values, len(q))
+	changed := false
+	for k, vs := range q {
+		if isCredential(k) {
+			vs = slices.Repeat([]string{"[REDACTED]"}, len(vs))
+			changed = true
+		}
+		out[k] = vs
+	}
+	return out, changed
 }
 
 // redactedHeader copies h without its credentials.

@@ -355,9 +355,11 @@ func (s *Server) CustomerIDs() []string { return slices.Clone(s.world().seed.cus
 // VendorIDs are the ids of the main company's seeded vendors, oldest first.
 func (s *Server) VendorIDs() []string { return slices.Clone(s.world().seed.vendors) }
 
-// Seed is the seeded data a test refers to, in one value: what Server.Seed returns, and
-// what the control API (GET /_atlastest/seed) and cmd/atlastest -json show, with these
-// JSON names.
+// Seed is the seeded data a test refers to, in one value: what Server.Seed returns, with
+// these JSON names. The control API's GET /_atlastest/seed answers it as the whole body
+// ({"email": ..., "password": ...}: jq -r .email). cmd/atlastest -json prints it nested
+// under "seed", beside the URLs ({"url": ..., "control_url": ..., "ca_file": ...,
+// "seed": {"email": ...}, "subscriptions": [...]}: jq -r .seed.email).
 type Seed struct {
 	// Email and Password are the admin's (Server.Email, Server.Password).
 	Email    string `json:"email"`

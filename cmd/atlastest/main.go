@@ -2,13 +2,23 @@
 // for tests in any language, docker-compose stacks, shell scripts and the processes of a
 // replicated service, which all share one fake Atlas.
 //
-//	go run github.com/atlas-accounting/atlas-go/cmd/atlastest@latest -addr 127.0.0.1:8080
+// Build it, then run the binary:
+//
+//	go build -o atlastest ./cmd/atlastest   # in a clone; or: go install github.com/atlas-accounting/atlas-go/cmd/atlastest@latest
+//	./atlastest -addr 127.0.0.1:8080
+//
+// (go run does not pass SIGTERM on to the program it runs, so the server would neither
+// stop cleanly nor save -save-state.)
 //
 // It prints the API's URL, the seeded credentials, company ids and webhook secret (with
 // -json, as one JSON line), then serves until SIGINT or SIGTERM, logging every request to
 // stderr (never a credential). Beside the API, under /_atlastest/, it serves the control
 // API described in api/atlastest-control.yaml: the clock, faults, the request log, webhook
-// subscriptions and deliveries, the state.
+// subscriptions and deliveries, the state. The control API answers requests to a loopback
+// address or name (and the hosts of -control-host), never a browser's cross-site request,
+// and bodies up to -control-max-body. An -addr beyond loopback (":8080", "0.0.0.0:8080")
+// needs -control-token, which control requests then carry as a bearer token, or
+// -control-open to serve the control API to whoever can reach it.
 //
 // Flags set what atlastest's options set: the plan (-tier, or -limit, -burst and -window),
 // token lifetimes, seeded invoices, a second company, chaos, latency, webhook
@@ -67,6 +77,8 @@ type config struct {
 	caFile        string
 	saveState     string
 	logger        *slog.Logger
+	open          bool // -addr listens beyond loopback
+	tokenSet      bool // -control-token was given
 }
 
 // run is the command: it returns the exit status once ctx ends (a signal) or the server
@@ -116,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.latency > 0 {
 		srv.SetLatency(cfg.latency)
 	}
-	var subs []subscription
+	subs := []subscription{} // [] in the JSON line, not null
 	for _, u := range cfg.webhooks {
 		subs = append(subs, subscription{ID: srv.Subscribe(u, cfg.webhookEvents...), URL: u})
 	}
@@ -134,6 +146,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	log.Info("atlastest: serving", "url", srv.URL, "control", out.ControlURL, "tls", cfg.tls)
+	if cfg.open && !cfg.tokenSet {
+		log.Warn("atlastest: the control API is open to anyone who can reach " + cfg.addr + " (-control-open): they can read the seeded passwords")
+	}
 
 	<-ctx.Done()
 	log.Info("atlastest: stopping")
@@ -330,6 +345,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.caFile, "tls-ca", "", "with -tls: write the CA certificate (PEM) to this file (default a temporary file, removed on exit)")
 	fs.Var(&tlsHosts, "tls-host", "with -tls: more host names or IPs for the certificate, comma-separated")
 	fs.StringVar(&cfg.saveState, "save-state", "", "on exit, save the state as JSON to this file (for -state)")
+	var (
+		controlHosts listFlag
+		controlToken = fs.String("control-token", "", "every control request must carry this token: Authorization: Bearer TOKEN (needed with an -addr beyond loopback, unless -control-open)")
+		controlOpen  = fs.Bool("control-open", false, "serve the control API (seeded passwords included) on an -addr beyond loopback without -control-token")
+		controlBody  = fs.String("control-max-body", "32MiB", "the largest control request body, such as a state for PUT /_atlastest/state: bytes, or with KiB, MiB or GiB")
+	)
+	fs.Var(&controlHosts, "control-host", "more Host names the control API answers besides loopback ones, such as a docker-compose service name, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -354,8 +376,25 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		cfg.opts = append(cfg.opts, o)
 	}
 
-	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+	if host, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		bad("-addr %q: %v", cfg.addr, err)
+	} else if !isLoopback(host) {
+		cfg.open = true
+		if *controlToken == "" && !*controlOpen {
+			bad("-addr %q listens beyond this machine's loopback interface, where anyone who can reach it could read the seeded passwords and drive the fake through the control API: give -control-token TOKEN (control requests then send Authorization: Bearer TOKEN), or -control-open to serve it to them all the same", cfg.addr)
+		}
+	}
+	if set["control-token"] {
+		cfg.tokenSet = true
+		opt("-control-token", atlastest.WithControlToken(*controlToken))
+	}
+	if len(controlHosts) > 0 {
+		opt("-control-host", atlastest.WithControlHosts(controlHosts...))
+	}
+	if n, err := parseSize(*controlBody); err != nil {
+		bad("-control-max-body: %v", err)
+	} else {
+		opt("-control-max-body", atlastest.WithControlBodyLimit(n))
 	}
 	switch {
 	case set["tier"] && set["limit"]:
@@ -451,6 +490,35 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	cfg.opts = append(cfg.opts, atlastest.WithControlAPI(), atlastest.WithLogger(cfg.logger))
 	return &cfg, nil
+}
+
+// isLoopback reports whether a listening host is on the loopback interface alone: "" and
+// 0.0.0.0 listen on every interface, a name other than localhost may be anywhere.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// parseSize reads a size in bytes: "1048576", "512KiB", "32MiB", "1GiB".
+func parseSize(s string) (int64, error) {
+	num, mult := s, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if len(s) > len(u.suffix) && strings.EqualFold(s[len(s)-len(u.suffix):], u.suffix) {
+			num, mult = strings.TrimSpace(s[:len(s)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a positive size: bytes, or with KiB, MiB or GiB (32MiB)", s)
+	}
+	return n * mult, nil
 }
 
 // clockFor is the server's clock for -start and -frozen: nil for the real time.

@@ -108,6 +108,7 @@ func (b *syncBuffer) String() string {
 type process struct {
 	cmd    *exec.Cmd
 	info   startup // what it printed
+	line   []byte  // the JSON line it printed
 	stderr *syncBuffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
@@ -143,6 +144,7 @@ func startCommand(t *testing.T, args ...string) *process {
 	}()
 	require.NoError(t, readErr, "the command printed no line; stderr:\n%s", p.stderr)
 	require.NoError(t, json.Unmarshal(line, &p.info), "%s", line)
+	p.line = line
 	require.NotEmpty(t, p.info.URL)
 	return p
 }
@@ -554,6 +556,15 @@ func TestBadFlagsExitWithStatus2(t *testing.T) {
 		{[]string{"-log-level", "loud"}, `-log-level: "loud" is not debug, info, warn or error`},
 		{[]string{"-request-log", "-1"}, "-request-log: -1 requests is negative"},
 		{[]string{"-addr", "nowhere"}, `-addr "nowhere"`},
+		{[]string{"-addr", ":0"}, `-addr ":0" listens beyond this machine's loopback interface`},
+		{[]string{"-addr", "0.0.0.0:8080"}, "give -control-token TOKEN"},
+		{[]string{"-addr", "[::]:8080"}, "or -control-open"},
+		{[]string{"-addr", "atlastest:8080"}, "listens beyond this machine's loopback interface"},
+		{[]string{"-control-token", ""}, "-control-token: the token is empty"},
+		{[]string{"-control-token", "two words"}, "-control-token: the token has a character"},
+		{[]string{"-control-host", "atlastest:8080"}, `-control-host: "atlastest:8080" has a port`},
+		{[]string{"-control-max-body", "lots"}, `-control-max-body: "lots" is not a positive size`},
+		{[]string{"-control-max-body", "0"}, `-control-max-body: "0" is not a positive size`},
 		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"serve"}, `unexpected argument "serve"`},
 	} {

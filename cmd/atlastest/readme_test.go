@@ -50,23 +50,20 @@ func TestReadmeCurlSession(t *testing.T) {
 	t.Parallel()
 	blocks := readmeShellBlocks(t)
 
-	// The command, as the README starts it, on a free port instead of its own.
-	const goRun = "go run github.com/atlas-accounting/atlas-go/cmd/atlastest@latest "
+	// The command, as the README builds and starts it, on a free port instead of its own.
 	var args []string
 	var readmeAddr string
-	for _, b := range blocks {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(b), goRun); ok {
-			words, err := shellWords(rest, nil)
-			require.NoError(t, err)
-			for i := 0; i < len(words); i++ {
-				if words[i] == "-addr" && i+1 < len(words) {
-					readmeAddr = words[i+1]
-					i++
-					continue
-				}
-				args = append(args, words[i])
-			}
+	rest, ok := strings.CutPrefix(strings.TrimSpace(blocks[0]), readmeBuild+"\n"+readmeRun)
+	require.True(t, ok, "the README's first block builds the binary, then runs it:\n%s", blocks[0])
+	words, err := shellWords(rest, nil)
+	require.NoError(t, err)
+	for i := 0; i < len(words); i++ {
+		if words[i] == "-addr" && i+1 < len(words) {
+			readmeAddr = words[i+1]
+			i++
+			continue
 		}
+		args = append(args, words[i])
 	}
 	require.NotEmpty(t, readmeAddr, "the README starts the command with -addr")
 
@@ -86,6 +83,93 @@ func TestReadmeCurlSession(t *testing.T) {
 	assert.GreaterOrEqual(t, sh.curls, 12, "every curl of the session ran")
 	assert.GreaterOrEqual(t, sh.checked, 5, "every expected output was compared")
 	assert.Equal(t, 0, p.stop(t))
+}
+
+// The README leads with building the binary and running it, not with go run, which does
+// not pass SIGTERM on.
+const (
+	readmeBuild = "go build -o atlastest ./cmd/atlastest"
+	readmeRun   = "./atlastest "
+)
+
+// Every command line of the README's section is one the command accepts: the container
+// example too, which listens beyond loopback and so needs a control token or -control-open.
+func TestReadmeCommandLinesParse(t *testing.T) {
+	t.Parallel()
+	var lines int
+	for _, b := range readmeShellBlocks(t) {
+		for _, line := range strings.Split(b, "\n") {
+			rest, ok := strings.CutPrefix(strings.TrimSpace(line), readmeRun)
+			if !ok {
+				continue
+			}
+			if i := strings.Index(rest, " #"); i >= 0 {
+				rest = rest[:i]
+			}
+			words, err := shellWords(rest, map[string]string{"ATLASTEST_TOKEN": "readme-token"})
+			require.NoError(t, err, line)
+			_, err = parseFlags(words, io.Discard)
+			require.NoError(t, err, line)
+			lines++
+		}
+	}
+	assert.GreaterOrEqual(t, lines, 3, "the README runs the command, over TLS and in a container")
+}
+
+// TestReadmeShowsTheJSONLine checks the -json line the README shows against the one the
+// command prints: every key shown is printed, with a value of the same JSON type, and every
+// key printed at the top and under "seed" is shown. (jq -r .email on it gave null when the
+// README suggested the credentials were at the top.)
+func TestReadmeShowsTheJSONLine(t *testing.T) {
+	skipWithoutSignals(t)
+	t.Parallel()
+	raw, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	text := string(raw)
+	start := strings.Index(text, "\n"+readmeSection+"\n")
+	require.GreaterOrEqual(t, start, 0)
+	m := regexp.MustCompile("(?s)```json\n(.*?)```").FindStringSubmatch(text[start:])
+	require.NotNil(t, m, "the section shows the -json line")
+	var shown map[string]any
+	require.NoError(t, json.Unmarshal([]byte(m[1]), &shown), "the README's -json line is JSON")
+
+	p := startCommand(t)
+	var printed map[string]any
+	require.NoError(t, json.Unmarshal(p.line, &printed))
+	sameShape(t, ".", shown, printed, true)
+	seed, _ := printed["seed"].(map[string]any)
+	assert.Equal(t, p.info.Seed.Email, seed["email"], "jq -r .seed.email")
+	assert.Equal(t, 0, p.stop(t))
+}
+
+// sameShape checks that printed has every key of shown with a value of the same JSON type,
+// and, when complete, no key that shown lacks. Only "seed" is complete below the top.
+func sameShape(t *testing.T, path string, shown, printed any, complete bool) {
+	t.Helper()
+	switch sv := shown.(type) {
+	case map[string]any:
+		pv, ok := printed.(map[string]any)
+		if !assert.True(t, ok, "%s: the command prints %T, the README shows an object", path, printed) {
+			return
+		}
+		for k, v := range sv {
+			if assert.Contains(t, pv, k, "%s: the README shows %q, which the command does not print", path, k) {
+				sameShape(t, strings.TrimSuffix(path, ".")+"."+k, v, pv[k], path == "." && k == "seed")
+			}
+		}
+		if complete {
+			for k := range pv {
+				assert.Contains(t, sv, k, "%s: the command prints %q, which the README does not show", path, k)
+			}
+		}
+	case []any:
+		pv, ok := printed.([]any)
+		if assert.True(t, ok, "%s: the command prints %T, the README shows an array", path, printed) && len(sv) > 0 && len(pv) > 0 {
+			sameShape(t, path+"[0]", sv[0], pv[0], false)
+		}
+	default:
+		assert.IsType(t, shown, printed, "%s: the README shows a %T, the command prints a %T", path, shown, printed)
+	}
 }
 
 // shell replays a session.

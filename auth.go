@@ -529,7 +529,7 @@ func (tm *tokenManager) setLocked(t Tokens, lifetime time.Duration) {
 		// No token lives shorter than the time left on it: the longest seen
 		// is the best guess, so that tokens another client renewed a while
 		// ago are renewed as early as the ones this client got itself.
-		tm.lifetime = max(tm.lifetime, t.Expiry.Sub(time.Now()))
+		tm.lifetime = max(tm.lifetime, time.Until(t.Expiry))
 		lifetime = tm.lifetime
 	}
 	if !t.Expiry.IsZero() {

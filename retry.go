@@ -131,7 +131,7 @@ func (co *core) pause(ctx context.Context, st *callState) error {
 	if st.notBefore.IsZero() {
 		return nil
 	}
-	d := st.notBefore.Sub(time.Now())
+	d := time.Until(st.notBefore)
 	if d <= 0 {
 		return nil
 	}

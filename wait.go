@@ -11,11 +11,10 @@ import (
 // before a retry (pause, retry.go) and for the Limiter's budget (pacer.Wait,
 // ratelimit.go). It waits d on a timer of the time package (which tests make
 // virtual with testing/synctest), or until ctx ends or wake (which may be
-// nil) is closed. A wait that would
-// outlast ctx's deadline fails at once (matching ErrRateLimited when
-// rateLimited). Unless *logged, it logs the wait at Debug with what it waits
-// for and sets *logged, so that a wait that wakes up to look again is logged
-// once.
+// nil) is closed. A wait that would outlast ctx's deadline fails at once
+// (matching ErrRateLimited when rateLimited). Unless *logged, it logs the
+// wait at Debug with what it waits for and sets *logged, so that a wait that
+// wakes up to look again is logged once.
 func sleep(ctx context.Context, logger *slog.Logger, d time.Duration, what string, rateLimited bool, wake <-chan struct{}, logged *bool) error {
 	if err := ctx.Err(); err != nil {
 		return &waitError{what: what, err: err}

@@ -36,8 +36,8 @@ const (
 // atlas.WithLimiter. Each attempt takes a token from a GCRA bucket in Redis
 // (redis_rate), refilled at limit per window and holding a little less than
 // burst; a 429 that any of them gets, and an answer that says the window is
-// spent, pause all of them until the time the API gave. Processes sharing a
-// key must use the same limit, burst and window.
+// spent but for the same margin, pause all of them until the time the API
+// gave. Processes sharing a key must use the same limit, burst and window.
 //
 // Wait costs one Redis round trip per attempt (a second one only when Redis
 // has dropped its script cache, or after a pause). Observe costs none for an

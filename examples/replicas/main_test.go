@@ -311,7 +311,9 @@ func TestRedisStoppedMidRun(t *testing.T) {
 		count(after[up:len(settled)], status(http.StatusTooManyRequests)), count(after[len(settled):], status(http.StatusTooManyRequests)))
 	assert.Zero(t, s.Failed, "no call failed")
 	assert.Empty(t, s.Lost)
-	assert.GreaterOrEqual(t, outageTime, 4*time.Second, "the outage lasted")
+	// Five seconds' worth at the plan's rate, less what the server's bucket
+	// may hold when Redis stops: 3.3 s at least.
+	assert.GreaterOrEqual(t, outageTime, 3*time.Second, "the outage lasted")
 	// Each process paces itself to the whole plan meanwhile, as if alone: about
 	// one 429 per process and second was measured; twice that fails the test.
 	assert.LessOrEqual(t, outage429, 2*processes*int(math.Ceil(outageTime.Seconds())), "429s while Redis is down")

@@ -126,12 +126,15 @@ func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window 
 	if limit <= 0 || burst <= 0 || window <= 0 {
 		return nil, invalidConfig("NewLimiter: limit %d, burst %d and window %s must be positive", limit, burst, window)
 	}
+	// The margin is the client's own: the same spare requests as its
+	// built-in pacer keeps, for the same reason.
+	margin := atlas.PlanLimits{PerMinute: limit, Burst: burst}.Margin()
 	l := &Limiter{
 		rdb:      rdb,
 		key:      key,
 		keys:     keys,
-		limit:    redis_rate.Limit{Rate: limit, Burst: burst - burstMargin(burst), Period: window},
-		margin:   burstMargin(burst),
+		limit:    redis_rate.Limit{Rate: limit, Burst: burst - margin, Period: window},
+		margin:   margin,
 		maxPause: max(window, minMaxPause),
 		timeout:  DefaultLimiterTimeout,
 		now:      time.Now,
@@ -154,33 +157,11 @@ func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window 
 // atlas.TierEnterprise document them. An unknown tier is an error matching
 // atlas.ErrInvalidConfig.
 func NewTierLimiter(rdb redis.UniversalClient, key string, tier atlas.Tier, opts ...LimiterOption) (*Limiter, error) {
-	limit, burst, ok := tierLimits(tier)
+	l, ok := tier.Limits()
 	if !ok {
 		return nil, invalidConfig("NewTierLimiter: unknown tier %q", string(tier))
 	}
-	return NewLimiter(rdb, key, limit, burst, time.Minute, opts...)
-}
-
-// tierLimits returns a plan's requests per minute and burst.
-func tierLimits(t atlas.Tier) (perMinute, burst int, ok bool) {
-	switch t {
-	case atlas.TierStandard:
-		return 60, 10, true
-	case atlas.TierProfessional:
-		return 300, 50, true
-	case atlas.TierEnterprise:
-		return 1000, 100, true
-	}
-	return 0, 0, false
-}
-
-// burstMargin is how many tokens of a burst the Limiter leaves unused: the
-// same as the client's built-in pacer.
-func burstMargin(burst int) int {
-	if burst <= 1 {
-		return 0
-	}
-	return max(1, burst/10)
+	return NewLimiter(rdb, key, l.PerMinute, l.Burst, time.Minute, opts...)
 }
 
 // Wait blocks until the shared budget lets one more attempt go. It returns an

@@ -116,10 +116,14 @@ func TestNewTierLimiter(t *testing.T) {
 	assert.Error(t, err, "the core does not know it either")
 }
 
-func TestBurstMargin(t *testing.T) {
+func TestLimiterKeepsTheClientsBurstMargin(t *testing.T) {
 	t.Parallel()
+	rdb := newTestClient(t)
 	for burst, want := range map[int]int{1: 0, 2: 1, 10: 1, 19: 1, 20: 2, 50: 5, 100: 10} {
-		assert.Equal(t, want, burstMargin(burst), "burst %d", burst)
+		l, err := NewLimiter(rdb, testKey(t), 60, burst, time.Minute)
+		require.NoError(t, err)
+		assert.Equal(t, want, l.margin, "burst %d", burst)
+		assert.Equal(t, burst-want, l.limit.Burst, "burst %d", burst)
 	}
 }
 

@@ -78,7 +78,7 @@ func TestWithRateLimitAndWithTierLastWins(t *testing.T) {
 func TestBurstMargin(t *testing.T) {
 	t.Parallel()
 	for burst, want := range map[int]int{1: 0, 2: 1, 10: 1, 19: 1, 20: 2, 50: 5, 100: 10} {
-		assert.Equal(t, want, burstMargin(burst), "burst %d", burst)
+		assert.Equal(t, want, PlanLimits{PerMinute: 60, Burst: burst}.Margin(), "burst %d", burst)
 	}
 }
 

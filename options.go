@@ -118,7 +118,7 @@ func WithCompany(companyID string) Option {
 // too early for the plan.
 func WithTier(t Tier) Option {
 	return func(s *settings) error {
-		if _, _, ok := t.limits(); !ok {
+		if _, ok := t.Limits(); !ok {
 			return invalidConfig("WithTier: unknown tier %q", string(t))
 		}
 		s.tier, s.custom = t, nil

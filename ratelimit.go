@@ -31,24 +31,45 @@ type RateLimit struct {
 // rate and burst so that it never provokes a 429.
 type Tier string
 
-// The Atlas plans and their limits (requests per minute, burst).
+// The Atlas plans; Tier.Limits says what each allows.
 const (
 	TierStandard     Tier = "standard"     // 60 per minute, burst 10
 	TierProfessional Tier = "professional" // 300 per minute, burst 50
 	TierEnterprise   Tier = "enterprise"   // 1000 per minute, burst 100
 )
 
-// limits returns the tier's requests per minute and burst.
-func (t Tier) limits() (perMinute, burst int, ok bool) {
+// PlanLimits are what a plan allows: requests per minute, and how many of
+// them may come at once.
+type PlanLimits struct {
+	PerMinute int
+	Burst     int
+}
+
+// Limits returns the plan's limits, the one table of them that the client's
+// pacer (WithTier) and atlasredis's NewTierLimiter both read; ok is false for
+// a Tier that is not a plan.
+func (t Tier) Limits() (limits PlanLimits, ok bool) {
 	switch t {
 	case TierStandard:
-		return 60, 10, true
+		return PlanLimits{PerMinute: 60, Burst: 10}, true
 	case TierProfessional:
-		return 300, 50, true
+		return PlanLimits{PerMinute: 300, Burst: 50}, true
 	case TierEnterprise:
-		return 1000, 100, true
+		return PlanLimits{PerMinute: 1000, Burst: 100}, true
 	}
-	return 0, 0, false
+	return PlanLimits{}, false
+}
+
+// Margin is how many requests of the burst a client that paces itself
+// leaves unused: a tenth, and at least one when the burst has two or more.
+// The delays of requests on their way to the server vary, so one can arrive
+// sooner after the previous one than it was sent; the spare requests absorb
+// that. The built-in pacer and atlasredis's Limiter keep the same margin.
+func (l PlanLimits) Margin() int {
+	if l.Burst <= 1 {
+		return 0
+	}
+	return max(1, l.Burst/10)
 }
 
 // pacer is the one rate-limit budget shared by every copy of a Client, and
@@ -130,29 +151,21 @@ var _ Limiter = (*pacer)(nil)
 
 func newPacer(tier Tier, logger *slog.Logger) *pacer {
 	p := &pacer{logger: logger, maxWait: defaultMaxRateLimitWait}
-	if perMinute, burst, ok := tier.limits(); ok {
-		p.limitTo(perMinute, burst, time.Minute)
+	if l, ok := tier.Limits(); ok {
+		p.limitTo(l.PerMinute, l.Burst, time.Minute)
 	}
 	return p
 }
 
 // limitTo makes the pacer run a token bucket refilled at limit per window,
-// the plan's rate (WithTier, WithRateLimit). The bucket holds a tenth fewer
-// tokens than the plan's burst, and at least one fewer when the burst allows:
-// once the burst is spent, the client sends exactly as fast as the server's
-// bucket refills, and a request that reaches the server sooner after the
-// previous one than it was sent (the delays on the way vary) would otherwise
-// find the server's bucket empty and get a 429. The spare tokens absorb that.
+// the plan's rate (WithTier, WithRateLimit). The bucket holds the plan's
+// burst less its margin (PlanLimits.Margin): once the burst is spent, the
+// client sends exactly as fast as the server's bucket refills, and a request
+// that reaches the server sooner after the previous one than it was sent
+// would otherwise find the server's bucket empty and get a 429.
 func (p *pacer) limitTo(limit, burst int, window time.Duration) {
-	p.bucket = rate.NewLimiter(rate.Limit(float64(limit)/window.Seconds()), burst-burstMargin(burst))
-}
-
-// burstMargin is how many tokens of a plan's burst the client leaves unused.
-func burstMargin(burst int) int {
-	if burst <= 1 {
-		return 0
-	}
-	return max(1, burst/10)
+	margin := PlanLimits{PerMinute: limit, Burst: burst}.Margin()
+	p.bucket = rate.NewLimiter(rate.Limit(float64(limit)/window.Seconds()), burst-margin)
 }
 
 // snapshot returns the last rate-limit state seen.

@@ -234,11 +234,13 @@ func TestTierPacesToThePlan(t *testing.T) {
 
 func TestTierLimits(t *testing.T) {
 	t.Parallel()
-	for tier, want := range map[Tier][2]int{TierStandard: {60, 10}, TierProfessional: {300, 50}, TierEnterprise: {1000, 100}} {
-		perMinute, burst, ok := tier.limits()
+	for tier, want := range map[Tier]PlanLimits{TierStandard: {60, 10}, TierProfessional: {300, 50}, TierEnterprise: {1000, 100}} {
+		l, ok := tier.Limits()
 		assert.True(t, ok)
-		assert.Equal(t, want, [2]int{perMinute, burst}, string(tier))
+		assert.Equal(t, want, l, string(tier))
 	}
+	_, ok := Tier("platinum").Limits()
+	assert.False(t, ok)
 }
 
 // A rate-limit wait that would outlast the context's deadline returns at

@@ -108,7 +108,7 @@ var holdNoSecret = map[string]reflect.Type{
 	"Limiter": typeOf[atlas.Limiter](), "ListOptions": typeOf[atlas.ListOptions](),
 	"Me": typeOf[atlas.Me](), "MemoryDeduper": typeOf[atlas.MemoryDeduper](),
 	"NormalBalance": typeOf[atlas.NormalBalance](), "Organization": typeOf[atlas.Organization](),
-	"Page": typeOf[atlas.Page[atlas.Invoice]](), "Payment": typeOf[atlas.Payment](),
+	"Page": typeOf[atlas.Page[atlas.Invoice]](), "Payment": typeOf[atlas.Payment](), "PlanLimits": typeOf[atlas.PlanLimits](),
 	"PaymentApplication": typeOf[atlas.PaymentApplication](), "PaymentCreateParams": typeOf[atlas.PaymentCreateParams](),
 	"PaymentListParams": typeOf[atlas.PaymentListParams](), "PaymentMethod": typeOf[atlas.PaymentMethod](),
 	"PaymentReceivedData": typeOf[atlas.PaymentReceivedData](), "PaymentSortBy": typeOf[atlas.PaymentSortBy](),

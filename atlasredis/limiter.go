@@ -36,8 +36,8 @@ const (
 // atlas.WithLimiter. Each attempt takes a token from a GCRA bucket in Redis
 // (redis_rate), refilled at limit per window and holding a little less than
 // burst; a 429 that any of them gets, and an answer that says the window is
-// spent, pause all of them until the time the API gave. Processes sharing a
-// key must use the same limit, burst and window.
+// spent but for the same margin, pause all of them until the time the API
+// gave. Processes sharing a key must use the same limit, burst and window.
 //
 // Wait costs one Redis round trip per attempt (a second one only when Redis
 // has dropped its script cache, or after a pause). Observe costs none for an
@@ -55,6 +55,7 @@ type Limiter struct {
 	key      string
 	keys     accountKeys
 	limit    redis_rate.Limit
+	margin   int           // the burst's tokens left unused, and the window's (see NewLimiter)
 	maxPause time.Duration // longest pause Observe imposes and Wait sleeps
 	timeout  time.Duration
 	recheck  time.Duration // how long after a failure Redis is asked again
@@ -102,7 +103,11 @@ func WithLimiterLogger(logger *slog.Logger) LimiterOption {
 // NewLimiter returns a Limiter that lets every process sharing key send limit
 // requests per window, with bursts of up to burst, less a margin (a tenth of
 // burst, at least one when burst is more than one) that absorbs the uneven
-// delays of requests on their way, as the client's built-in pacer does. It
+// delays of requests on their way, as the client's built-in pacer does. The
+// same margin is kept in each of the API's windows: an answer that leaves no
+// more than it in the window pauses every process until the window's reset,
+// so that the attempts already on their way when that answer comes still
+// fit. It
 // fails when rdb is nil or ignores context deadlines (see the package
 // documentation), key is not valid, or limit, burst or window is not
 // positive, always with an error matching atlas.ErrInvalidConfig; it does
@@ -121,11 +126,15 @@ func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window 
 	if limit <= 0 || burst <= 0 || window <= 0 {
 		return nil, invalidConfig("NewLimiter: limit %d, burst %d and window %s must be positive", limit, burst, window)
 	}
+	// The margin is the client's own: the same spare requests as its
+	// built-in pacer keeps, for the same reason.
+	margin := atlas.PlanLimits{PerMinute: limit, Burst: burst}.Margin()
 	l := &Limiter{
 		rdb:      rdb,
 		key:      key,
 		keys:     keys,
-		limit:    redis_rate.Limit{Rate: limit, Burst: burst - burstMargin(burst), Period: window},
+		limit:    redis_rate.Limit{Rate: limit, Burst: burst - margin, Period: window},
+		margin:   margin,
 		maxPause: max(window, minMaxPause),
 		timeout:  DefaultLimiterTimeout,
 		now:      time.Now,
@@ -148,33 +157,11 @@ func NewLimiter(rdb redis.UniversalClient, key string, limit, burst int, window 
 // atlas.TierEnterprise document them. An unknown tier is an error matching
 // atlas.ErrInvalidConfig.
 func NewTierLimiter(rdb redis.UniversalClient, key string, tier atlas.Tier, opts ...LimiterOption) (*Limiter, error) {
-	limit, burst, ok := tierLimits(tier)
+	l, ok := tier.Limits()
 	if !ok {
 		return nil, invalidConfig("NewTierLimiter: unknown tier %q", string(tier))
 	}
-	return NewLimiter(rdb, key, limit, burst, time.Minute, opts...)
-}
-
-// tierLimits returns a plan's requests per minute and burst.
-func tierLimits(t atlas.Tier) (perMinute, burst int, ok bool) {
-	switch t {
-	case atlas.TierStandard:
-		return 60, 10, true
-	case atlas.TierProfessional:
-		return 300, 50, true
-	case atlas.TierEnterprise:
-		return 1000, 100, true
-	}
-	return 0, 0, false
-}
-
-// burstMargin is how many tokens of a burst the Limiter leaves unused: the
-// same as the client's built-in pacer.
-func burstMargin(burst int) int {
-	if burst <= 1 {
-		return 0
-	}
-	return max(1, burst/10)
+	return NewLimiter(rdb, key, l.PerMinute, l.Burst, time.Minute, opts...)
 }
 
 // Wait blocks until the shared budget lets one more attempt go. It returns an
@@ -311,8 +298,10 @@ return 1
 
 // Observe shares what an answer said with every process: a 429 pauses them
 // all for its Retry-After (and empties the shared bucket, as the API's is),
-// and an answer whose X-RateLimit-Remaining is 0 pauses them all until the
-// window's reset. Pauses are capped at a minute, or the window when longer.
+// and an answer whose X-RateLimit-Remaining is no more than the margin (see
+// NewLimiter) pauses them all until the window's reset: the attempts that
+// other processes sent before that pause reaches them use the window's
+// margin instead of getting 429s. Pauses are capped at a minute, or the window when longer.
 // Other answers cost nothing. When Redis fails, the pause is lost: Observe
 // has no error to return, and the client's own retry of a 429 still waits.
 func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
@@ -327,7 +316,7 @@ func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
 		if pause <= 0 {
 			pause = l.limit.Period / time.Duration(l.limit.Rate)
 		}
-	case o.RateLimit.Limit > 0 && o.RateLimit.Remaining == 0 && !o.RateLimit.Reset.IsZero():
+	case o.RateLimit.Limit > 0 && o.RateLimit.Remaining <= l.margin && !o.RateLimit.Reset.IsZero():
 		pause = o.RateLimit.Reset.Sub(l.now())
 	}
 	if pause <= 0 {

@@ -116,10 +116,14 @@ func TestNewTierLimiter(t *testing.T) {
 	assert.Error(t, err, "the core does not know it either")
 }
 
-func TestBurstMargin(t *testing.T) {
+func TestLimiterKeepsTheClientsBurstMargin(t *testing.T) {
 	t.Parallel()
+	rdb := newTestClient(t)
 	for burst, want := range map[int]int{1: 0, 2: 1, 10: 1, 19: 1, 20: 2, 50: 5, 100: 10} {
-		assert.Equal(t, want, burstMargin(burst), "burst %d", burst)
+		l, err := NewLimiter(rdb, testKey(t), 60, burst, time.Minute)
+		require.NoError(t, err)
+		assert.Equal(t, want, l.margin, "burst %d", burst)
+		assert.Equal(t, burst-want, l.limit.Burst, "burst %d", burst)
 	}
 }
 
@@ -322,6 +326,12 @@ func TestLimiterObserve(t *testing.T) {
 		{"window spent", func(now time.Time) atlas.RateObservation {
 			return atlas.RateObservation{StatusCode: 201, RateLimit: atlas.RateLimit{Limit: 60, Remaining: 0, Reset: now.Add(3 * time.Second)}}
 		}, 2 * time.Second, 3 * time.Second, 1},
+		{"window down to the margin", func(now time.Time) atlas.RateObservation {
+			return atlas.RateObservation{StatusCode: 200, RateLimit: atlas.RateLimit{Limit: 60, Remaining: 1, Reset: now.Add(3 * time.Second)}}
+		}, 2 * time.Second, 3 * time.Second, 1},
+		{"window above the margin", func(now time.Time) atlas.RateObservation {
+			return atlas.RateObservation{StatusCode: 200, RateLimit: atlas.RateLimit{Limit: 60, Remaining: 2, Reset: now.Add(3 * time.Second)}}
+		}, 0, 0, 0},
 		{"window spent, reset past", func(now time.Time) atlas.RateObservation {
 			return atlas.RateObservation{StatusCode: 200, RateLimit: atlas.RateLimit{Limit: 60, Remaining: 0, Reset: now.Add(-time.Second)}}
 		}, 0, 0, 0},
@@ -495,12 +505,14 @@ func TestLimiterFallsBackWhileRedisIsDown(t *testing.T) {
 }
 
 // A Redis that accepts the connection and never answers costs a Wait its
-// timeout, never the caller's deadline.
+// timeout, never the caller's deadline. The timeout is long enough for the
+// first Wait (a dial and a script load through the proxy) on a loaded
+// machine.
 func TestLimiterGivesUpOnASlowRedis(t *testing.T) {
 	t.Parallel()
 	p := newProxy(t)
 	rdb := newClientAt(t, p.url(t))
-	const timeout = 150 * time.Millisecond
+	const timeout = time.Second
 	l, err := NewLimiter(rdb, testKey(t), 60, 10, time.Minute, WithLimiterTimeout(timeout))
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

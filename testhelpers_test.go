@@ -290,10 +290,13 @@ var fastRetry = RetryPolicy{MaxRetries: 3, MinBackoff: time.Millisecond, MaxBack
 // latter, and compiled only into the tests). It starts an atlastest server
 // and returns a client on it, logged in lazily as the server's admin, in
 // its main company; the options say what differs: the server's options
-// (ServerOptions), another server (OnServer, OnURL), the client's options
-// (ClientOptions, which come last and win). The client sends through a
-// transport of its own and retries fast (fastRetry). Everything Setup starts
-// is closed when the test ends. The server is nil for a client on OnURL.
+// (ServerOptions), another server (OnServer, OnURL, OnMem), the client's
+// options (ClientOptions, which come last and win), and, for a test inside a
+// testing/synctest bubble, the in-memory network (InBubble: the server is
+// atlastest.NewTestServer). The client sends through a transport of its own
+// (the server's Client in a bubble) and retries fast (fastRetry). Everything
+// Setup starts is closed when the test ends. The server is nil for a client
+// on OnURL or OnMem.
 func Setup(tb testing.TB, opts ...SetupOption) (*Client, *atlastest.Server) {
 	tb.Helper()
 	var cfg setupConfig

@@ -473,12 +473,13 @@ func (st *callState) waitStart(co *core) time.Time {
 }
 
 // waited calls Wait for a wait that began at from (waitStart), with the
-// context CallStart returned.
-func (st *callState) waited(co *core, from time.Time, reason WaitReason, renewal context.Context) {
+// context CallStart returned; info's Duration is the time since from.
+func (st *callState) waited(co *core, from time.Time, info WaitInfo) {
 	if st == nil || st.trace == nil || from.IsZero() {
 		return
 	}
-	st.trace.tr.wait(st.trace.ctx, WaitInfo{Reason: reason, Duration: co.traceNow().Sub(from), Renewal: renewal})
+	info.Duration = co.traceNow().Sub(from)
+	st.trace.tr.wait(st.trace.ctx, info)
 }
 
 // renewal is a token renewal being traced.
@@ -565,9 +566,9 @@ func (st *callState) waitedForLimiter(co *core, from time.Time) {
 	}
 	switch {
 	case co.custom:
-		st.waited(co, from, WaitLimiter, nil)
+		st.waited(co, from, WaitInfo{Reason: WaitLimiter})
 	case st.paced:
-		st.waited(co, from, WaitRateLimit, nil)
+		st.waited(co, from, WaitInfo{Reason: WaitRateLimit})
 	}
 	st.paced = false
 }

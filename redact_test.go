@@ -2,6 +2,7 @@ package atlas_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"reflect"
 	"testing"
@@ -30,6 +31,15 @@ var plantedSecrets = []string{plantedPassword, plantedAccess, plantedRefresh, pl
 var secretHolders = map[string]func(t *testing.T) []any{
 	"Tokens": func(*testing.T) []any {
 		return []any{atlas.Tokens{AccessToken: plantedAccess, RefreshToken: plantedRefresh, Expiry: time.Unix(1e9, 0)}}
+	},
+	// Named for tokens, but holding none: a renewal's kind and outcome, and
+	// the hooks that see them. Printed, they show no planted secret.
+	"ClientTrace": func(*testing.T) []any {
+		return []any{atlas.ClientTrace{TokenRenewalStart: func(ctx context.Context, _ atlas.TokenRenewalInfo) context.Context { return ctx }}}
+	},
+	"TokenRenewalInfo": func(*testing.T) []any { return []any{atlas.TokenRenewalInfo{Kind: atlas.TokenRefresh}} },
+	"TokenRenewalDoneInfo": func(*testing.T) []any {
+		return []any{atlas.TokenRenewalDoneInfo{Kind: atlas.TokenLogin, Err: errors.New("atlas: login refused")}}
 	},
 	"MemoryTokenStore": func(t *testing.T) []any { return []any{filledStore(t)} },
 	"TokenStore":       func(t *testing.T) []any { return []any{atlas.TokenStore(filledStore(t))} },
@@ -77,7 +87,13 @@ var handedOut = map[string]func(t *testing.T) any{
 // secret: answers, parameters, enums, errors and the interfaces a user
 // implements. The test checks that none has a field named like a secret.
 var holdNoSecret = map[string]reflect.Type{
-	"Account": typeOf[atlas.Account](), "AccountListParams": typeOf[atlas.AccountListParams](),
+	// The trace hooks' types: what a hook sees holds no secret (TestClientTraceHooksSeeNoSecret).
+	"AttemptDoneInfo": typeOf[atlas.AttemptDoneInfo](), "AttemptInfo": typeOf[atlas.AttemptInfo](),
+	"CallDoneInfo": typeOf[atlas.CallDoneInfo](), "CallInfo": typeOf[atlas.CallInfo](), "TokenRenewalKind": typeOf[atlas.TokenRenewalKind](),
+	"WaitInfo": typeOf[atlas.WaitInfo](), "WaitReason": typeOf[atlas.WaitReason](),
+	"WebhookDeliveryInfo": typeOf[atlas.WebhookDeliveryInfo](), "WebhookOutcome": typeOf[atlas.WebhookOutcome](),
+	"WebhookTrace": typeOf[atlas.WebhookTrace](),
+	"Account":      typeOf[atlas.Account](), "AccountListParams": typeOf[atlas.AccountListParams](),
 	"AccountSortBy": typeOf[atlas.AccountSortBy](), "AccountType": typeOf[atlas.AccountType](),
 	"Address": typeOf[atlas.Address](), "AddressParams": typeOf[atlas.AddressParams](),
 	"BalanceSheetCategory": typeOf[atlas.BalanceSheetCategory](), "BalanceSheetItem": typeOf[atlas.BalanceSheetItem](),

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go"
@@ -177,41 +176,7 @@ func plantedClient(t *testing.T) *atlas.Client {
 // fails it too).
 func TestNoExportedTypePrintsASecret(t *testing.T) {
 	t.Parallel()
-	names, err := redacttest.ExportedTypes(".")
-	require.NoError(t, err)
-	require.NotEmpty(t, names)
-	declared := map[string]bool{}
-	for _, name := range names {
-		declared[name] = true
-		_, secret := secretHolders[name]
-		_, plain := holdNoSecret[name]
-		switch {
-		case secret && plain:
-			t.Errorf("%s is listed both in secretHolders and in holdNoSecret", name)
-		case secret:
-			for _, v := range secretHolders[name](t) {
-				for _, form := range redacttest.Forms(v) {
-					for _, leak := range redacttest.Leaks(form, plantedSecrets...) {
-						t.Errorf("%s: a planted secret shows in %s", name, leak)
-					}
-				}
-			}
-		case plain:
-			if field := redacttest.SecretField(holdNoSecret[name]); field != "" {
-				t.Errorf("%s is listed as holding no secret, but has the field %s: move it to secretHolders, "+
-					"with values that hold its secrets, and make it print redacted", name, field)
-			}
-		default:
-			t.Errorf("exported type %s is new: list it in secretHolders, with values that hold its secrets, "+
-				"or in holdNoSecret", name)
-		}
-	}
-	for name := range secretHolders {
-		assert.True(t, declared[name], "secretHolders lists %s, which the package does not declare", name)
-	}
-	for name := range holdNoSecret {
-		assert.True(t, declared[name], "holdNoSecret lists %s, which the package does not declare", name)
-	}
+	redacttest.CheckPackage(t, ".", redacttest.Catalogue{Holders: secretHolders, Plain: holdNoSecret, Secrets: plantedSecrets})
 	for name, make := range handedOut {
 		for _, leak := range redacttest.Leaks(make(t), plantedSecrets...) {
 			t.Errorf("what %s returns: a planted secret shows in %s", name, leak)

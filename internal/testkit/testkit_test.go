@@ -14,7 +14,7 @@ func TestSyncBufferTakesConcurrentWrites(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fmt.Fprintf(&b, "%d", i)
+			_, _ = fmt.Fprintf(&b, "%d", i)
 		}()
 	}
 	wg.Wait()

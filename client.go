@@ -72,6 +72,7 @@ type core struct {
 	logger    *slog.Logger  // nil: no logging
 	userAgent []string      // User-Agent header value; never modified
 	clock     clock.Clock
+	trace     *ClientTrace // WithClientTrace's; nil for none
 }
 
 // service is embedded by every resource service.
@@ -106,6 +107,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 
 	co := &core{
+		trace:   s.trace,
 		base:    base,
 		baseStr: strings.TrimRight(base.String(), "/"),
 		retry:   s.retry,
@@ -294,6 +296,14 @@ func (c *Client) do(ctx context.Context, req Request, cfg requestConfig, out any
 	if ctx == nil {
 		return nilContext(req.Method, req.Path)
 	}
+	if tr := c.core.tracersFor(ctx); tr.on() {
+		return c.traced(ctx, tr, req, cfg, out)
+	}
+	return c.run(ctx, req, cfg, out)
+}
+
+// run is do once the call's trace, if any, has started.
+func (c *Client) run(ctx context.Context, req Request, cfg requestConfig, out any) error {
 	if err := cfg.check(req.Method); err != nil {
 		return invalidParams(req.Method+" "+req.Path, "%v", err)
 	}
@@ -326,6 +336,10 @@ func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) 
 		path:       req.Path,
 		auth:       !req.noAuth,
 		idempotent: req.Method != http.MethodPatch,
+		trace:      cfg.trace,
+	}
+	if st.trace != nil {
+		st.trace.st = st
 	}
 	if body != nil {
 		st.req, err = retryablehttp.NewRequestWithContext(st, req.Method, rawURL, body)
@@ -452,6 +466,9 @@ type callState struct {
 	waitFor      string                 // what notBefore waits for, for the log and the error
 	bearer       string                 // Authorization value of the last attempt
 	attempts     int                    // attempts sent
+	trace        *callTrace             // nil: the call is not traced
+	waitReason   WaitReason             // what notBefore waits for, for a trace
+	paced        bool                   // the pacer held the attempt back (for a trace)
 	body         *answerBody            // the body of bodyOf, read by the transport
 	bodyOf       *http.Response         // the last answer whose body the transport read
 

@@ -33,6 +33,7 @@ type settings struct {
 	userAgent string
 	insecure  bool
 	clock     clock.Clock
+	trace     *ClientTrace
 }
 
 // WithBaseURL sets the API's base URL (default DefaultBaseURL). It must be an

@@ -520,6 +520,7 @@ type webhookHandler struct {
 	tolerance   time.Duration
 	now         func() time.Time
 	log         *slog.Logger
+	trace       *WebhookTrace // nil: none
 }
 
 // NewWebhookHandler returns an http.Handler that receives Atlas webhook
@@ -577,6 +578,9 @@ func NewWebhookHandler(secret string, fn func(ctx context.Context, ev *WebhookEv
 
 // ServeHTTP handles one delivery.
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.trace != nil {
+		r = h.deliveryStart(r)
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.answer(w, r, http.StatusMethodNotAllowed, "method not allowed", nil, nil)
@@ -610,6 +614,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, r, http.StatusBadRequest, "malformed event", nil, err)
 		return
 	}
+	h.eventVerified(r.Context(), ev)
 	if h.tolerance > 0 {
 		if age := h.now().Sub(ev.Timestamp); age > h.tolerance || age < -h.tolerance {
 			h.answer(w, r, http.StatusBadRequest, "timestamp outside tolerance", ev, nil)
@@ -654,7 +659,7 @@ func (h *webhookHandler) deliver(ctx context.Context, ev *WebhookEvent) (status 
 	}
 	switch state {
 	case EventStateDone:
-		return http.StatusNoContent, "duplicate", nil
+		return http.StatusNoContent, msgDuplicate, nil
 	case EventStateBusy:
 		return http.StatusConflict, "event is being handled", nil
 	}
@@ -694,9 +699,10 @@ func (h *webhookHandler) answer(w http.ResponseWriter, r *http.Request, status i
 	h.logAttrs(r.Context(), level, "atlas: webhook delivery", ev, attrs...)
 	if status == http.StatusNoContent {
 		w.WriteHeader(status)
-		return
+	} else {
+		http.Error(w, msg, status)
 	}
-	http.Error(w, msg, status)
+	h.deliveryDone(r.Context(), status, msg, ev)
 }
 
 func (h *webhookHandler) logAttrs(ctx context.Context, level slog.Level, msg string, ev *WebhookEvent, attrs ...slog.Attr) {

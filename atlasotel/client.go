@@ -97,6 +97,7 @@ type clientTracer struct {
 	tracer trace.Tracer
 	prop   propagation.TextMapPropagator
 	ins    *instruments
+	sets   attributeSets
 }
 
 // NewClientTrace returns an atlas.ClientTrace that makes OpenTelemetry spans
@@ -188,9 +189,10 @@ func (t *clientTracer) callDone(ctx context.Context, info atlas.CallDoneInfo) {
 		et := semconv.ErrorTypeKey.String(errorType(info.Err))
 		cs.span.SetAttributes(et)
 		cs.span.SetStatus(codes.Error, et.Value.AsString())
-		t.ins.callDuration.Record(ctx, info.Duration.Seconds(), metric.WithAttributes(op, et))
+		t.ins.callDuration.Record(ctx, info.Duration.Seconds(),
+			t.sets.option(setKey{op: info.Operation, errType: et.Value.AsString()}, []attribute.KeyValue{op, et}))
 	} else {
-		t.ins.callDuration.Record(ctx, info.Duration.Seconds(), metric.WithAttributes(op))
+		t.ins.callDuration.Record(ctx, info.Duration.Seconds(), t.sets.option(setKey{op: info.Operation}, []attribute.KeyValue{op}))
 	}
 	cs.span.End()
 }
@@ -242,7 +244,7 @@ func (t *clientTracer) attemptDone(ctx context.Context, info atlas.AttemptDoneIn
 	if cs := callOf(ctx); cs != nil {
 		cs.retryReason = retryReason(info.StatusCode, info.Err)
 	}
-	t.ins.requestDuration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(attrs...))
+	t.ins.requestDuration.Record(ctx, elapsed.Seconds(), t.sets.option(attemptKeyOf(info, et), attrs))
 	as.span.SetAttributes(attrs[len(as.attrs):]...)
 	as.span.End()
 }
@@ -269,7 +271,7 @@ func retryReason(status int, err error) string {
 
 func (t *clientTracer) wait(ctx context.Context, info atlas.WaitInfo) {
 	reason := keyWaitReason.String(string(info.Reason))
-	t.ins.waitDuration.Record(ctx, info.Duration.Seconds(), metric.WithAttributes(reason))
+	t.ins.waitDuration.Record(ctx, info.Duration.Seconds(), t.sets.option(setKey{wait: string(info.Reason)}, []attribute.KeyValue{reason}))
 	span := trace.SpanFromContext(ctx)
 	if cs := callOf(ctx); cs != nil {
 		span = cs.span

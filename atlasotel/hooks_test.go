@@ -249,7 +249,7 @@ func TestHooksNameWebhookSpansOnlyAfterVerifiedKnownEvents(t *testing.T) {
 	for _, s := range tel.spans.Ended() {
 		assert.Equal(t, trace.SpanKindServer, s.SpanKind())
 		for _, kv := range s.Attributes() {
-			assert.NotContains(t, kv.Value.Emit(), "secret")
+			assert.NotContains(t, kv.Value.String(), "secret")
 		}
 	}
 	handled := byName["atlas webhook invoice.paid"][0]

@@ -113,10 +113,15 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "%d sent invoice(s). The traces:\n\n", len(page.Items))
-	printTrees(w, spans.all())
-	fmt.Fprintln(w)
-	return printMetrics(ctx, w, reader)
+	var out strings.Builder
+	fmt.Fprintf(&out, "%d sent invoice(s). The traces:\n\n", len(page.Items))
+	printTrees(&out, spans.all())
+	out.WriteString("\n")
+	if err := printMetrics(ctx, &out, reader); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, out.String())
+	return err
 }
 
 // quickstart creates a customer, invoices and sends the invoice, as the
@@ -194,7 +199,7 @@ const maxShown = 12
 
 // printTrees prints each trace as a tree: a span, then what happened inside
 // it in the order it began, indented; a wait is a line of its own.
-func printTrees(w io.Writer, spans []sdktrace.ReadOnlySpan) {
+func printTrees(w *strings.Builder, spans []sdktrace.ReadOnlySpan) {
 	children := map[trace.SpanID][]sdktrace.ReadOnlySpan{}
 	var roots []sdktrace.ReadOnlySpan
 	for _, s := range spans {
@@ -271,7 +276,7 @@ func attrMap(kvs []attribute.KeyValue) map[string]attribute.Value {
 func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
 
 // printMetrics prints the SDK's metrics, one line a data point.
-func printMetrics(ctx context.Context, w io.Writer, reader *sdkmetric.ManualReader) error {
+func printMetrics(ctx context.Context, w *strings.Builder, reader *sdkmetric.ManualReader) error {
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(ctx, &rm); err != nil {
 		return err

@@ -244,9 +244,10 @@ func (t *clientTracer) attemptDone(ctx context.Context, info atlas.AttemptDoneIn
 	if cs := callOf(ctx); cs != nil {
 		cs.retryReason = retryReason(info.StatusCode, info.Err)
 	}
-	t.ins.requestDuration.Record(ctx, elapsed.Seconds(), t.sets.option(attemptKeyOf(info, et), attrs))
 	as.span.SetAttributes(attrs[len(as.attrs):]...)
 	as.span.End()
+	// Last: making the set sorts attrs.
+	t.ins.requestDuration.Record(ctx, elapsed.Seconds(), t.sets.option(attemptKeyOf(info, et), attrs))
 }
 
 // retryReason says why an attempt that ended so would be retried, or "".

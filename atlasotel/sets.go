@@ -17,7 +17,7 @@ const maxSets = 4096
 // between the sets of one trace.
 type setKey struct {
 	op, method, route, host, errType, wait string
-	port, status                             int
+	port, status                           int
 }
 
 func attemptKeyOf(info atlas.AttemptDoneInfo, errType string) setKey {
@@ -32,7 +32,8 @@ type attributeSets struct {
 	opts map[setKey]metric.MeasurementOption
 }
 
-// option returns the measurement option for attrs, known by key.
+// option returns the measurement option for attrs, known by key. It may
+// sort attrs.
 func (s *attributeSets) option(key setKey, attrs []attribute.KeyValue) metric.MeasurementOption {
 	s.mu.RLock()
 	o, ok := s.opts[key]

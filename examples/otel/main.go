@@ -188,7 +188,7 @@ func (c *collector) all() []sdktrace.ReadOnlySpan {
 
 // line is a span, or a wait event on one, in the printed tree.
 type line struct {
-	start time.Time
+	end   time.Time
 	text  string
 	span  sdktrace.ReadOnlySpan // nil for a wait
 }
@@ -198,7 +198,9 @@ type line struct {
 const maxShown = 12
 
 // printTrees prints each trace as a tree: a span, then what happened inside
-// it in the order it began, indented; a wait is a line of its own.
+// it in the order it ended, indented; a wait is a line of its own. (The order
+// of ends is the order of starts for what is done one after the other, and
+// puts a wait for a renewal after the renewal.)
 func printTrees(w *strings.Builder, spans []sdktrace.ReadOnlySpan) {
 	children := map[trace.SpanID][]sdktrace.ReadOnlySpan{}
 	var roots []sdktrace.ReadOnlySpan
@@ -220,7 +222,7 @@ func printTrees(w *strings.Builder, spans []sdktrace.ReadOnlySpan) {
 		}
 		var lines []line
 		for _, c := range children[s.SpanContext().SpanID()] {
-			lines = append(lines, line{start: c.StartTime(), span: c})
+			lines = append(lines, line{end: c.EndTime(), span: c})
 		}
 		for _, e := range s.Events() {
 			if e.Name != "atlas.wait" {
@@ -228,10 +230,10 @@ func printTrees(w *strings.Builder, spans []sdktrace.ReadOnlySpan) {
 			}
 			a := attrMap(e.Attributes)
 			d := time.Duration(a["atlas.wait.duration"].AsFloat64() * float64(time.Second))
-			lines = append(lines, line{start: e.Time.Add(-d), text: fmt.Sprintf("%s  %-*s %8s",
+			lines = append(lines, line{end: e.Time, text: fmt.Sprintf("%s  %-*s %8s",
 				indent, 42-len(indent), "wait: "+a["atlas.wait.reason"].AsString(), ms(d))})
 		}
-		slices.SortStableFunc(lines, func(a, b line) int { return a.start.Compare(b.start) })
+		slices.SortStableFunc(lines, func(a, b line) int { return a.end.Compare(b.end) })
 		for _, l := range lines {
 			if l.span != nil {
 				walk(l.span, depth+1)

@@ -31,9 +31,9 @@ func TestRunPrintsTheTreeOfACallThatWaitedRetriedAndRefreshed(t *testing.T) {
 		`^    GET /invoices +\S+  503  error=503$`,
 		`^    wait: backoff +\S+$`,
 		`^    GET /invoices +\S+  401  error=401$`,
-		`^    wait: token_renewal +\S+$`,
 		`^    atlas token refresh +\S+$`,
 		`^      POST /auth/refresh +\S+  200$`,
+		`^    wait: token_renewal +\S+$`,
 		`^    GET /invoices +\S+  200$`,
 	}
 	// Past the first, the pacer's waits depend on the window's timing: the

@@ -188,9 +188,9 @@ func (c *collector) all() []sdktrace.ReadOnlySpan {
 
 // line is a span, or a wait event on one, in the printed tree.
 type line struct {
-	end   time.Time
-	text  string
-	span  sdktrace.ReadOnlySpan // nil for a wait
+	end  time.Time
+	text string
+	span sdktrace.ReadOnlySpan // nil for a wait
 }
 
 // maxShown is how many spans a span may have under it for them to be

@@ -274,8 +274,13 @@ func attrMap(kvs []attribute.KeyValue) map[string]attribute.Value {
 	return m
 }
 
-// ms rounds d to the millisecond for printing.
-func ms(d time.Duration) string { return d.Round(time.Millisecond).String() }
+// ms rounds d for printing: to the millisecond, or the microsecond below one.
+func ms(d time.Duration) string {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
 
 // printMetrics prints the SDK's metrics, one line a data point.
 func printMetrics(ctx context.Context, w *strings.Builder, reader *sdkmetric.ManualReader) error {

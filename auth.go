@@ -672,9 +672,9 @@ func (tm *tokenManager) renew(ctx context.Context, seen string, cfg requestConfi
 		from := st.waitStart(tm.client.core)
 		select {
 		case <-wait:
-			st.waited(tm.client.core, from, WaitTokenRenewal, tm.renewalOf(f))
+			st.waited(tm.client.core, from, WaitInfo{Reason: WaitTokenRenewal, Renewal: tm.renewalOf(f)})
 		case <-ctx.Done():
-			st.waited(tm.client.core, from, WaitTokenRenewal, tm.renewalOf(f))
+			st.waited(tm.client.core, from, WaitInfo{Reason: WaitTokenRenewal, Renewal: tm.renewalOf(f)})
 			if tm.bearerSnapshot() != seen {
 				return nil // renewed; only its store calls go on
 			}

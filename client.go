@@ -276,6 +276,13 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 // MaxRateLimitWait has passed (waitCustom);
 // a call that needs new tokens waits for the renewal in flight (auth.go),
 // also until ctx ends.
+//
+// Traces. A ClientTrace (trace.go) sees the layers above: do starts and
+// ends the call (traced), the transport each attempt (after its waits,
+// just before it is sent) and its rate-limit headers, pause, the transport's
+// Limiter wait and renew each wait, the token manager each renewal. The
+// helpers that call the hooks are in trace.go, each with its nil checks:
+// an untraced call costs a nil check at each of these places.
 
 // call is do for a route whose answer decodes into a new T.
 func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig) (*T, error) {

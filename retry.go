@@ -142,7 +142,7 @@ func (co *core) pause(ctx context.Context, st *callState) error {
 	logged := false
 	from := st.waitStart(co)
 	err := sleep(ctx, co.clock, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
-	st.waited(co, from, st.waitReason, nil)
+	st.waited(co, from, WaitInfo{Reason: st.waitReason})
 	return err
 }
 

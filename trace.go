@@ -45,7 +45,10 @@ type ClientTrace struct {
 	AttemptDone func(ctx context.Context, info AttemptDoneInfo)
 
 	// Wait is called after each wait of a call, with the call's context,
-	// the reason and the time actually waited.
+	// the reason and the time actually waited, also when the wait ended
+	// early (ctx ended). A wait for the built-in pacer is reported when the
+	// pacer held the attempt back; every Wait of a custom Limiter is
+	// reported, however short.
 	Wait func(ctx context.Context, info WaitInfo)
 
 	// TokenRenewalStart is called when a login or refresh starts, with the
@@ -147,7 +150,8 @@ type WaitInfo struct {
 	Duration time.Duration
 	// Renewal is, for WaitTokenRenewal, the context that
 	// TokenRenewalStart returned for the renewal waited for (so that a
-	// tracer can link to it); nil otherwise.
+	// tracer can link to it), which may be one the call started itself;
+	// nil otherwise, and when the renewal was not traced.
 	Renewal context.Context
 }
 
@@ -181,8 +185,9 @@ type TokenRenewalDoneInfo struct {
 // signature or a secret.
 type WebhookTrace struct {
 	// DeliveryStart is called when a delivery comes in, with the request's
-	// context; the context it returns goes to the later hooks of the
-	// delivery (and to the handler's callback).
+	// context and a copy of the request without its body, its signature
+	// header or its query; the context it returns goes to the later hooks
+	// of the delivery (and to the handler's callback).
 	DeliveryStart func(ctx context.Context, r *http.Request) context.Context
 	// EventVerified is called once the signature is verified and the event
 	// parsed, with the event's name (such as "invoice.paid").
@@ -473,12 +478,13 @@ func (st *callState) waitStart(co *core) time.Time {
 }
 
 // waited calls Wait for a wait that began at from (waitStart), with the
-// context CallStart returned.
-func (st *callState) waited(co *core, from time.Time, reason WaitReason, renewal context.Context) {
+// context CallStart returned; info's Duration is the time since from.
+func (st *callState) waited(co *core, from time.Time, info WaitInfo) {
 	if st == nil || st.trace == nil || from.IsZero() {
 		return
 	}
-	st.trace.tr.wait(st.trace.ctx, WaitInfo{Reason: reason, Duration: co.traceNow().Sub(from), Renewal: renewal})
+	info.Duration = co.traceNow().Sub(from)
+	st.trace.tr.wait(st.trace.ctx, info)
 }
 
 // renewal is a token renewal being traced.
@@ -565,9 +571,9 @@ func (st *callState) waitedForLimiter(co *core, from time.Time) {
 	}
 	switch {
 	case co.custom:
-		st.waited(co, from, WaitLimiter, nil)
+		st.waited(co, from, WaitInfo{Reason: WaitLimiter})
 	case st.paced:
-		st.waited(co, from, WaitRateLimit, nil)
+		st.waited(co, from, WaitInfo{Reason: WaitRateLimit})
 	}
 	st.paced = false
 }

@@ -62,10 +62,14 @@ func (r *traceRec) open(ctx context.Context, hook, name string, info any) contex
 	return context.WithValue(ctx, spanKey{}, span)
 }
 
-func (r *traceRec) add(ctx context.Context, hook string, info any, renewal context.Context) {
+func (r *traceRec) add(ctx context.Context, hook string, info any) {
+	e := traceEvent{hook: hook, span: spanOf(ctx), info: info}
+	if w, ok := info.(atlas.WaitInfo); ok {
+		e.renewal = spanOf(w.Renewal)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.events = append(r.events, traceEvent{hook: hook, span: spanOf(ctx), info: info, renewal: spanOf(renewal)})
+	r.events = append(r.events, e)
 }
 
 func (r *traceRec) trace() *atlas.ClientTrace {
@@ -74,7 +78,7 @@ func (r *traceRec) trace() *atlas.ClientTrace {
 			return r.open(ctx, "CallStart", "call "+info.Operation, info)
 		},
 		CallDone: func(ctx context.Context, info atlas.CallDoneInfo) {
-			r.add(ctx, "CallDone", info, nil)
+			r.add(ctx, "CallDone", info)
 		},
 		AttemptStart: func(ctx context.Context, info atlas.AttemptInfo) context.Context {
 			if r.header != nil {
@@ -84,18 +88,18 @@ func (r *traceRec) trace() *atlas.ClientTrace {
 			}
 			return r.open(ctx, "AttemptStart", "attempt "+info.Operation, info)
 		},
-		AttemptDone: func(ctx context.Context, info atlas.AttemptDoneInfo) { r.add(ctx, "AttemptDone", info, nil) },
-		Wait:        func(ctx context.Context, info atlas.WaitInfo) { r.add(ctx, "Wait", info, info.Renewal) },
+		AttemptDone: func(ctx context.Context, info atlas.AttemptDoneInfo) { r.add(ctx, "AttemptDone", info) },
+		Wait:        func(ctx context.Context, info atlas.WaitInfo) { r.add(ctx, "Wait", info) },
 		TokenRenewalStart: func(ctx context.Context, info atlas.TokenRenewalInfo) context.Context {
 			return r.open(ctx, "TokenRenewalStart", "renewal "+string(info.Kind), info)
 		},
 		TokenRenewalDone: func(ctx context.Context, info atlas.TokenRenewalDoneInfo) {
-			r.add(ctx, "TokenRenewalDone", info, nil)
+			r.add(ctx, "TokenRenewalDone", info)
 			if r.renewed != nil {
 				r.renewed <- struct{}{}
 			}
 		},
-		RateLimit: func(ctx context.Context, info atlas.RateLimit) { r.add(ctx, "RateLimit", info, nil) },
+		RateLimit: func(ctx context.Context, info atlas.RateLimit) { r.add(ctx, "RateLimit", info) },
 	}
 }
 
@@ -331,6 +335,7 @@ func TestClientTraceSeesEachAttemptAcrossAnInjected503(t *testing.T) {
 				if r.Path == "/auth/login" {
 					logins++
 					assert.Equal(t, "00-auth.login-0", r.Header.Get("Traceparent"), "the login's own attempt is traced")
+					assert.Empty(t, r.Header.Get("Authorization"), "a hook sets no Authorization header, even where the client sends none")
 				}
 			}
 			assert.Equal(t, 1, logins)

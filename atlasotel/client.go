@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -71,24 +70,24 @@ func newInstruments(m metric.Meter) *instruments {
 	ins.requestDuration, err = m.Float64Histogram("http.client.request.duration",
 		metric.WithUnit("s"), metric.WithDescription("Duration of each HTTP request the Atlas client sends, its retries each on its own."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	otel.Handle(err)
+	handle(err)
 	ins.callDuration, err = m.Float64Histogram("atlas.client.call.duration",
 		metric.WithUnit("s"), metric.WithDescription("Duration of each Atlas SDK call, its attempts and waits included."),
 		metric.WithExplicitBucketBoundaries(longBuckets...))
-	otel.Handle(err)
+	handle(err)
 	ins.waitDuration, err = m.Float64Histogram("atlas.client.wait.duration",
 		metric.WithUnit("s"), metric.WithDescription("Time an Atlas SDK call waited, by reason."),
 		metric.WithExplicitBucketBoundaries(longBuckets...))
-	otel.Handle(err)
+	handle(err)
 	ins.remaining, err = m.Int64Gauge("atlas.client.rate_limit.remaining",
 		metric.WithUnit("{request}"), metric.WithDescription("Requests left in the rate-limit window, as the last answer's X-RateLimit-Remaining said."))
-	otel.Handle(err)
+	handle(err)
 	ins.renewals, err = m.Int64Counter("atlas.client.token.renewals",
 		metric.WithUnit("{renewal}"), metric.WithDescription("Token logins and refreshes, by kind and outcome."))
-	otel.Handle(err)
+	handle(err)
 	ins.retries, err = m.Int64Counter("atlas.client.retries",
 		metric.WithUnit("{retry}"), metric.WithDescription("Attempts sent again after a failed one, by reason."))
-	otel.Handle(err)
+	handle(err)
 	return &ins
 }
 

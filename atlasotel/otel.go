@@ -86,3 +86,11 @@ func (c config) tracer() trace.Tracer {
 func (c config) meter() metric.Meter {
 	return c.meterProvider.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
 }
+
+// handle reports an error making an instrument to OpenTelemetry's error
+// handler (which logs even a nil one).
+func handle(err error) {
+	if err != nil {
+		otel.Handle(err)
+	}
+}

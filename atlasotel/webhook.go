@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -55,7 +54,7 @@ func NewWebhookTrace(opts ...Option) *atlas.WebhookTrace {
 	cfg := newConfig(opts)
 	deliveries, err := cfg.meter().Int64Counter("atlas.webhook.deliveries",
 		metric.WithUnit("{delivery}"), metric.WithDescription("Webhook deliveries, by event and outcome."))
-	otel.Handle(err)
+	handle(err)
 	t := &webhookTracer{tracer: cfg.tracer(), prop: cfg.propagators, deliveries: deliveries}
 	return &atlas.WebhookTrace{
 		DeliveryStart: t.deliveryStart,

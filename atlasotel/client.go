@@ -28,7 +28,6 @@ const (
 	keyTokenKind   = attribute.Key("atlas.token.kind")
 	keyOutcome     = attribute.Key("atlas.outcome")
 	keyRetryReason = attribute.Key("atlas.retry.reason")
-	keyRemaining   = attribute.Key("atlas.rate_limit.remaining")
 )
 
 // The outcomes of a token renewal, as atlas.outcome.
@@ -183,14 +182,14 @@ func (t *clientTracer) callDone(ctx context.Context, info atlas.CallDoneInfo) {
 		return
 	}
 	op := keyOperation.String(info.Operation)
-	cs.span.SetAttributes(keyAttempts.Int(info.Attempts))
 	if info.Err != nil {
 		et := semconv.ErrorTypeKey.String(errorType(info.Err))
-		cs.span.SetAttributes(et)
+		cs.span.SetAttributes(keyAttempts.Int(info.Attempts), et)
 		cs.span.SetStatus(codes.Error, et.Value.AsString())
 		t.ins.callDuration.Record(ctx, info.Duration.Seconds(),
 			t.sets.option(setKey{op: info.Operation, errType: et.Value.AsString()}, []attribute.KeyValue{op, et}))
 	} else {
+		cs.span.SetAttributes(keyAttempts.Int(info.Attempts))
 		t.ins.callDuration.Record(ctx, info.Duration.Seconds(), t.sets.option(setKey{op: info.Operation}, []attribute.KeyValue{op}))
 	}
 	cs.span.End()
@@ -328,7 +327,4 @@ func (t *clientTracer) renewalDone(ctx context.Context, info atlas.TokenRenewalD
 
 func (t *clientTracer) rateLimit(ctx context.Context, info atlas.RateLimit) {
 	t.ins.remaining.Record(ctx, int64(info.Remaining))
-	if as, ok := ctx.Value(attemptKey{}).(*attemptState); ok {
-		as.span.SetAttributes(keyRemaining.Int(info.Remaining))
-	}
 }

@@ -62,7 +62,7 @@ func TestHooksTraceACallItsRetriedAttemptsAndItsWaits(t *testing.T) {
 	assert.Equal(t, first.SpanID(), attempts[0].SpanContext().SpanID())
 	assert.Equal(t, map[string]any{
 		"http.request.method": "POST", "url.template": "/invoices", "server.address": "api.example.com", "server.port": int64(443),
-		"http.response.status_code": int64(503), "error.type": "503", "atlas.rate_limit.remaining": int64(7),
+		"http.response.status_code": int64(503), "error.type": "503",
 	}, attrs(attempts[0].Attributes()))
 	assert.Equal(t, codes.Error, attempts[0].Status().Code)
 	assert.Equal(t, map[string]any{

@@ -96,6 +96,7 @@ type clientTracer struct {
 	prop   propagation.TextMapPropagator
 	ins    *instruments
 	sets   attributeSets
+	starts spanStarts
 }
 
 // NewClientTrace returns an atlas.ClientTrace that makes OpenTelemetry spans
@@ -159,13 +160,29 @@ func (t *clientTracer) callStart(ctx context.Context, info atlas.CallInfo) conte
 		rs.request = true
 		return context.WithValue(ctx, callKey{}, &callState{span: rs.span})
 	}
-	attrs := []attribute.KeyValue{keyOperation.String(info.Operation)}
-	if info.Company != "" {
-		attrs = append(attrs, keyCompany.String(info.Company))
+	ss := t.starts.get(setKey{op: info.Operation, company: info.Company}, func() *spanStart {
+		attrs := []attribute.KeyValue{keyOperation.String(info.Operation)}
+		if info.Company != "" {
+			attrs = append(attrs, keyCompany.String(info.Company))
+		}
+		return newSpanStart("atlas "+info.Operation, trace.SpanKindInternal, attrs)
+	})
+	ctx, span := t.tracer.Start(ctx, ss.name, ss.opts...)
+	return &callCtx{Context: ctx, state: callState{span: span, own: true}}
+}
+
+// callCtx is a call's context, which carries its state.
+type callCtx struct {
+	context.Context
+	state callState
+}
+
+// Value returns the call's state for callKey, else what the context holds.
+func (c *callCtx) Value(key any) any {
+	if _, ok := key.(callKey); ok {
+		return &c.state
 	}
-	ctx, span := t.tracer.Start(ctx, "atlas "+info.Operation,
-		trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
-	return context.WithValue(ctx, callKey{}, &callState{span: span, own: true})
+	return c.Context.Value(key)
 }
 
 // callOf returns the state of the call ctx belongs to, or nil.
@@ -196,26 +213,49 @@ func (t *clientTracer) callDone(ctx context.Context, info atlas.CallDoneInfo) {
 }
 
 func (t *clientTracer) attemptStart(ctx context.Context, info atlas.AttemptInfo) context.Context {
-	name := info.Method
-	attrs := make([]attribute.KeyValue, 0, 6)
-	attrs = append(attrs, semconv.HTTPRequestMethodKey.String(info.Method))
-	if info.Route != "" {
-		name += " " + info.Route
-		attrs = append(attrs, semconv.URLTemplate(info.Route))
+	build := func() *spanStart {
+		name := info.Method
+		attrs := make([]attribute.KeyValue, 0, 5)
+		attrs = append(attrs, semconv.HTTPRequestMethodKey.String(info.Method))
+		if info.Route != "" {
+			name += " " + info.Route
+			attrs = append(attrs, semconv.URLTemplate(info.Route))
+		}
+		attrs = append(attrs, semconv.ServerAddress(info.Host), semconv.ServerPort(info.Port))
+		return newSpanStart(name, trace.SpanKindClient, attrs)
 	}
-	attrs = append(attrs, semconv.ServerAddress(info.Host), semconv.ServerPort(info.Port))
-	spanAttrs := attrs
-	if info.Resend > 0 {
-		spanAttrs = append(attrs[:len(attrs):len(attrs)], semconv.HTTPRequestResendCount(info.Resend))
+	var ss *spanStart
+	opts := []trace.SpanStartOption(nil)
+	if info.Resend == 0 {
+		ss = t.starts.get(setKey{method: info.Method, route: info.Route, host: info.Host, port: info.Port}, build)
+		opts = ss.opts
+	} else {
+		ss = build()
+		opts = append(ss.opts, trace.WithAttributes(semconv.HTTPRequestResendCount(info.Resend)))
+		if cs := callOf(ctx); cs != nil && cs.retryReason != "" {
+			t.ins.retries.Add(ctx, 1, metric.WithAttributes(keyRetryReason.String(cs.retryReason)))
+		}
 	}
-	if cs := callOf(ctx); cs != nil && info.Resend > 0 && cs.retryReason != "" {
-		t.ins.retries.Add(ctx, 1, metric.WithAttributes(keyRetryReason.String(cs.retryReason)))
-	}
-	ctx, span := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(spanAttrs...))
+	ctx, span := t.tracer.Start(ctx, ss.name, opts...)
 	if info.Header != nil {
 		t.prop.Inject(ctx, propagation.HeaderCarrier(info.Header))
 	}
-	return context.WithValue(ctx, attemptKey{}, &attemptState{span: span, start: time.Now(), attrs: attrs})
+	return &attemptCtx{Context: ctx, state: attemptState{span: span, start: time.Now(), attrs: ss.attrs}}
+}
+
+// attemptCtx is an attempt's context, which carries its state.
+type attemptCtx struct {
+	context.Context
+	state attemptState
+}
+
+// Value returns the attempt's state for attemptKey, else what the context
+// holds.
+func (c *attemptCtx) Value(key any) any {
+	if _, ok := key.(attemptKey); ok {
+		return &c.state
+	}
+	return c.Context.Value(key)
 }
 
 func (t *clientTracer) attemptDone(ctx context.Context, info atlas.AttemptDoneInfo) {

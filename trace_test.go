@@ -737,3 +737,18 @@ func TestWebhookTraceSeesEachDeliveryAndItsOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestClientTraceSetTwiceRunsOnceAndANilContextIsTakenForBackground(t *testing.T) {
+	t.Parallel()
+	rec := &traceRec{}
+	trace := rec.trace()
+	c, srv := atlas.Setup(t, atlas.ClientOptions(atlas.WithClientTrace(trace)))
+	//lint:ignore SA1012 a nil context is what is tested
+	ctx := atlas.ContextWithClientTrace(nil, trace) //nolint:staticcheck // a nil context is what is tested
+	require.NotNil(t, ctx)
+	assert.Equal(t, t.Context(), atlas.ContextWithClientTrace(t.Context(), nil), "a nil trace changes nothing")
+	_, err := c.Companies.Get(ctx, srv.CompanyID())
+	require.NoError(t, err)
+	assert.Len(t, rec.find("CallStart", op("Companies.Get")), 1, "the same trace on the context and the client runs once")
+	assert.Len(t, rec.find("CallDone", op("Companies.Get")), 1)
+}

@@ -275,3 +275,41 @@ func TestWebhookOptionTracesADeliveryAndItsRedelivery(t *testing.T) {
 		assertNoSecret(t, tel.spans.Ended(), srv.WebhookSecret())
 	})
 }
+
+func TestInstrumentLinksACallThatWaitedForAnotherCallsRefresh(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		tel := newTelemetry(t)
+		srv := atlastest.NewTestServer(t)
+		c := newClient(t, srv, atlasotel.Instrument(tel.opts...))
+		_, err := c.Auth.Me(t.Context())
+		require.NoError(t, err)
+		time.Sleep(time.Hour) // the token has expired
+		srv.SetLatency(time.Second, atlastest.Matching("POST /auth/refresh"))
+
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Auth.Me(t.Context())
+			done <- err
+		}()
+		synctest.Wait() // the first call's refresh is in flight, held by the latency
+		_, err = c.Companies.List(t.Context(), nil)
+		require.NoError(t, err)
+		require.NoError(t, <-done)
+
+		refresh := tel.one(t, "atlas token refresh")
+		starter := tel.ended()["atlas Auth.Me"][1]
+		assert.Equal(t, starter.SpanContext().SpanID(), refresh.Parent().SpanID())
+		assert.Empty(t, starter.Links())
+		waiter := tel.one(t, "atlas Companies.List")
+		require.Len(t, waiter.Links(), 1, "the call that waited links to the refresh")
+		assert.Equal(t, refresh.SpanContext(), waiter.Links()[0].SpanContext)
+		var waited bool
+		for _, e := range waiter.Events() {
+			if attrs(e.Attributes)["atlas.wait.reason"] == "token_renewal" {
+				waited = attrs(e.Attributes)["atlas.wait.duration"].(float64) > 0
+			}
+		}
+		assert.True(t, waited, "a token_renewal wait on the call that waited")
+	})
+}

@@ -77,19 +77,19 @@ const (
 //
 // API: GET /chart-of-accounts
 func (s *AccountsService) List(ctx context.Context, params *AccountListParams, opts ...RequestOption) (*Page[Account], error) {
-	return listOf[Account](ctx, s.client, "/chart-of-accounts", params, opts)
+	return listOf[Account](ctx, s.client, "Accounts.List", "/chart-of-accounts", params, opts)
 }
 
 // All iterates over every account, fetching pages as the loop goes.
 //
 // API: GET /chart-of-accounts
 func (s *AccountsService) All(ctx context.Context, params *AccountListParams, opts ...AllOption) iter.Seq2[*Account, error] {
-	return allOf[Account](ctx, s.client, "/chart-of-accounts", params, opts)
+	return allOf[Account](ctx, s.client, "Accounts.All", "/chart-of-accounts", params, opts)
 }
 
 // Get returns one account; an unknown id gets ErrNotFound.
 //
 // API: GET /chart-of-accounts/{id}
 func (s *AccountsService) Get(ctx context.Context, id string, opts ...RequestOption) (*Account, error) {
-	return getItem[Account](ctx, s.client, "/chart-of-accounts", id, opts)
+	return getItem[Account](ctx, s.client, "Accounts.Get", "/chart-of-accounts/{id}", id, opts)
 }

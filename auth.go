@@ -119,7 +119,7 @@ func (s *AuthService) Refresh(ctx context.Context, opts ...PostOption) error {
 //
 // API: GET /auth/me
 func (s *AuthService) Me(ctx context.Context, opts ...RequestOption) (*Me, error) {
-	return call[Me](ctx, s.client, Request{Method: http.MethodGet, Path: "/auth/me"}, configOf(opts))
+	return call[Me](ctx, s.client, Request{Method: http.MethodGet, Path: "/auth/me", Route: "/auth/me", op: "Auth.Me"}, configOf(opts))
 }
 
 // Tokens is an access/refresh token pair. It prints and logs with the tokens
@@ -450,6 +450,8 @@ type flight struct {
 	err      error // set before settled is closed
 	panicked any   // set before done is closed
 
+	traced context.Context // the context of its renewal's trace, for WaitInfo.Renewal; set under tokenManager.mu
+
 	user *User     // the user an Auth.Login got; set under tokenManager.mu
 	resp *Response // the answer to its last request, for the caller's WithResponse; read once done is closed
 }
@@ -595,6 +597,12 @@ func (tm *tokenManager) sendable(bearer string) bool {
 	return tm.tokens.Expiry.IsZero() || time.Now().Before(tm.tokens.Expiry.Add(-refreshLead(tm.lifetime)/2))
 }
 
+func (tm *tokenManager) hasRefreshToken() bool {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return tm.tokens.RefreshToken != ""
+}
+
 func (tm *tokenManager) hasAccessToken() bool {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
@@ -723,9 +731,13 @@ func (tm *tokenManager) renew(ctx context.Context, seen string, cfg requestConfi
 				return fmt.Errorf("atlas: waiting for token refresh: %w", ctx.Err())
 			}
 		}
+		st := stateOf(ctx)
+		from := st.waitStart()
 		select {
 		case <-wait:
+			st.waited(from, WaitInfo{Reason: WaitTokenRenewal, Renewal: tm.renewalOf(f)})
 		case <-ctx.Done():
+			st.waited(from, WaitInfo{Reason: WaitTokenRenewal, Renewal: tm.renewalOf(f)})
 			if tm.bearerSnapshot() != seen {
 				return nil // renewed; only its store calls go on
 			}
@@ -774,7 +786,13 @@ func (tm *tokenManager) lockStore(ctx context.Context) (unlock func(), locked bo
 
 // renewNow is the renewal flight f: under the store's lock, it takes the
 // tokens another holder renewed, or refreshes, or logs in.
-func (tm *tokenManager) renewNow(ctx context.Context, f *flight, cfg requestConfig) error {
+func (tm *tokenManager) renewNow(ctx context.Context, f *flight, cfg requestConfig) (err error) {
+	parent, kind := ctx, TokenLogin
+	if tm.hasRefreshToken() {
+		kind = TokenRefresh
+	}
+	ctx, rn := tm.startRenewal(ctx, kind, f)
+	defer func() { rn.done(err) }()
 	unlock, locked, err := tm.lockStore(ctx)
 	if err != nil {
 		return err
@@ -788,6 +806,7 @@ func (tm *tokenManager) renewNow(ctx context.Context, f *flight, cfg requestConf
 	refresh, creds := tm.tokens.RefreshToken, tm.creds
 	tm.mu.Unlock()
 
+	var refused error // the refresh's refusal, when the login follows it
 	if refresh != "" {
 		err := tm.refresh(ctx, refresh, f, cfg)
 		if err == nil {
@@ -804,12 +823,18 @@ func (tm *tokenManager) renewNow(ctx context.Context, f *flight, cfg requestConf
 			return fmt.Errorf("%w: the refresh token was refused and the client has no credentials to log in again: %w", ErrUnauthorized, err)
 		}
 		tm.log(ctx, slog.LevelDebug, "atlas: refresh token refused; logging in again", slog.Int("status", apiErr.StatusCode))
+		refused = err
 	}
 	if !creds.known() {
 		if tm.hasAccessToken() {
 			return fmt.Errorf("%w: the access token was refused and the client has neither a refresh token nor credentials to renew it", ErrUnauthorized)
 		}
 		return fmt.Errorf("%w: no credentials or tokens: use WithCredentials, WithTokens or WithTokenStore", ErrUnauthorized)
+	}
+	if refused != nil && rn != nil {
+		// The refresh ended refused: the login is a renewal of its own.
+		rn.done(refused)
+		ctx, rn = tm.startRenewal(parent, TokenLogin, f)
 	}
 	// The refresh request's Idempotency-Key is not the login's.
 	cfg.idempotencyKey, cfg.keySet = "", false
@@ -878,7 +903,7 @@ func (tm *tokenManager) adoptStored(ctx context.Context, refused string) bool {
 // saves them.
 func (tm *tokenManager) refresh(ctx context.Context, refreshToken string, f *flight, cfg requestConfig) error {
 	var out tokenResponse
-	req := Request{Method: http.MethodPost, Path: "/auth/refresh", Body: &refreshRequest{RefreshToken: refreshToken}, noAuth: true}
+	req := Request{Method: http.MethodPost, Path: "/auth/refresh", Route: "/auth/refresh", Body: &refreshRequest{RefreshToken: refreshToken}, noAuth: true, op: "Auth.Refresh"}
 	if err := tm.client.do(ctx, req, cfg, &out); err != nil {
 		return err
 	}
@@ -928,7 +953,9 @@ func (tm *tokenManager) login(ctx context.Context, creds credentials, remember b
 		f := newFlight(true)
 		fcfg := cfg
 		fcfg.response = &f.resp // the flight's own: it may outlive this call
-		tm.launch(&tm.flight, f, func() error {
+		tm.launch(&tm.flight, f, func() (err error) {
+			ctx, rn := tm.startRenewal(ctx, TokenLogin, f)
+			defer func() { rn.done(err) }()
 			unlock, _, err := tm.lockStore(ctx)
 			if err != nil {
 				return err
@@ -966,7 +993,7 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 		return nil, err
 	}
 	var out loginResponse
-	req := Request{Method: http.MethodPost, Path: "/auth/login", Body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true}
+	req := Request{Method: http.MethodPost, Path: "/auth/login", Route: "/auth/login", Body: &loginRequest{Email: creds.email, Password: creds.password}, noAuth: true, op: "Auth.Login"}
 	if err := tm.client.do(ctx, req, cfg, &out); err != nil {
 		var apiErr *Error
 		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusUnprocessableEntity) {

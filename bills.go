@@ -143,14 +143,14 @@ const (
 //
 // API: GET /bills
 func (s *BillsService) List(ctx context.Context, params *BillListParams, opts ...RequestOption) (*Page[Bill], error) {
-	return listOf[Bill](ctx, s.client, "/bills", params, opts)
+	return listOf[Bill](ctx, s.client, "Bills.List", "/bills", params, opts)
 }
 
 // All iterates over every bill, fetching pages as the loop goes.
 //
 // API: GET /bills
 func (s *BillsService) All(ctx context.Context, params *BillListParams, opts ...AllOption) iter.Seq2[*Bill, error] {
-	return allOf[Bill](ctx, s.client, "/bills", params, opts)
+	return allOf[Bill](ctx, s.client, "Bills.All", "/bills", params, opts)
 }
 
 // Create creates a draft bill; the server assigns its number and computes its
@@ -158,14 +158,14 @@ func (s *BillsService) All(ctx context.Context, params *BillListParams, opts ...
 //
 // API: POST /bills
 func (s *BillsService) Create(ctx context.Context, params *BillCreateParams, opts ...PostOption) (*Bill, error) {
-	return create[Bill](ctx, s.client, "/bills", params, opts)
+	return create[Bill](ctx, s.client, "Bills.Create", "/bills", params, opts)
 }
 
 // Get returns one bill; an unknown id gets ErrNotFound.
 //
 // API: GET /bills/{id}
 func (s *BillsService) Get(ctx context.Context, id string, opts ...RequestOption) (*Bill, error) {
-	return getItem[Bill](ctx, s.client, "/bills", id, opts)
+	return getItem[Bill](ctx, s.client, "Bills.Get", "/bills/{id}", id, opts)
 }
 
 // Approve moves a draft bill to approved. A bill that is not a draft gets
@@ -173,12 +173,12 @@ func (s *BillsService) Get(ctx context.Context, id string, opts ...RequestOption
 //
 // API: POST /bills/{id}/approve
 func (s *BillsService) Approve(ctx context.Context, id string, opts ...PostOption) (*Bill, error) {
-	return action[Bill](ctx, s.client, "/bills", id, "approve", opts)
+	return action[Bill](ctx, s.client, "Bills.Approve", "/bills/{id}/approve", id, opts)
 }
 
 // Void voids a bill for the reason params gives. A paid bill gets ErrConflict.
 //
 // API: POST /bills/{id}/void
 func (s *BillsService) Void(ctx context.Context, id string, params *VoidParams, opts ...PostOption) (*Bill, error) {
-	return actionWith[Bill](ctx, s.client, "/bills", id, "void", params, opts)
+	return actionWith[Bill](ctx, s.client, "Bills.Void", "/bills/{id}/void", id, params, opts)
 }

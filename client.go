@@ -69,6 +69,7 @@ type core struct {
 	attempt   time.Duration // per-attempt timeout; 0 for none
 	logger    *slog.Logger  // nil: no logging
 	userAgent []string      // User-Agent header value; never modified
+	trace     *ClientTrace // WithClientTrace's; nil for none
 }
 
 // service is embedded by every resource service.
@@ -102,6 +103,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 
 	co := &core{
+		trace:   s.trace,
 		base:    base,
 		baseStr: strings.TrimRight(base.String(), "/"),
 		retry:   s.retry,
@@ -267,6 +269,13 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 // MaxRateLimitWait has passed (waitCustom);
 // a call that needs new tokens waits for the renewal in flight (auth.go),
 // also until ctx ends.
+//
+// Traces. A ClientTrace (trace.go) sees the layers above: do starts and
+// ends the call (traced), the transport each attempt (after its waits,
+// just before it is sent) and its rate-limit headers, pause, the transport's
+// Limiter wait and renew each wait, the token manager each renewal. The
+// helpers that call the hooks are in trace.go, each with its nil checks:
+// an untraced call costs a nil check at each of these places.
 
 // call is do for a route whose answer decodes into a new T.
 func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig) (*T, error) {
@@ -287,6 +296,14 @@ func (c *Client) do(ctx context.Context, req Request, cfg requestConfig, out any
 	if ctx == nil {
 		return nilContext(req.Method, req.Path)
 	}
+	if tr := c.core.tracersFor(ctx); tr.on() {
+		return c.traced(ctx, tr, req, cfg, out)
+	}
+	return c.run(ctx, req, cfg, out)
+}
+
+// run is do once the call's trace, if any, has started.
+func (c *Client) run(ctx context.Context, req Request, cfg requestConfig, out any) error {
 	if err := cfg.check(req.Method); err != nil {
 		return invalidParams(req.Method+" "+req.Path, "%v", err)
 	}
@@ -319,6 +336,10 @@ func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) 
 		path:       req.Path,
 		auth:       !req.noAuth,
 		idempotent: req.Method != http.MethodPatch,
+		trace:      cfg.trace,
+	}
+	if st.trace != nil {
+		st.trace.st = st
 	}
 	if body != nil {
 		st.req, err = retryablehttp.NewRequestWithContext(st, req.Method, rawURL, body)
@@ -445,6 +466,9 @@ type callState struct {
 	waitFor      string                 // what notBefore waits for, for the log and the error
 	bearer       string                 // Authorization value of the last attempt
 	attempts     int                    // attempts sent
+	trace        *callTrace             // nil: the call is not traced
+	waitReason   WaitReason             // what notBefore waits for, for a trace
+	paced        bool                   // the pacer held the attempt back (for a trace)
 	body         *answerBody            // the body of bodyOf, read by the transport
 	bodyOf       *http.Response         // the last answer whose body the transport read
 

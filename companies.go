@@ -44,14 +44,14 @@ const (
 //
 // API: GET /companies
 func (s *CompaniesService) List(ctx context.Context, params *CompanyListParams, opts ...RequestOption) (*Page[Company], error) {
-	return listIn[Company](ctx, s.client, Request{Path: "/companies"}, params, opts) // no company_id
+	return listIn[Company](ctx, s.client, Request{Path: "/companies", Route: "/companies", op: "Companies.List"}, params, opts) // no company_id
 }
 
 // All iterates over every company the user can access, page by page.
 //
 // API: GET /companies
 func (s *CompaniesService) All(ctx context.Context, params *CompanyListParams, opts ...AllOption) iter.Seq2[*Company, error] {
-	return allIn[Company](ctx, s.client, Request{Path: "/companies"}, params, opts)
+	return allIn[Company](ctx, s.client, Request{Path: "/companies", Route: "/companies", op: "Companies.All"}, params, opts)
 }
 
 // Get returns one company. A company the user cannot access gets ErrForbidden;
@@ -63,5 +63,5 @@ func (s *CompaniesService) Get(ctx context.Context, id string, opts ...RequestOp
 	if err := checkID(http.MethodGet+" /companies/{id}", id); err != nil {
 		return nil, err
 	}
-	return call[Company](ctx, s.client, Request{Method: http.MethodGet, Path: "/companies/" + url.PathEscape(id)}, configOf(opts))
+	return call[Company](ctx, s.client, Request{Method: http.MethodGet, Path: "/companies/" + url.PathEscape(id), Route: "/companies/{id}", op: "Companies.Get"}, configOf(opts))
 }

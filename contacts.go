@@ -115,28 +115,28 @@ const (
 //
 // API: GET /contacts/customers
 func (s *CustomersService) List(ctx context.Context, params *CustomerListParams, opts ...RequestOption) (*Page[Customer], error) {
-	return listOf[Customer](ctx, s.client, "/contacts/customers", params, opts)
+	return listOf[Customer](ctx, s.client, "Customers.List", "/contacts/customers", params, opts)
 }
 
 // All iterates over every customer, fetching pages as the loop goes.
 //
 // API: GET /contacts/customers
 func (s *CustomersService) All(ctx context.Context, params *CustomerListParams, opts ...AllOption) iter.Seq2[*Customer, error] {
-	return allOf[Customer](ctx, s.client, "/contacts/customers", params, opts)
+	return allOf[Customer](ctx, s.client, "Customers.All", "/contacts/customers", params, opts)
 }
 
 // Create creates a customer; the server assigns its customer number.
 //
 // API: POST /contacts/customers
 func (s *CustomersService) Create(ctx context.Context, params *CustomerCreateParams, opts ...PostOption) (*Customer, error) {
-	return create[Customer](ctx, s.client, "/contacts/customers", params, opts)
+	return create[Customer](ctx, s.client, "Customers.Create", "/contacts/customers", params, opts)
 }
 
 // Get returns one customer; an unknown id gets ErrNotFound.
 //
 // API: GET /contacts/customers/{id}
 func (s *CustomersService) Get(ctx context.Context, id string, opts ...RequestOption) (*Customer, error) {
-	return getItem[Customer](ctx, s.client, "/contacts/customers", id, opts)
+	return getItem[Customer](ctx, s.client, "Customers.Get", "/contacts/customers/{id}", id, opts)
 }
 
 // Update changes the fields of a customer that params sets and leaves the
@@ -144,7 +144,7 @@ func (s *CustomersService) Get(ctx context.Context, id string, opts ...RequestOp
 //
 // API: PATCH /contacts/customers/{id}
 func (s *CustomersService) Update(ctx context.Context, id string, params *CustomerUpdateParams, opts ...RequestOption) (*Customer, error) {
-	return update[Customer](ctx, s.client, "/contacts/customers", id, params, opts)
+	return update[Customer](ctx, s.client, "Customers.Update", "/contacts/customers/{id}", id, params, opts)
 }
 
 // Vendor is a vendor of the company.
@@ -225,28 +225,28 @@ const (
 //
 // API: GET /contacts/vendors
 func (s *VendorsService) List(ctx context.Context, params *VendorListParams, opts ...RequestOption) (*Page[Vendor], error) {
-	return listOf[Vendor](ctx, s.client, "/contacts/vendors", params, opts)
+	return listOf[Vendor](ctx, s.client, "Vendors.List", "/contacts/vendors", params, opts)
 }
 
 // All iterates over every vendor, fetching pages as the loop goes.
 //
 // API: GET /contacts/vendors
 func (s *VendorsService) All(ctx context.Context, params *VendorListParams, opts ...AllOption) iter.Seq2[*Vendor, error] {
-	return allOf[Vendor](ctx, s.client, "/contacts/vendors", params, opts)
+	return allOf[Vendor](ctx, s.client, "Vendors.All", "/contacts/vendors", params, opts)
 }
 
 // Create creates a vendor; the server assigns its vendor number.
 //
 // API: POST /contacts/vendors
 func (s *VendorsService) Create(ctx context.Context, params *VendorCreateParams, opts ...PostOption) (*Vendor, error) {
-	return create[Vendor](ctx, s.client, "/contacts/vendors", params, opts)
+	return create[Vendor](ctx, s.client, "Vendors.Create", "/contacts/vendors", params, opts)
 }
 
 // Get returns one vendor; an unknown id gets ErrNotFound.
 //
 // API: GET /contacts/vendors/{id}
 func (s *VendorsService) Get(ctx context.Context, id string, opts ...RequestOption) (*Vendor, error) {
-	return getItem[Vendor](ctx, s.client, "/contacts/vendors", id, opts)
+	return getItem[Vendor](ctx, s.client, "Vendors.Get", "/contacts/vendors/{id}", id, opts)
 }
 
 // Update changes the fields of a vendor that params sets and leaves the
@@ -254,5 +254,5 @@ func (s *VendorsService) Get(ctx context.Context, id string, opts ...RequestOpti
 //
 // API: PATCH /contacts/vendors/{id}
 func (s *VendorsService) Update(ctx context.Context, id string, params *VendorUpdateParams, opts ...RequestOption) (*Vendor, error) {
-	return update[Vendor](ctx, s.client, "/contacts/vendors", id, params, opts)
+	return update[Vendor](ctx, s.client, "Vendors.Update", "/contacts/vendors/{id}", id, params, opts)
 }

@@ -169,14 +169,14 @@ const (
 //
 // API: GET /invoices
 func (s *InvoicesService) List(ctx context.Context, params *InvoiceListParams, opts ...RequestOption) (*Page[Invoice], error) {
-	return listOf[Invoice](ctx, s.client, "/invoices", params, opts)
+	return listOf[Invoice](ctx, s.client, "Invoices.List", "/invoices", params, opts)
 }
 
 // All iterates over every invoice, fetching pages as the loop goes.
 //
 // API: GET /invoices
 func (s *InvoicesService) All(ctx context.Context, params *InvoiceListParams, opts ...AllOption) iter.Seq2[*Invoice, error] {
-	return allOf[Invoice](ctx, s.client, "/invoices", params, opts)
+	return allOf[Invoice](ctx, s.client, "Invoices.All", "/invoices", params, opts)
 }
 
 // Create creates a draft invoice; the server assigns its number and computes
@@ -184,14 +184,14 @@ func (s *InvoicesService) All(ctx context.Context, params *InvoiceListParams, op
 //
 // API: POST /invoices
 func (s *InvoicesService) Create(ctx context.Context, params *InvoiceCreateParams, opts ...PostOption) (*Invoice, error) {
-	return create[Invoice](ctx, s.client, "/invoices", params, opts)
+	return create[Invoice](ctx, s.client, "Invoices.Create", "/invoices", params, opts)
 }
 
 // Get returns one invoice; an unknown id gets ErrNotFound.
 //
 // API: GET /invoices/{id}
 func (s *InvoicesService) Get(ctx context.Context, id string, opts ...RequestOption) (*Invoice, error) {
-	return getItem[Invoice](ctx, s.client, "/invoices", id, opts)
+	return getItem[Invoice](ctx, s.client, "Invoices.Get", "/invoices/{id}", id, opts)
 }
 
 // Update changes the fields of a draft invoice that params sets; the server
@@ -199,7 +199,7 @@ func (s *InvoicesService) Get(ctx context.Context, id string, opts ...RequestOpt
 //
 // API: PATCH /invoices/{id}
 func (s *InvoicesService) Update(ctx context.Context, id string, params *InvoiceUpdateParams, opts ...RequestOption) (*Invoice, error) {
-	return update[Invoice](ctx, s.client, "/invoices", id, params, opts)
+	return update[Invoice](ctx, s.client, "Invoices.Update", "/invoices/{id}", id, params, opts)
 }
 
 // Send moves a draft invoice to sent, which posts it to the ledger and emails
@@ -207,7 +207,7 @@ func (s *InvoicesService) Update(ctx context.Context, id string, params *Invoice
 //
 // API: POST /invoices/{id}/send
 func (s *InvoicesService) Send(ctx context.Context, id string, opts ...PostOption) (*Invoice, error) {
-	return action[Invoice](ctx, s.client, "/invoices", id, "send", opts)
+	return action[Invoice](ctx, s.client, "Invoices.Send", "/invoices/{id}/send", id, opts)
 }
 
 // Void voids an invoice for the reason params gives. A paid invoice gets
@@ -215,5 +215,5 @@ func (s *InvoicesService) Send(ctx context.Context, id string, opts ...PostOptio
 //
 // API: POST /invoices/{id}/void
 func (s *InvoicesService) Void(ctx context.Context, id string, params *VoidParams, opts ...PostOption) (*Invoice, error) {
-	return actionWith[Invoice](ctx, s.client, "/invoices", id, "void", params, opts)
+	return actionWith[Invoice](ctx, s.client, "Invoices.Void", "/invoices/{id}/void", id, params, opts)
 }

@@ -116,14 +116,14 @@ const (
 //
 // API: GET /journal-entries
 func (s *JournalEntriesService) List(ctx context.Context, params *JournalEntryListParams, opts ...RequestOption) (*Page[JournalEntry], error) {
-	return listOf[JournalEntry](ctx, s.client, "/journal-entries", params, opts)
+	return listOf[JournalEntry](ctx, s.client, "JournalEntries.List", "/journal-entries", params, opts)
 }
 
 // All iterates over every journal entry, fetching pages as the loop goes.
 //
 // API: GET /journal-entries
 func (s *JournalEntriesService) All(ctx context.Context, params *JournalEntryListParams, opts ...AllOption) iter.Seq2[*JournalEntry, error] {
-	return allOf[JournalEntry](ctx, s.client, "/journal-entries", params, opts)
+	return allOf[JournalEntry](ctx, s.client, "JournalEntries.All", "/journal-entries", params, opts)
 }
 
 // Create creates a draft journal entry. Params with fewer than two lines are
@@ -131,14 +131,14 @@ func (s *JournalEntriesService) All(ctx context.Context, params *JournalEntryLis
 //
 // API: POST /journal-entries
 func (s *JournalEntriesService) Create(ctx context.Context, params *JournalEntryCreateParams, opts ...PostOption) (*JournalEntry, error) {
-	return create[JournalEntry](ctx, s.client, "/journal-entries", params, opts)
+	return create[JournalEntry](ctx, s.client, "JournalEntries.Create", "/journal-entries", params, opts)
 }
 
 // Get returns one journal entry; an unknown id gets ErrNotFound.
 //
 // API: GET /journal-entries/{id}
 func (s *JournalEntriesService) Get(ctx context.Context, id string, opts ...RequestOption) (*JournalEntry, error) {
-	return getItem[JournalEntry](ctx, s.client, "/journal-entries", id, opts)
+	return getItem[JournalEntry](ctx, s.client, "JournalEntries.Get", "/journal-entries/{id}", id, opts)
 }
 
 // Post posts a draft journal entry to the ledger; it then affects account
@@ -147,7 +147,7 @@ func (s *JournalEntriesService) Get(ctx context.Context, id string, opts ...Requ
 //
 // API: POST /journal-entries/{id}/post
 func (s *JournalEntriesService) Post(ctx context.Context, id string, opts ...PostOption) (*JournalEntry, error) {
-	return action[JournalEntry](ctx, s.client, "/journal-entries", id, "post", opts)
+	return action[JournalEntry](ctx, s.client, "JournalEntries.Post", "/journal-entries/{id}/post", id, opts)
 }
 
 // Void voids a journal entry for the reason params gives. An entry that is
@@ -155,5 +155,5 @@ func (s *JournalEntriesService) Post(ctx context.Context, id string, opts ...Pos
 //
 // API: POST /journal-entries/{id}/void
 func (s *JournalEntriesService) Void(ctx context.Context, id string, params *VoidParams, opts ...PostOption) (*JournalEntry, error) {
-	return actionWith[JournalEntry](ctx, s.client, "/journal-entries", id, "void", params, opts)
+	return actionWith[JournalEntry](ctx, s.client, "JournalEntries.Void", "/journal-entries/{id}/void", id, params, opts)
 }

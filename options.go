@@ -31,6 +31,7 @@ type settings struct {
 	logger    *slog.Logger
 	userAgent string
 	insecure  bool
+	trace     *ClientTrace
 }
 
 // WithBaseURL sets the API's base URL (default DefaultBaseURL). It must be an

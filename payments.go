@@ -94,14 +94,14 @@ const (
 //
 // API: GET /payments
 func (s *PaymentsService) List(ctx context.Context, params *PaymentListParams, opts ...RequestOption) (*Page[Payment], error) {
-	return listOf[Payment](ctx, s.client, "/payments", params, opts)
+	return listOf[Payment](ctx, s.client, "Payments.List", "/payments", params, opts)
 }
 
 // All iterates over every payment, fetching pages as the loop goes.
 //
 // API: GET /payments
 func (s *PaymentsService) All(ctx context.Context, params *PaymentListParams, opts ...AllOption) iter.Seq2[*Payment, error] {
-	return allOf[Payment](ctx, s.client, "/payments", params, opts)
+	return allOf[Payment](ctx, s.client, "Payments.All", "/payments", params, opts)
 }
 
 // Create records a payment received and applies it to the invoices its
@@ -109,12 +109,12 @@ func (s *PaymentsService) All(ctx context.Context, params *PaymentListParams, op
 //
 // API: POST /payments
 func (s *PaymentsService) Create(ctx context.Context, params *PaymentCreateParams, opts ...PostOption) (*Payment, error) {
-	return create[Payment](ctx, s.client, "/payments", params, opts)
+	return create[Payment](ctx, s.client, "Payments.Create", "/payments", params, opts)
 }
 
 // Get returns one payment; an unknown id gets ErrNotFound.
 //
 // API: GET /payments/{id}
 func (s *PaymentsService) Get(ctx context.Context, id string, opts ...RequestOption) (*Payment, error) {
-	return getItem[Payment](ctx, s.client, "/payments", id, opts)
+	return getItem[Payment](ctx, s.client, "Payments.Get", "/payments/{id}", id, opts)
 }

@@ -54,14 +54,14 @@ const (
 //
 // API: GET /periods
 func (s *PeriodsService) List(ctx context.Context, params *PeriodListParams, opts ...RequestOption) (*Page[Period], error) {
-	return listOf[Period](ctx, s.client, "/periods", params, opts)
+	return listOf[Period](ctx, s.client, "Periods.List", "/periods", params, opts)
 }
 
 // All iterates over every accounting period, fetching pages as the loop goes.
 //
 // API: GET /periods
 func (s *PeriodsService) All(ctx context.Context, params *PeriodListParams, opts ...AllOption) iter.Seq2[*Period, error] {
-	return allOf[Period](ctx, s.client, "/periods", params, opts)
+	return allOf[Period](ctx, s.client, "Periods.All", "/periods", params, opts)
 }
 
 // Close closes an open period; journal entries dated in it then get
@@ -69,5 +69,5 @@ func (s *PeriodsService) All(ctx context.Context, params *PeriodListParams, opts
 //
 // API: POST /periods/{id}/close
 func (s *PeriodsService) Close(ctx context.Context, id string, opts ...PostOption) (*Period, error) {
-	return action[Period](ctx, s.client, "/periods", id, "close", opts)
+	return action[Period](ctx, s.client, "Periods.Close", "/periods/{id}/close", id, opts)
 }

@@ -614,6 +614,7 @@ func (p *pacer) Wait(ctx context.Context) error {
 		if p.bucket != nil {
 			r = p.bucket.ReserveN(now, 1)
 			if d := r.DelayFrom(now); d > 0 {
+				st.pacedBy()
 				if err := sleep(ctx, p.logger, d, "rate limit (plan)", true, nil, &logged); err != nil {
 					r.CancelAt(time.Now())
 					return err
@@ -628,6 +629,7 @@ func (p *pacer) Wait(ctx context.Context) error {
 		if r != nil {
 			r.CancelAt(now)
 		}
+		st.pacedBy()
 		if err := sleep(ctx, p.logger, d, "rate limit", true, wake, &logged); err != nil {
 			return err
 		}

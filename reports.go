@@ -127,7 +127,7 @@ type BalanceSheetItem struct {
 //
 // API: GET /reports/profit-loss
 func (s *ReportsService) ProfitLoss(ctx context.Context, params *ProfitLossParams, opts ...RequestOption) (*ProfitLossReport, error) {
-	return report[ProfitLossReport](ctx, s.client, "/reports/profit-loss", params, opts)
+	return report[ProfitLossReport](ctx, s.client, "Reports.ProfitLoss", "/reports/profit-loss", params, opts)
 }
 
 // BalanceSheet returns the balance sheet at the end of params.AsOfDate.
@@ -135,7 +135,7 @@ func (s *ReportsService) ProfitLoss(ctx context.Context, params *ProfitLossParam
 //
 // API: GET /reports/balance-sheet
 func (s *ReportsService) BalanceSheet(ctx context.Context, params *BalanceSheetParams, opts ...RequestOption) (*BalanceSheetReport, error) {
-	return report[BalanceSheetReport](ctx, s.client, "/reports/balance-sheet", params, opts)
+	return report[BalanceSheetReport](ctx, s.client, "Reports.BalanceSheet", "/reports/balance-sheet", params, opts)
 }
 
 // UnmarshalJSON decodes a profit and loss statement, reading generated_at as

@@ -32,7 +32,15 @@ type Request struct {
 	// CompanyNone, sends none.
 	Company CompanyScope
 
-	noAuth bool // login and refresh: no Authorization header, no replay after a 401
+	// Route is the route template of Path, for a ClientTrace (see
+	// CallInfo.Route): "/invoices/{id}/remind" for the Path above, never
+	// with an id, so that a tracer can name spans and metrics after it.
+	// Empty, the trace gets no route. When set, it must start with "/" and
+	// hold no query, fragment, space or control character.
+	Route string
+
+	noAuth bool   // login and refresh: no Authorization header, no replay after a 401
+	op     string // the SDK method that sends it ("Invoices.Create"), for a trace; "" is Client.Do
 }
 
 // CompanyScope says whether a Request carries the client's company as its
@@ -102,6 +110,9 @@ func (r *Request) check(out any) error {
 	}
 	if err := validPath(r.Path); err != nil {
 		return fmt.Errorf("path %s: %w", quoteShort(r.Path), err)
+	}
+	if err := validRoute(r.Route); err != nil {
+		return fmt.Errorf("route %s: %w", quoteShort(r.Route), err)
 	}
 	if _, ok := r.Query["company_id"]; ok && r.Company != CompanyNone {
 		return errors.New("the query sets company_id, which the client sets from its company: " +
@@ -216,6 +227,7 @@ type requestConfig struct {
 	header         http.Header
 	response       **Response
 	concurrency    int
+	trace          *callTrace // the call's trace, set by do
 }
 
 // check refuses options that could not be sent as given on a call with this

@@ -22,15 +22,19 @@ type checker interface {
 	check() error
 }
 
+// Each helper takes the name of the SDK method it serves ("Invoices.Get",
+// for a ClientTrace) and its route template ("/invoices/{id}"), in which
+// itemPath puts the item's id.
+
 // listOf fetches one page of the collection at path. params is a
 // *<Resource>ListParams (nil for none); see queryOf.
-func listOf[T any](ctx context.Context, c *Client, path string, params any, opts []RequestOption) (*Page[T], error) {
-	return listIn[T](ctx, c, Request{Path: path, Company: CompanyRequired}, params, opts)
+func listOf[T any](ctx context.Context, c *Client, op, path string, params any, opts []RequestOption) (*Page[T], error) {
+	return listIn[T](ctx, c, Request{Path: path, Route: path, Company: CompanyRequired, op: op}, params, opts)
 }
 
 // allOf iterates over the whole collection at path, page by page.
-func allOf[T any](ctx context.Context, c *Client, path string, params any, opts []AllOption) iter.Seq2[*T, error] {
-	return allIn[T](ctx, c, Request{Path: path, Company: CompanyRequired}, params, opts)
+func allOf[T any](ctx context.Context, c *Client, op, path string, params any, opts []AllOption) iter.Seq2[*T, error] {
+	return allIn[T](ctx, c, Request{Path: path, Route: path, Company: CompanyRequired, op: op}, params, opts)
 }
 
 // listIn is listOf for the collection that req (path and company scope)
@@ -57,66 +61,69 @@ func allIn[T any](ctx context.Context, c *Client, req Request, params any, opts 
 }
 
 // create POSTs params to the collection at path.
-func create[T, P any](ctx context.Context, c *Client, path string, params *P, opts []PostOption) (*T, error) {
-	op := http.MethodPost + " " + path
-	if err := checkParams(op, params); err != nil {
+func create[T, P any](ctx context.Context, c *Client, op, path string, params *P, opts []PostOption) (*T, error) {
+	if err := checkParams(http.MethodPost+" "+path, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodPost, Path: path, Body: params, Company: CompanyRequired}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPost, Path: path, Route: path, Body: params, Company: CompanyRequired, op: op}, configOf(opts))
 }
 
-// getItem fetches the item id of the collection at path.
-func getItem[T any](ctx context.Context, c *Client, path, id string, opts []RequestOption) (*T, error) {
-	if err := checkID(http.MethodGet+" "+path+"/{id}", id); err != nil {
+// getItem fetches the item id at route ("/invoices/{id}").
+func getItem[T any](ctx context.Context, c *Client, op, route, id string, opts []RequestOption) (*T, error) {
+	if err := checkID(http.MethodGet+" "+route, id); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodGet, Path: path + "/" + url.PathEscape(id), Company: CompanyOptional}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodGet, Path: itemPath(route, id), Route: route, Company: CompanyOptional, op: op}, configOf(opts))
 }
 
-// update PATCHes the item id of the collection at path with params, whose
-// unset (nil) fields stay off the wire.
-func update[T, P any](ctx context.Context, c *Client, path, id string, params *P, opts []RequestOption) (*T, error) {
-	op := http.MethodPatch + " " + path + "/{id}"
-	if err := checkID(op, id); err != nil {
+// update PATCHes the item id at route with params, whose unset (nil) fields
+// stay off the wire.
+func update[T, P any](ctx context.Context, c *Client, op, route, id string, params *P, opts []RequestOption) (*T, error) {
+	if err := checkID(http.MethodPatch+" "+route, id); err != nil {
 		return nil, err
 	}
-	if err := checkParams(op, params); err != nil {
+	if err := checkParams(http.MethodPatch+" "+route, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodPatch, Path: path + "/" + url.PathEscape(id), Body: params, Company: CompanyOptional}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPatch, Path: itemPath(route, id), Route: route, Body: params, Company: CompanyOptional, op: op}, configOf(opts))
 }
 
-// action POSTs to the action route path/{id}/verb, which takes no body.
-func action[T any](ctx context.Context, c *Client, path, id, verb string, opts []PostOption) (*T, error) {
-	if err := checkID(http.MethodPost+" "+path+"/{id}/"+verb, id); err != nil {
+// action POSTs to the action route ("/invoices/{id}/send") of the item id,
+// which takes no body.
+func action[T any](ctx context.Context, c *Client, op, route, id string, opts []PostOption) (*T, error) {
+	if err := checkID(http.MethodPost+" "+route, id); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodPost, Path: path + "/" + url.PathEscape(id) + "/" + verb, Company: CompanyOptional}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPost, Path: itemPath(route, id), Route: route, Company: CompanyOptional, op: op}, configOf(opts))
 }
 
-// actionWith POSTs params to the action route path/{id}/verb.
-func actionWith[T, P any](ctx context.Context, c *Client, path, id, verb string, params *P, opts []PostOption) (*T, error) {
-	op := http.MethodPost + " " + path + "/{id}/" + verb
-	if err := checkID(op, id); err != nil {
+// actionWith POSTs params to the action route of the item id.
+func actionWith[T, P any](ctx context.Context, c *Client, op, route, id string, params *P, opts []PostOption) (*T, error) {
+	if err := checkID(http.MethodPost+" "+route, id); err != nil {
 		return nil, err
 	}
-	if err := checkParams(op, params); err != nil {
+	if err := checkParams(http.MethodPost+" "+route, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodPost, Path: path + "/" + url.PathEscape(id) + "/" + verb, Body: params, Company: CompanyOptional}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPost, Path: itemPath(route, id), Route: route, Body: params, Company: CompanyOptional, op: op}, configOf(opts))
 }
 
 // report GETs the report at path; params' url-tagged fields are its query.
-func report[T, P any](ctx context.Context, c *Client, path string, params *P, opts []RequestOption) (*T, error) {
-	op := http.MethodGet + " " + path
-	if err := checkParams(op, params); err != nil {
+func report[T, P any](ctx context.Context, c *Client, op, path string, params *P, opts []RequestOption) (*T, error) {
+	if err := checkParams(http.MethodGet+" "+path, params); err != nil {
 		return nil, err
 	}
 	_, q, err := queryOf(params)
 	if err != nil {
-		return nil, invalidParams(op, "%v", err)
+		return nil, invalidParams(http.MethodGet+" "+path, "%v", err)
 	}
-	return call[T](ctx, c, Request{Method: http.MethodGet, Path: path, Query: q, Company: CompanyRequired}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodGet, Path: path, Route: path, Query: q, Company: CompanyRequired, op: op}, configOf(opts))
+}
+
+// itemPath is route with id, escaped, in place of its "{id}".
+func itemPath(route, id string) string {
+	before, after, _ := strings.Cut(route, "{id}")
+	return before + url.PathEscape(id) + after
 }
 
 // checkID refuses an id that cannot name an item: empty, or a dot segment

@@ -95,12 +95,16 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 
 	now := time.Now()
 	wait := st.ans.retryAfter
-	st.waitFor = waitRateLimit
+	st.waitFor, st.waitReason = waitRateLimit, WaitRetryAfter
 	if !rateLimited || wait == 0 {
 		// Only when a 429 said nothing of when to come back is the
 		// backoff a guess.
-		wait = max(backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retries), min(retryAfter, co.retry.MaxBackoff))
-		st.waitFor = waitBackoff
+		bo, asked := backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retries), min(retryAfter, co.retry.MaxBackoff)
+		wait = max(bo, asked)
+		st.waitFor, st.waitReason = waitBackoff, WaitBackoff
+		if asked > bo {
+			st.waitReason = WaitRetryAfter
+		}
 	}
 	st.notBefore = now.Add(wait)
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < max(wait, co.pacer.delay(now)) {
@@ -136,7 +140,10 @@ func (co *core) pause(ctx context.Context, st *callState) error {
 		return nil
 	}
 	logged := false
-	return sleep(ctx, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
+	from := st.waitStart()
+	err := sleep(ctx, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
+	st.waited(from, WaitInfo{Reason: st.waitReason})
+	return err
 }
 
 // What a call's own pause waits for.

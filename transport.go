@@ -56,7 +56,9 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		st.bearer = header[0]
 		out = st.withAuthorization(r, header)
 	}
+	from := st.waitStart()
 	by, err := co.wait(ctx, st)
+	st.waitedForLimiter(co, from)
 	if err != nil {
 		closeBody(r)
 		return nil, err
@@ -84,10 +86,17 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if logging {
 		start = time.Now()
 	}
+	actx, resend := ctx, st.attempts-1
+	if st.trace != nil {
+		out, actx = st.trace.attemptStart(ctx, r, out, resend)
+	}
 	sent := time.Now()
 	resp, err := t.send(st, out)
 	if err != nil {
 		co.observe(ctx, st, by, nil, sent)
+		if st.trace != nil {
+			st.trace.attemptDone(actx, st, resend, nil, err)
+		}
 		if logging {
 			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request failed",
 				slog.String("method", st.method), slog.String("path", st.path),
@@ -103,6 +112,9 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		body := readAnswer(resp)
 		resp.Body = body
 		st.body, st.bodyOf = body, resp
+	}
+	if st.trace != nil {
+		st.trace.attemptDone(actx, st, resend, resp, nil)
 	}
 	if logging {
 		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,7 +42,7 @@ var foreignValues = []struct {
 func TestLimiterCutsAPauseLongerThanItsMaximum(t *testing.T) {
 	t.Parallel()
 	key := testKey(t)
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	l := newTestLimiter(t, key, 60, 10, time.Minute, WithLimiterLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	require.Equal(t, time.Minute, l.maxPause)
 	rdb := newTestClient(t)
@@ -100,7 +102,7 @@ func TestTokenStoreForeignValueIsReplacedByALogin(t *testing.T) {
 				store := newTestStore(t, testKey(t), opts...)
 				rdb := newTestClient(t)
 				require.NoError(t, fv.set(ctx, rdb, store.keys.tokens))
-				var logs syncBuffer
+				var logs testkit.SyncBuffer
 				c, err := atlas.NewClient(atlas.WithBaseURL(srv.URL), atlas.WithCredentials(srv.Email(), srv.Password()),
 					atlas.WithTokenStore(store), atlas.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 				require.NoError(t, err)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -177,7 +179,7 @@ func TestReplicasPaceLocallyWhileRedisIsDown(t *testing.T) {
 	srv := atlastest.NewServer(atlastest.WithPlan(atlastest.TierStandard, time.Second))
 	t.Cleanup(srv.Close)
 	p := newProxy(t)
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	l, err := NewLimiter(newClientAt(t, p.url(t)), testKey(t), 60, 10, time.Second, WithLimiterTimeout(testTimeout))
 	require.NoError(t, err)
 	clock := &fakeNow{now: time.Now()}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -418,24 +420,6 @@ func TestLimiterSurvivesScriptFlush(t *testing.T) {
 	assert.NoError(t, l.Wait(ctx))
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fakeNow is a clock a test moves by hand.
 type fakeNow struct {
 	mu  sync.Mutex
@@ -464,7 +448,7 @@ func TestLimiterFallsBackWhileRedisIsDown(t *testing.T) {
 	rdb := newClientAt(t, p.url(t))
 	var rt roundTrips
 	rdb.AddHook(&rt)
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	key := testKey(t)
 	l, err := NewLimiter(rdb, key, slowLimit, 4, slowWindow, WithLimiterLogger(logger), WithLimiterTimeout(testTimeout))

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go/internal/redacttest"
@@ -81,39 +80,5 @@ var holdNoSecret = map[string]reflect.Type{
 // holdNoSecret.
 func TestNoExportedTypePrintsASecret(t *testing.T) {
 	t.Parallel()
-	names, err := redacttest.ExportedTypes(".")
-	require.NoError(t, err)
-	require.NotEmpty(t, names)
-	secrets := plantedSecrets()
-	declared := map[string]bool{}
-	for _, name := range names {
-		declared[name] = true
-		_, secret := secretHolders[name]
-		_, plain := holdNoSecret[name]
-		switch {
-		case secret && plain:
-			t.Errorf("%s is listed both in secretHolders and in holdNoSecret", name)
-		case secret:
-			for _, v := range secretHolders[name](t) {
-				for _, form := range redacttest.Forms(v) {
-					for _, leak := range redacttest.Leaks(form, secrets...) {
-						t.Errorf("%s: a planted secret shows in %s", name, leak)
-					}
-				}
-			}
-		case plain:
-			if field := redacttest.SecretField(holdNoSecret[name]); field != "" {
-				t.Errorf("%s is listed as holding no secret, but has the field %s", name, field)
-			}
-		default:
-			t.Errorf("exported type %s is new: list it in secretHolders, with values that hold its secrets, "+
-				"or in holdNoSecret", name)
-		}
-	}
-	for name := range secretHolders {
-		assert.True(t, declared[name], "secretHolders lists %s, which the package does not declare", name)
-	}
-	for name := range holdNoSecret {
-		assert.True(t, declared[name], "holdNoSecret lists %s, which the package does not declare", name)
-	}
+	redacttest.CheckPackage(t, ".", redacttest.Catalogue{Holders: secretHolders, Plain: holdNoSecret, Secrets: plantedSecrets()})
 }

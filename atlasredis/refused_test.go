@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -65,7 +67,7 @@ func TestEveryCallFailsWhenRedisRefusesTheClient(t *testing.T) {
 	for name, rdb := range refusedClients(t, addr) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background() // a panic would not be stopped by a deadline either
-			var logs syncBuffer
+			var logs testkit.SyncBuffer
 			l, err := NewLimiter(rdb, "acme", 60, 10, time.Minute, WithLimiterLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			require.NoError(t, err)
 			err = l.Wait(ctx)

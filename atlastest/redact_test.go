@@ -5,17 +5,12 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go"
 	"github.com/atlas-accounting/atlas-go/atlastest"
 	"github.com/atlas-accounting/atlas-go/internal/redacttest"
 )
-
-// handsOutSecrets lists the exported types of atlastest whose job is to hand
-// the seeded test passwords and webhook secret to tests: they print them.
-var handsOutSecrets = map[string]bool{"Seed": true, "Server": true}
 
 // holdNoSecret lists the exported types of atlastest that hold no secret.
 var holdNoSecret = map[string]reflect.Type{
@@ -31,27 +26,10 @@ var holdNoSecret = map[string]reflect.Type{
 // of a call holds the password and the token redacted.
 func TestNoExportedTypePrintsASecret(t *testing.T) {
 	t.Parallel()
-	names, err := redacttest.ExportedTypes(".")
-	require.NoError(t, err)
-	declared := map[string]bool{}
-	for _, name := range names {
-		declared[name] = true
-		_, plain := holdNoSecret[name]
-		switch {
-		case handsOutSecrets[name]:
-		case name == "RecordedRequest":
-			checkRecordedRequests(t)
-		case plain:
-			if field := redacttest.SecretField(holdNoSecret[name]); field != "" {
-				t.Errorf("%s is listed as holding no secret, but has the field %s", name, field)
-			}
-		default:
-			t.Errorf("exported type %s is new: list it in holdNoSecret, or test that it prints redacted", name)
-		}
-	}
-	for name := range holdNoSecret {
-		assert.True(t, declared[name], "holdNoSecret lists %s, which the package does not declare", name)
-	}
+	redacttest.CheckPackage(t, ".", redacttest.Catalogue{Plain: holdNoSecret, Own: map[string]func(*testing.T){
+		"Seed": nil, "Server": nil, // they hand the test passwords to tests, by design
+		"RecordedRequest": checkRecordedRequests,
+	}})
 }
 
 // checkRecordedRequests logs in with a password and makes a call with the

@@ -11,8 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -171,27 +172,9 @@ func TestSeedIsEveryAccessorInOneValue(t *testing.T) {
 	assert.NotEqual(t, "changed", srv.Seed().CustomerIDs[0])
 }
 
-// syncBuffer is a bytes.Buffer for a logger that handlers write to from their goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestLoggerLogsRequestsWithoutSecrets(t *testing.T) {
 	t.Parallel()
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	srv := newServer(t, atlastest.WithLogger(slog.New(slog.NewJSONHandler(&out, nil))))
 	c := admin(t, srv)
 	srv.FailNext(1, http.StatusBadGateway, atlastest.Matching("GET /companies"))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -133,7 +135,7 @@ func TestCommandOnEveryInterface(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			pr, pw := io.Pipe()
-			var stderr syncBuffer
+			var stderr testkit.SyncBuffer
 			done := make(chan int, 1)
 			go func() {
 				done <- run(ctx, append([]string{"-addr", "0.0.0.0:0", "-json"}, tc.args...), pw, &stderr)

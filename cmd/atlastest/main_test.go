@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -86,30 +88,12 @@ func build(t *testing.T, pkg string) string {
 	return bin
 }
 
-// syncBuffer collects a process's stderr while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // process is a running atlastest command.
 type process struct {
 	cmd    *exec.Cmd
 	info   startup // what it printed
 	line   []byte  // the JSON line it printed
-	stderr *syncBuffer
+	stderr *testkit.SyncBuffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
 }
@@ -121,7 +105,7 @@ func startCommand(t *testing.T, args ...string) *process {
 	t.Helper()
 	bin := build(t, ".")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	p := &process{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &process{stderr: &testkit.SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, bin, append([]string{"-addr", "127.0.0.1:0", "-json"}, args...)...)
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
@@ -616,7 +600,7 @@ func TestRunServesUntilItsContextEnds(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"-json", "-log-format", "json", "-webhook", "http://127.0.0.1:9/hooks", "-webhook-events", "invoice.paid"}, pw, &stderr)
@@ -690,7 +674,7 @@ func TestStartupPrintReportsALostWrite(t *testing.T) {
 func TestAStdoutThatFailsExitsWithStatus1(t *testing.T) {
 	t.Parallel()
 	var stdout failingWriter
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	// The context has ended already: a run that missed the failure would serve, stop at
 	// once and exit 0.
 	ctx, cancel := context.WithCancel(context.Background())

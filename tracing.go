@@ -1,0 +1,380 @@
+package atlas
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The helpers below call the hooks, each with its nil checks, so that the
+// pipeline calls one of them where a hook sees something, and an untraced
+// call costs a nil check.
+
+// tracers are the ClientTraces of one call: its context's, then its
+// client's. Either may be nil.
+type tracers struct{ ctx, client *ClientTrace }
+
+// tracersFor returns the ClientTraces of a call made with ctx.
+func (co *core) tracersFor(ctx context.Context) tracers {
+	t, _ := ctx.Value(clientTraceKey{}).(*ClientTrace)
+	if t == co.trace {
+		t = nil // set both ways: it runs once
+	}
+	return tracers{ctx: t, client: co.trace}
+}
+
+func (t tracers) on() bool { return t.ctx != nil || t.client != nil }
+
+func (t tracers) each(fn func(*ClientTrace)) {
+	if t.ctx != nil {
+		fn(t.ctx)
+	}
+	if t.client != nil {
+		fn(t.client)
+	}
+}
+
+// next is the context a hook returned: ctx when it returned none.
+func next(ctx, returned context.Context) context.Context {
+	if returned == nil {
+		return ctx
+	}
+	return returned
+}
+
+func (t tracers) callStart(ctx context.Context, info CallInfo) context.Context {
+	t.each(func(ct *ClientTrace) {
+		if ct.CallStart != nil {
+			ctx = next(ctx, ct.CallStart(ctx, info))
+		}
+	})
+	return ctx
+}
+
+func (t tracers) attemptStart(ctx context.Context, info AttemptInfo) context.Context {
+	t.each(func(ct *ClientTrace) {
+		if ct.AttemptStart != nil {
+			ctx = next(ctx, ct.AttemptStart(ctx, info))
+		}
+	})
+	return ctx
+}
+
+func (t tracers) renewalStart(ctx context.Context, info TokenRenewalInfo) context.Context {
+	t.each(func(ct *ClientTrace) {
+		if ct.TokenRenewalStart != nil {
+			ctx = next(ctx, ct.TokenRenewalStart(ctx, info))
+		}
+	})
+	return ctx
+}
+
+func (t tracers) wait(ctx context.Context, info WaitInfo) {
+	t.each(func(ct *ClientTrace) {
+		if ct.Wait != nil {
+			ct.Wait(ctx, info)
+		}
+	})
+}
+
+// callTrace is a traced call: its hooks, what CallStart was told, and the
+// context it returned.
+type callTrace struct {
+	tr    tracers
+	info  CallInfo
+	ctx   context.Context
+	host  string
+	port  int
+	st    *callState // set by newCall
+	start time.Time
+}
+
+// traced is do for a call that has a ClientTrace: it runs the call between
+// CallStart and CallDone. The call's state embeds the context CallStart
+// returned, so that every later hook of the call (and a token renewal it
+// starts) gets a context derived from it.
+func (c *Client) traced(ctx context.Context, tr tracers, req Request, cfg requestConfig, out any) error {
+	ct := &callTrace{tr: tr, info: CallInfo{Operation: req.operation(), Method: req.Method, Route: req.Route, Company: c.companyOf(&req)}}
+	ct.host, ct.port = c.core.hostPort()
+	ct.start = time.Now()
+	ct.ctx = tr.callStart(ctx, ct.info)
+	cfg.trace = ct
+	err := c.run(ct.ctx, req, cfg, out)
+	done := CallDoneInfo{CallInfo: ct.info, Err: err, Duration: time.Since(ct.start)}
+	if ct.st != nil {
+		done.Attempts = ct.st.attempts
+	}
+	tr.each(func(t *ClientTrace) {
+		if t.CallDone != nil {
+			t.CallDone(ct.ctx, done)
+		}
+	})
+	return err
+}
+
+// operation is the name of the SDK method that sends r: "Do" for a
+// Request of Client.Do's.
+func (r *Request) operation() string {
+	if r.op == "" {
+		return "Do"
+	}
+	return r.op
+}
+
+// companyOf is the company_id the call carries, or "".
+func (c *Client) companyOf(r *Request) string {
+	if r.Company != CompanyNone {
+		return c.company
+	}
+	return r.Query.Get("company_id")
+}
+
+// hostPort returns the API's host name and port.
+func (co *core) hostPort() (string, int) {
+	port, err := strconv.Atoi(originPort(co.base))
+	if err != nil {
+		port = 0
+	}
+	return co.base.Hostname(), port
+}
+
+// reservedHeaders are the headers the client sets itself, which a trace's
+// AttemptStart cannot set.
+var reservedHeaders = map[string]bool{
+	"Authorization": true, "Idempotency-Key": true, "Content-Type": true, "Accept": true, "User-Agent": true,
+	"Host": true, "Content-Length": true, "Cookie": true,
+}
+
+// attemptStart calls AttemptStart for the attempt about to send out (r is
+// the request go-retryablehttp handed the transport, out the copy that
+// carries the Authorization header, or r itself), and returns the request
+// to send: with the attempt's context and the headers the hooks added that
+// the request does not have already. r itself is never modified: it is
+// every attempt's.
+func (ct *callTrace) attemptStart(ctx context.Context, r, out *http.Request, resend int) (*http.Request, context.Context) {
+	h := http.Header{}
+	actx := ct.tr.attemptStart(ctx, AttemptInfo{CallInfo: ct.info, Host: ct.host, Port: ct.port, Resend: resend, Header: h})
+	add := false
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		if _, ok := out.Header[ck]; ok || reservedHeaders[ck] || !validHeaderName(ck) || len(vs) == 0 {
+			delete(h, k)
+			continue
+		}
+		for _, v := range vs {
+			if !validHeaderValue(v) {
+				delete(h, k)
+				break
+			}
+		}
+		add = add || h[k] != nil
+	}
+	if !add && actx == ctx {
+		return out, actx
+	}
+	if add {
+		if out == r {
+			cp := *r
+			cp.Header = r.Header.Clone()
+			out = &cp
+		}
+		for k, vs := range h {
+			out.Header[http.CanonicalHeaderKey(k)] = vs
+		}
+	}
+	if actx != ctx {
+		out = out.WithContext(actx)
+	}
+	return out, actx
+}
+
+// attemptDone calls AttemptDone and, when the answer had X-RateLimit-*
+// headers, RateLimit.
+func (ct *callTrace) attemptDone(actx context.Context, st *callState, resend int, resp *http.Response, err error) {
+	info := AttemptDoneInfo{CallInfo: ct.info, Host: ct.host, Port: ct.port, Resend: resend, Err: err}
+	if resp != nil {
+		info.StatusCode = resp.StatusCode
+		if info.Err == nil {
+			info.Err = st.cut(resp)
+		}
+	}
+	rl := st.ans.raw
+	ct.tr.each(func(t *ClientTrace) {
+		if t.AttemptDone != nil {
+			t.AttemptDone(actx, info)
+		}
+		if t.RateLimit != nil && resp != nil && rl != (RateLimit{}) {
+			t.RateLimit(actx, rl)
+		}
+	})
+}
+
+// waitStart is when a wait of the call begins, for waited; zero when the
+// call is not traced.
+func (st *callState) waitStart() time.Time {
+	if st == nil || st.trace == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+// waited calls Wait for a wait that began at from (waitStart), with the
+// context CallStart returned; info's Duration is the time since from.
+func (st *callState) waited(from time.Time, info WaitInfo) {
+	if st == nil || st.trace == nil || from.IsZero() {
+		return
+	}
+	info.Duration = time.Since(from)
+	st.trace.tr.wait(st.trace.ctx, info)
+}
+
+// renewal is a token renewal being traced.
+type renewal struct {
+	tr   tracers
+	ctx  context.Context
+	kind TokenRenewalKind
+}
+
+// startRenewal calls TokenRenewalStart for the renewal that flight f makes,
+// with the context of the call that started it, and returns the renewal's
+// context, which the renewal's requests are made with; the renewal is nil
+// when nothing traces it.
+func (tm *tokenManager) startRenewal(ctx context.Context, kind TokenRenewalKind, f *flight) (context.Context, *renewal) {
+	tr := tm.client.core.tracersFor(ctx)
+	if !tr.on() {
+		return ctx, nil
+	}
+	rctx := tr.renewalStart(ctx, TokenRenewalInfo{Kind: kind})
+	tm.mu.Lock()
+	f.traced = rctx
+	tm.mu.Unlock()
+	return rctx, &renewal{tr: tr, ctx: rctx, kind: kind}
+}
+
+// done calls TokenRenewalDone.
+func (r *renewal) done(err error) {
+	if r == nil {
+		return
+	}
+	r.tr.each(func(t *ClientTrace) {
+		if t.TokenRenewalDone != nil {
+			t.TokenRenewalDone(r.ctx, TokenRenewalDoneInfo{Kind: r.kind, Err: err})
+		}
+	})
+}
+
+// renewalOf is the context of f's renewal, for WaitInfo.Renewal; nil when
+// it is not traced.
+func (tm *tokenManager) renewalOf(f *flight) context.Context {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	return f.traced
+}
+
+// validRoute refuses a Request.Route that is not a route template: a path
+// starting with "/", without a query, a fragment, spaces or control
+// characters. Empty is no route.
+func validRoute(route string) error {
+	if route == "" {
+		return nil
+	}
+	if !strings.HasPrefix(route, "/") {
+		return errors.New(`want a route template starting with "/", such as "/invoices/{id}"`)
+	}
+	if len(route) > 256 {
+		return errors.New("longer than 256 bytes")
+	}
+	for i := range len(route) {
+		switch c := route[i]; {
+		case c == '?' || c == '#':
+			return errors.New("want a path template alone, without a query or a fragment")
+		case c <= ' ' || c == 0x7f:
+			return errors.New("holds a space or a control character")
+		}
+	}
+	return nil
+}
+
+// pacedBy notes that the pacer holds the call's attempt back, so that the
+// wait is traced; it does nothing for a call not traced (or nil).
+func (st *callState) pacedBy() {
+	if st != nil && st.trace != nil {
+		st.paced = true
+	}
+}
+
+// waitedForLimiter traces the wait for the Limiter that began at from: every
+// Wait of a custom Limiter's (WaitLimiter), and a wait the pacer made
+// (WaitRateLimit).
+func (st *callState) waitedForLimiter(co *core, from time.Time) {
+	if st.trace == nil {
+		return
+	}
+	switch {
+	case co.custom:
+		st.waited(from, WaitInfo{Reason: WaitLimiter})
+	case st.paced:
+		st.waited(from, WaitInfo{Reason: WaitRateLimit})
+	}
+	st.paced = false
+}
+
+// deliveryStart calls DeliveryStart with a copy of r that holds neither its
+// body, its signature nor its query, and returns r with the context the hook
+// returned.
+func (h *webhookHandler) deliveryStart(r *http.Request) *http.Request {
+	if h.trace.DeliveryStart == nil {
+		return r
+	}
+	seen := r.Clone(r.Context())
+	seen.Body, seen.GetBody, seen.ContentLength = http.NoBody, nil, 0
+	seen.Header.Del(WebhookSignatureHeader)
+	seen.URL.RawQuery, seen.URL.ForceQuery, seen.URL.Fragment, seen.URL.RawFragment = "", false, "", ""
+	seen.RequestURI, _, _ = strings.Cut(r.RequestURI, "?")
+	seen.Form, seen.PostForm, seen.MultipartForm = nil, nil, nil
+	seen.URL.User = nil
+	ctx := next(r.Context(), h.trace.DeliveryStart(r.Context(), seen))
+	if ctx == r.Context() {
+		return r
+	}
+	return r.WithContext(ctx)
+}
+
+// eventVerified calls EventVerified once ev's signature is verified.
+func (h *webhookHandler) eventVerified(ctx context.Context, ev *WebhookEvent) {
+	if h.trace != nil && h.trace.EventVerified != nil {
+		h.trace.EventVerified(ctx, string(ev.Type))
+	}
+}
+
+// deliveryDone calls DeliveryDone with the outcome the status and msg of
+// the answer say.
+func (h *webhookHandler) deliveryDone(ctx context.Context, status int, msg string, ev *WebhookEvent) {
+	if h.trace == nil || h.trace.DeliveryDone == nil {
+		return
+	}
+	info := WebhookDeliveryInfo{StatusCode: status}
+	if ev != nil {
+		info.Event = string(ev.Type)
+	}
+	switch {
+	case status == http.StatusNoContent && msg == msgDuplicate:
+		info.Outcome = WebhookDuplicate
+	case status >= 200 && status <= 299:
+		info.Outcome = WebhookHandled
+	case status == http.StatusConflict:
+		info.Outcome = WebhookInFlight
+	case status >= 500:
+		info.Outcome = WebhookFailed
+	default:
+		info.Outcome = WebhookRefused
+	}
+	h.trace.DeliveryDone(ctx, info)
+}
+
+// msgDuplicate is the reason the handler gives (in its log) for a
+// delivery of an event it has handled.
+const msgDuplicate = "duplicate"

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -153,24 +154,25 @@ func TestCutBodyOnEveryAttemptFailsClearly(t *testing.T) {
 // and the retry gets the answer.
 func TestBodyStalledPastTheAttemptTimeoutIsRetried(t *testing.T) {
 	verifyNoLeaks(t)
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 1 {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write([]byte(`{"id": "c-`))
-			w.(http.Flusher).Flush()
-			<-r.Context().Done() // until the client gives the attempt up
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"id": "c-1", "name": "Acme"})
-	}))
-	t.Cleanup(srv.Close)
-	c, _ := Setup(t, OnURL(srv.URL+"/api/v1"), ClientOptions(WithTokens("tok", ""), WithAttemptTimeout(50*time.Millisecond)))
-	co, err := c.Companies.Get(context.Background(), "c-1")
-	require.NoError(t, err)
-	assert.Equal(t, "c-1", co.ID)
-	assert.EqualValues(t, 2, n.Load())
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 1 {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write([]byte(`{"id": "c-`))
+				w.(http.Flusher).Flush()
+				<-r.Context().Done() // until the client gives the attempt up
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]string{"id": "c-1", "name": "Acme"})
+		}))
+		c, _ := Setup(t, OnMem(srv, "/api/v1"), ClientOptions(WithTokens("tok", ""), WithAttemptTimeout(50*time.Millisecond)))
+		co, err := c.Companies.Get(context.Background(), "c-1")
+		require.NoError(t, err)
+		assert.Equal(t, "c-1", co.ID)
+		assert.EqualValues(t, 2, n.Load())
+	})
 }
 
 // A create whose answer is cut short is retried with its one

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // AuthService logs in, refreshes tokens and reads the current user. The client
@@ -398,7 +396,6 @@ type (
 // installed.
 type tokenManager struct {
 	client *Client // for the auth calls; it has no company
-	clock  clock.Clock
 	store  TokenStore
 	logger *slog.Logger
 
@@ -534,7 +531,7 @@ func (tm *tokenManager) setLocked(t Tokens, lifetime time.Duration) {
 		// No token lives shorter than the time left on it: the longest seen
 		// is the best guess, so that tokens another client renewed a while
 		// ago are renewed as early as the ones this client got itself.
-		tm.lifetime = max(tm.lifetime, t.Expiry.Sub(tm.clock.Now()))
+		tm.lifetime = max(tm.lifetime, time.Until(t.Expiry))
 		lifetime = tm.lifetime
 	}
 	if !t.Expiry.IsZero() {
@@ -562,7 +559,7 @@ func (tm *tokenManager) authorization(ctx context.Context) ([]string, error) {
 			continue
 		}
 		seen, header := tm.bearer, tm.header
-		now := tm.clock.Now()
+		now := time.Now()
 		if tm.usableLocked(now) {
 			tm.mu.Unlock()
 			return header, nil
@@ -597,7 +594,7 @@ func (tm *tokenManager) sendable(bearer string) bool {
 	if tm.bearer != bearer || tm.stale {
 		return false
 	}
-	return tm.tokens.Expiry.IsZero() || tm.clock.Now().Before(tm.tokens.Expiry.Add(-refreshLead(tm.lifetime)/2))
+	return tm.tokens.Expiry.IsZero() || time.Now().Before(tm.tokens.Expiry.Add(-refreshLead(tm.lifetime)/2))
 }
 
 func (tm *tokenManager) hasRefreshToken() bool {
@@ -735,12 +732,12 @@ func (tm *tokenManager) renew(ctx context.Context, seen string, cfg requestConfi
 			}
 		}
 		st := stateOf(ctx)
-		from := st.waitStart(tm.client.core)
+		from := st.waitStart()
 		select {
 		case <-wait:
-			st.waited(tm.client.core, from, WaitInfo{Reason: WaitTokenRenewal, Renewal: tm.renewalOf(f)})
+			st.waited(from, WaitInfo{Reason: WaitTokenRenewal, Renewal: tm.renewalOf(f)})
 		case <-ctx.Done():
-			st.waited(tm.client.core, from, WaitInfo{Reason: WaitTokenRenewal, Renewal: tm.renewalOf(f)})
+			st.waited(from, WaitInfo{Reason: WaitTokenRenewal, Renewal: tm.renewalOf(f)})
 			if tm.bearerSnapshot() != seen {
 				return nil // renewed; only its store calls go on
 			}
@@ -869,7 +866,7 @@ func (tm *tokenManager) reload(ctx context.Context) bool {
 	}
 	tm.lastStored = *t
 	tm.setLocked(*t, 0)
-	usable := tm.usableLocked(tm.clock.Now())
+	usable := tm.usableLocked(time.Now())
 	tm.mu.Unlock()
 	tm.log(ctx, slog.LevelDebug, "atlas: using the tokens another client renewed", slog.Bool("due", !usable))
 	return usable
@@ -918,7 +915,7 @@ func (tm *tokenManager) refresh(ctx context.Context, refreshToken string, f *fli
 		t.RefreshToken = out.RefreshToken // rotation: the old one is spent
 	}
 	tm.mu.Lock()
-	lifetime := expiry(&t, out.ExpiresIn, tm.clock.Now())
+	lifetime := expiry(&t, out.ExpiresIn, time.Now())
 	tm.setLocked(t, lifetime)
 	tm.mu.Unlock()
 	f.settle(nil)
@@ -1001,7 +998,7 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 		var apiErr *Error
 		if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusUnprocessableEntity) {
 			tm.mu.Lock()
-			tm.refusal = &loginRefusal{creds: creds.digest(), at: tm.clock.Now(), err: err}
+			tm.refusal = &loginRefusal{creds: creds.digest(), at: time.Now(), err: err}
 			tm.mu.Unlock()
 		}
 		return nil, err
@@ -1012,7 +1009,7 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 	t := Tokens{AccessToken: out.Tokens.AccessToken, RefreshToken: out.Tokens.RefreshToken}
 	u := &out.User
 	tm.mu.Lock()
-	lifetime := expiry(&t, out.Tokens.ExpiresIn, tm.clock.Now())
+	lifetime := expiry(&t, out.Tokens.ExpiresIn, time.Now())
 	tm.setLocked(t, lifetime)
 	tm.loaded = true
 	tm.refusal = nil
@@ -1031,7 +1028,7 @@ func (tm *tokenManager) loginNow(ctx context.Context, creds credentials, remembe
 // refused them less than refusedLoginCoolDown ago, and nil otherwise.
 func (tm *tokenManager) refused(creds credentials) error {
 	tm.mu.Lock()
-	r, now := tm.refusal, tm.clock.Now()
+	r, now := tm.refusal, time.Now()
 	tm.mu.Unlock()
 	if r == nil || r.creds != creds.digest() || !now.Before(r.at.Add(refusedLoginCoolDown)) {
 		return nil

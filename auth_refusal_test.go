@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // logins counts the login requests srv received.
@@ -42,49 +42,49 @@ func TestARefusedPasswordIsNotSentAgainBeforeTheCoolDown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := atlastest.NewServer()
-			t.Cleanup(srv.Close)
-			email := tt.email
-			if email == "" {
-				email = srv.Email()
-			}
-			fc := clock.NewFake(time.Now())
-			c, _ := Setup(t, OnServer(srv), ClientOptions(WithCredentials(email, tt.password), withClock(fc)))
-			ctx := context.Background()
+			synctest.Test(t, func(t *testing.T) {
+				srv := atlastest.NewTestServer(t)
+				email := tt.email
+				if email == "" {
+					email = srv.Email()
+				}
+				c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(WithCredentials(email, tt.password)))
+				ctx := context.Background()
 
-			var wg sync.WaitGroup
-			errs := make(chan error, 100)
-			for range 50 {
-				wg.Go(func() {
-					for range 2 {
-						_, err := c.Invoices.List(ctx, nil)
-						errs <- err
-					}
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				require.Error(t, err)
-				assert.ErrorIs(t, err, tt.sentinel)
-				var apiErr *Error
-				require.ErrorAs(t, err, &apiErr, "the API's own refusal, wrapped")
-				assert.Equal(t, tt.status, apiErr.StatusCode)
-				assert.NotContains(t, err.Error(), wrong)
-			}
-			assert.Equal(t, 1, logins(srv), "one login request for 100 calls")
+				var wg sync.WaitGroup
+				errs := make(chan error, 100)
+				for range 50 {
+					wg.Go(func() {
+						for range 2 {
+							_, err := c.Invoices.List(ctx, nil)
+							errs <- err
+						}
+					})
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					require.Error(t, err)
+					assert.ErrorIs(t, err, tt.sentinel)
+					var apiErr *Error
+					require.ErrorAs(t, err, &apiErr, "the API's own refusal, wrapped")
+					assert.Equal(t, tt.status, apiErr.StatusCode)
+					assert.NotContains(t, err.Error(), wrong)
+				}
+				assert.Equal(t, 1, logins(srv), "one login request for 100 calls")
 
-			fc.Advance(refusedLoginCoolDown - time.Second)
-			_, err := c.Auth.Me(ctx)
-			require.ErrorIs(t, err, tt.sentinel)
-			assert.ErrorContains(t, err, "not sent")
-			assert.Equal(t, 1, logins(srv), "still within the cool-down")
+				time.Sleep(refusedLoginCoolDown - time.Second)
+				_, err := c.Auth.Me(ctx)
+				require.ErrorIs(t, err, tt.sentinel)
+				assert.ErrorContains(t, err, "not sent")
+				assert.Equal(t, 1, logins(srv), "still within the cool-down")
 
-			fc.Advance(time.Second)
-			_, err = c.Auth.Me(ctx)
-			require.ErrorIs(t, err, tt.sentinel)
-			assert.NotContains(t, err.Error(), "not sent")
-			assert.Equal(t, 2, logins(srv), "sent again once the cool-down has passed")
+				time.Sleep(time.Second)
+				_, err = c.Auth.Me(ctx)
+				require.ErrorIs(t, err, tt.sentinel)
+				assert.NotContains(t, err.Error(), "not sent")
+				assert.Equal(t, 2, logins(srv), "sent again once the cool-down has passed")
+			})
 		})
 	}
 }
@@ -93,25 +93,25 @@ func TestARefusedPasswordIsNotSentAgainBeforeTheCoolDown(t *testing.T) {
 // again, other ones are, and once they succeed calls go on with them.
 func TestAuthLoginDoesNotResendRefusedCredentials(t *testing.T) {
 	t.Parallel()
-	srv := atlastest.NewServer()
-	t.Cleanup(srv.Close)
-	fc := clock.NewFake(time.Now())
-	c, _ := Setup(t, OnServer(srv), ClientOptions(withClock(fc)))
-	ctx := context.Background()
+	synctest.Test(t, func(t *testing.T) {
+		srv := atlastest.NewTestServer(t)
+		c, _ := Setup(t, OnServer(srv), InBubble())
+		ctx := context.Background()
 
-	_, err := c.Auth.Login(ctx, srv.Email(), "wrong")
-	require.ErrorIs(t, err, ErrUnauthorized)
-	_, err = c.Auth.Login(ctx, srv.Email(), "wrong")
-	require.ErrorIs(t, err, ErrUnauthorized)
-	assert.ErrorContains(t, err, "not sent")
-	assert.Equal(t, 1, logins(srv))
+		_, err := c.Auth.Login(ctx, srv.Email(), "wrong")
+		require.ErrorIs(t, err, ErrUnauthorized)
+		_, err = c.Auth.Login(ctx, srv.Email(), "wrong")
+		require.ErrorIs(t, err, ErrUnauthorized)
+		assert.ErrorContains(t, err, "not sent")
+		assert.Equal(t, 1, logins(srv))
 
-	u, err := c.Auth.Login(ctx, srv.Email(), srv.Password())
-	require.NoError(t, err)
-	assert.Equal(t, srv.Email(), u.Email)
-	assert.Equal(t, 2, logins(srv), "other credentials are sent at once")
-	_, err = c.Auth.Me(ctx)
-	require.NoError(t, err)
+		u, err := c.Auth.Login(ctx, srv.Email(), srv.Password())
+		require.NoError(t, err)
+		assert.Equal(t, srv.Email(), u.Email)
+		assert.Equal(t, 2, logins(srv), "other credentials are sent at once")
+		_, err = c.Auth.Me(ctx)
+		require.NoError(t, err)
+	})
 }
 
 // The refusal is the process's own: a client with the right password that

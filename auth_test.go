@@ -9,13 +9,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 func TestLazyLoginOnFirstRequest(t *testing.T) {
@@ -118,57 +118,59 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 	for _, how := range []string{"401", "expiry"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAtlas(t)
-			fc := clock.NewFake(time.Now())
-			c, _ := Setup(t, onFake(f), ClientOptions(withClock(fc)))
-			_, err := c.Auth.Me(context.Background())
-			require.NoError(t, err)
-			if how == "401" {
-				f.expireAccessTokens()
-			} else {
-				fc.Advance(time.Hour)
-			}
-
-			const n = 500
-			var wg sync.WaitGroup
-			errs := make(chan error, n)
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, err := c.Companies.Get(context.Background(), "c-002")
-					errs <- err
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
+			synctest.Test(t, func(t *testing.T) {
+				f := newBubbleFake(t)
+				c, _ := Setup(t, onFake(f))
+				_, err := c.Auth.Me(context.Background())
 				require.NoError(t, err)
-			}
-			assert.EqualValues(t, 1, f.refreshes.Load())
-			assert.EqualValues(t, 1, f.logins.Load())
+				if how == "401" {
+					f.expireAccessTokens()
+				} else {
+					time.Sleep(time.Hour)
+				}
+
+				const n = 500
+				var wg sync.WaitGroup
+				errs := make(chan error, n)
+				for range n {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_, err := c.Companies.Get(context.Background(), "c-002")
+						errs <- err
+					}()
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					require.NoError(t, err)
+				}
+				assert.EqualValues(t, 1, f.refreshes.Load())
+				assert.EqualValues(t, 1, f.logins.Load())
+			})
 		})
 	}
 }
 
 func TestProactiveRefreshBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	f := newFakeAtlas(t)
-	fc := clock.NewFake(time.Now())
-	c, _ := Setup(t, onFake(f), ClientOptions(withClock(fc)))
-	_, err := c.Auth.Me(context.Background())
-	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		f := newBubbleFake(t)
+		c, _ := Setup(t, onFake(f))
+		_, err := c.Auth.Me(context.Background())
+		require.NoError(t, err)
 
-	fc.Advance(time.Hour - 2*time.Minute) // not yet due
-	_, err = c.Auth.Me(context.Background())
-	require.NoError(t, err)
-	assert.Zero(t, f.refreshes.Load())
+		time.Sleep(time.Hour - 2*time.Minute) // not yet due
+		_, err = c.Auth.Me(context.Background())
+		require.NoError(t, err)
+		assert.Zero(t, f.refreshes.Load())
 
-	fc.Advance(90 * time.Second) // within the last minute: due
-	_, err = c.Auth.Me(context.Background())
-	require.NoError(t, err)
-	assert.EqualValues(t, 1, f.refreshes.Load())
-	assert.Len(t, f.requests(http.MethodGet, "/auth/me"), 3, "the refresh came first, not after a 401")
+		time.Sleep(90 * time.Second) // within the last minute: due
+		_, err = c.Auth.Me(context.Background())
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, f.refreshes.Load())
+		assert.Len(t, f.requests(http.MethodGet, "/auth/me"), 3, "the refresh came first, not after a 401")
+	})
 }
 
 func TestRefreshTokenRotates(t *testing.T) {
@@ -410,20 +412,19 @@ func TestAtlastestFiveHundredCallersOnAnExpiredTokenMakeOneRefresh(t *testing.T)
 // has to refuse it: client and server clocks move together here.
 func TestAtlastestProactiveRefresh(t *testing.T) {
 	t.Parallel()
-	srv := atlastest.NewServer(atlastest.WithTokenLifetime(10 * time.Minute))
-	t.Cleanup(srv.Close)
-	fc := clock.NewFake(time.Now())
-	recOpt, rec := withRecorder(t)
-	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt, withClock(fc)))
-	_, err := c.Auth.Me(context.Background())
-	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		srv := atlastest.NewTestServer(t, atlastest.WithTokenLifetime(10*time.Minute))
+		recOpt, rec := withRecorderOn(srv)
+		c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(recOpt))
+		_, err := c.Auth.Me(context.Background())
+		require.NoError(t, err)
 
-	srv.Advance(9*time.Minute + 30*time.Second)
-	fc.Advance(9*time.Minute + 30*time.Second)
-	_, err = c.Auth.Me(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", 200))
-	assert.Zero(t, rec.count(http.MethodGet, "/auth/me", 401), "refreshed before the server refused anything")
+		time.Sleep(9*time.Minute + 30*time.Second)
+		_, err = c.Auth.Me(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", 200))
+		assert.Zero(t, rec.count(http.MethodGet, "/auth/me", 401), "refreshed before the server refused anything")
+	})
 }
 
 // A refresh token used elsewhere (rotated away) is refused: with credentials
@@ -850,16 +851,16 @@ func TestTokenLockerIsHeldAroundEveryRenewal(t *testing.T) {
 	refresh := []string{"lock", "load", "POST /auth/refresh", "save", "unlock"}
 	cases := []struct {
 		name  string
-		setup func(t *testing.T, c *Client, f *fakeAtlas, fc *clock.Fake)
+		setup func(t *testing.T, c *Client, f *fakeAtlas)
 		act   func(ctx context.Context, c *Client) error
 		want  []string
 	}{
 		{name: "first login", act: me, want: []string{"load", "lock", "load", "POST /auth/login", "save", "unlock"}},
-		{name: "refresh before expiry", setup: func(t *testing.T, c *Client, _ *fakeAtlas, fc *clock.Fake) {
+		{name: "refresh before expiry", setup: func(t *testing.T, c *Client, _ *fakeAtlas) {
 			require.NoError(t, me(context.Background(), c))
-			fc.Advance(59*time.Minute + 30*time.Second)
+			time.Sleep(59*time.Minute + 30*time.Second)
 		}, act: me, want: refresh},
-		{name: "refresh after a 401", setup: func(t *testing.T, c *Client, f *fakeAtlas, _ *clock.Fake) {
+		{name: "refresh after a 401", setup: func(t *testing.T, c *Client, f *fakeAtlas) {
 			require.NoError(t, me(context.Background(), c))
 			f.expireAccessTokens()
 		}, act: me, want: refresh},
@@ -867,24 +868,25 @@ func TestTokenLockerIsHeldAroundEveryRenewal(t *testing.T) {
 			_, err := c.Auth.Login(ctx, fakeEmail, fakePassword)
 			return err
 		}, want: []string{"lock", "POST /auth/login", "save", "unlock"}},
-		{name: "Auth.Refresh", setup: func(t *testing.T, c *Client, _ *fakeAtlas, _ *clock.Fake) {
+		{name: "Auth.Refresh", setup: func(t *testing.T, c *Client, _ *fakeAtlas) {
 			require.NoError(t, me(context.Background(), c))
 		}, act: func(ctx context.Context, c *Client) error { return c.Auth.Refresh(ctx) }, want: refresh},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAtlas(t)
-			store := &lockLog{}
-			logAuthRequests(f, store)
-			fc := clock.NewFake(time.Now())
-			c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store), withClock(fc)))
-			if tc.setup != nil {
-				tc.setup(t, c, f, fc)
-			}
-			store.take()
-			require.NoError(t, tc.act(context.Background(), c))
-			assert.Equal(t, tc.want, store.take())
+			synctest.Test(t, func(t *testing.T) {
+				f := newBubbleFake(t)
+				store := &lockLog{}
+				logAuthRequests(f, store)
+				c, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
+				if tc.setup != nil {
+					tc.setup(t, c, f)
+				}
+				store.take()
+				require.NoError(t, tc.act(context.Background(), c))
+				assert.Equal(t, tc.want, store.take())
+			})
 		})
 	}
 }
@@ -899,47 +901,48 @@ func TestTokenLockerUsesTokensAnotherHolderRenewed(t *testing.T) {
 	cases := []struct {
 		name string
 		// a renews; then b is made to need a renewal, and acts
-		renew         func(t *testing.T, a *Client, f *fakeAtlas, fc *clock.Fake)
+		renew         func(t *testing.T, a *Client, f *fakeAtlas)
 		act           func(ctx context.Context, b *Client) error
 		wantRefreshes int32
 	}{
-		{name: "b's token is due", renew: func(t *testing.T, a *Client, _ *fakeAtlas, fc *clock.Fake) {
-			fc.Advance(59*time.Minute + 30*time.Second)
+		{name: "b's token is due", renew: func(t *testing.T, a *Client, _ *fakeAtlas) {
+			time.Sleep(59*time.Minute + 30*time.Second)
 			require.NoError(t, me(context.Background(), a))
 		}, act: me, wantRefreshes: 1},
-		{name: "b's token is refused", renew: func(t *testing.T, a *Client, f *fakeAtlas, _ *clock.Fake) {
+		{name: "b's token is refused", renew: func(t *testing.T, a *Client, f *fakeAtlas) {
 			f.expireAccessTokens()
 			require.NoError(t, me(context.Background(), a))
 		}, act: me, wantRefreshes: 1},
-		{name: "b calls Auth.Refresh", renew: func(t *testing.T, a *Client, _ *fakeAtlas, _ *clock.Fake) {
+		{name: "b calls Auth.Refresh", renew: func(t *testing.T, a *Client, _ *fakeAtlas) {
 			require.NoError(t, a.Auth.Refresh(context.Background()))
 		}, act: func(ctx context.Context, b *Client) error { return b.Auth.Refresh(ctx) }, wantRefreshes: 1},
-		{name: "the stored tokens are due too", renew: func(t *testing.T, a *Client, _ *fakeAtlas, fc *clock.Fake) {
+		{name: "the stored tokens are due too", renew: func(t *testing.T, a *Client, _ *fakeAtlas) {
 			require.NoError(t, a.Auth.Refresh(context.Background()))
-			fc.Advance(59*time.Minute + 30*time.Second)
+			time.Sleep(59*time.Minute + 30*time.Second)
 		}, act: me, wantRefreshes: 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeAtlas(t)
-			fc := clock.NewFake(time.Now())
-			store := &MemoryTokenStore{}
-			a, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store), withClock(fc)))
-			b, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokenStore(store), withClock(fc)))
-			require.NoError(t, me(context.Background(), a))
-			require.NoError(t, me(context.Background(), b))
+			synctest.Test(t, func(t *testing.T) {
+				f := newBubbleFake(t)
+				store := &MemoryTokenStore{}
+				a, _ := Setup(t, onFake(f), ClientOptions(WithTokenStore(store)))
+				b, _ := Setup(t, OnMem(f.srv, "/api/v1"), ClientOptions(WithTokenStore(store)))
+				require.NoError(t, me(context.Background(), a))
+				require.NoError(t, me(context.Background(), b))
 
-			tc.renew(t, a, f, fc)
-			require.NoError(t, tc.act(context.Background(), b))
-			require.NoError(t, me(context.Background(), b))
-			assert.EqualValues(t, tc.wantRefreshes, f.refreshes.Load())
-			assert.EqualValues(t, 1, f.logins.Load())
-			stored, err := store.Load(context.Background())
-			require.NoError(t, err)
-			gets := f.requests(http.MethodGet, "/auth/me")
-			assert.Equal(t, "Bearer "+stored.AccessToken, gets[len(gets)-1].Header.Get("Authorization"), "b uses the stored tokens")
-			require.NoError(t, me(context.Background(), a), "a's tokens still serve")
+				tc.renew(t, a, f)
+				require.NoError(t, tc.act(context.Background(), b))
+				require.NoError(t, me(context.Background(), b))
+				assert.EqualValues(t, tc.wantRefreshes, f.refreshes.Load())
+				assert.EqualValues(t, 1, f.logins.Load())
+				stored, err := store.Load(context.Background())
+				require.NoError(t, err)
+				gets := f.requests(http.MethodGet, "/auth/me")
+				assert.Equal(t, "Bearer "+stored.AccessToken, gets[len(gets)-1].Header.Get("Authorization"), "b uses the stored tokens")
+				require.NoError(t, me(context.Background(), a), "a's tokens still serve")
+			})
 		})
 	}
 }
@@ -1093,66 +1096,68 @@ func TestReplicasSharingATokenStoreRenewOncePerLifetime(t *testing.T) {
 		for _, ck := range clocks {
 			t.Run(st.name+"/"+ck.name, func(t *testing.T) {
 				t.Parallel()
-				start := time.Date(2026, time.January, 15, 9, 0, 0, 0, time.UTC)
-				srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(start)), atlastest.WithTokenLifetime(lifetime))
-				t.Cleanup(srv.Close)
-				fc := clock.NewFake(start)
-				store := st.new()
-				withCreds := func() *Client {
-					c, _ := Setup(t, OnServer(srv), ClientOptions(WithTokenStore(store), withClock(fc)))
-					return c
-				}
-				tokensOnly := func() *Client {
-					c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokenStore(store), WithCompany(srv.CompanyID()), withClock(fc)))
-					return c
-				}
-				replicas := []*Client{withCreds(), withCreds(), withCreds(), tokensOnly(), tokensOnly(), tokensOnly()}
-				cron := tokensOnly()
-				require.NoError(t, me(context.Background(), replicas[0]))
+				synctest.Test(t, func(t *testing.T) {
+					// The server's clock moves only by Advance; the clients'
+					// is the bubble's.
+					start := time.Date(2026, time.January, 15, 9, 0, 0, 0, time.UTC)
+					srv := atlastest.NewTestServer(t, atlastest.WithClock(atlastest.FixedClock(start)), atlastest.WithTokenLifetime(lifetime))
+					store := st.new()
+					withCreds := func() *Client {
+						c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(WithTokenStore(store)))
+						return c
+					}
+					tokensOnly := func() *Client {
+						c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithHTTPClient(srv.Client()), WithTokenStore(store), WithCompany(srv.CompanyID())))
+						return c
+					}
+					replicas := []*Client{withCreds(), withCreds(), withCreds(), tokensOnly(), tokensOnly(), tokensOnly()}
+					cron := tokensOnly()
+					require.NoError(t, me(context.Background(), replicas[0]))
 
-				var failed atomic.Int32
-				var wg sync.WaitGroup
-				call := func(c *Client) {
-					defer wg.Done()
-					if _, err := c.Companies.Get(context.Background(), srv.CompanyID()); err != nil {
-						failed.Add(1)
-						t.Errorf("call failed: %v", err)
-					}
-				}
-				for r := 1; r <= rounds; r++ {
-					srv.Advance(step)
-					fc.Advance(ck.clientStep)
-					active := replicas
-					if r%20 == 0 {
-						active = append(active[:len(active):len(active)], cron)
-					}
-					for _, c := range active {
-						for range perRound {
-							wg.Add(1)
-							go call(c)
+					var failed atomic.Int32
+					var wg sync.WaitGroup
+					call := func(c *Client) {
+						defer wg.Done()
+						if _, err := c.Companies.Get(context.Background(), srv.CompanyID()); err != nil {
+							failed.Add(1)
+							t.Errorf("call failed: %v", err)
 						}
 					}
-					wg.Wait()
-				}
-				require.Zero(t, failed.Load(), "no call failed")
-
-				var logins int
-				var refreshes []time.Duration
-				for _, req := range srv.Requests() {
-					switch {
-					case req.Method == http.MethodPost && req.Path == "/auth/login":
-						logins++
-					case req.Method == http.MethodPost && req.Path == "/auth/refresh":
-						assert.Equal(t, http.StatusOK, req.Status, "no refresh refused")
-						refreshes = append(refreshes, req.Time.Sub(start))
+					for r := 1; r <= rounds; r++ {
+						srv.Advance(step)
+						time.Sleep(ck.clientStep)
+						active := replicas
+						if r%20 == 0 {
+							active = append(active[:len(active):len(active)], cron)
+						}
+						for _, c := range active {
+							for range perRound {
+								wg.Add(1)
+								go call(c)
+							}
+						}
+						wg.Wait()
 					}
-				}
-				assert.Equal(t, 1, logins, "one login in all")
-				var want []time.Duration
-				for at := ck.interval; at <= rounds*step; at += ck.interval {
-					want = append(want, at)
-				}
-				assert.Equal(t, want, refreshes, "one refresh per token lifetime, when it ran out")
+					require.Zero(t, failed.Load(), "no call failed")
+
+					var logins int
+					var refreshes []time.Duration
+					for _, req := range srv.Requests() {
+						switch {
+						case req.Method == http.MethodPost && req.Path == "/auth/login":
+							logins++
+						case req.Method == http.MethodPost && req.Path == "/auth/refresh":
+							assert.Equal(t, http.StatusOK, req.Status, "no refresh refused")
+							refreshes = append(refreshes, req.Time.Sub(start))
+						}
+					}
+					assert.Equal(t, 1, logins, "one login in all")
+					var want []time.Duration
+					for at := ck.interval; at <= rounds*step; at += ck.interval {
+						want = append(want, at)
+					}
+					assert.Equal(t, want, refreshes, "one refresh per token lifetime, when it ran out")
+				})
 			})
 		}
 	}

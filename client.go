@@ -16,8 +16,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-retryablehttp"
-
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // DefaultBaseURL is the production API's base URL.
@@ -71,7 +69,6 @@ type core struct {
 	attempt   time.Duration // per-attempt timeout; 0 for none
 	logger    *slog.Logger  // nil: no logging
 	userAgent []string      // User-Agent header value; never modified
-	clock     clock.Clock
 	trace     *ClientTrace // WithClientTrace's; nil for none
 }
 
@@ -91,7 +88,6 @@ func NewClient(opts ...Option) (*Client, error) {
 		baseURL: DefaultBaseURL,
 		retry: RetryPolicy{MaxRetries: defaultMaxRetries, MinBackoff: defaultMinBackoff, MaxBackoff: defaultMaxBackoff,
 			MaxRateLimitWait: defaultMaxRateLimitWait},
-		clock: clock.Real{},
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -113,8 +109,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		retry:   s.retry,
 		attempt: s.attempt,
 		logger:  s.logger,
-		clock:   s.clock,
-		pacer:   newPacer(s.clock, s.tier, s.logger),
+		pacer:   newPacer(s.tier, s.logger),
 	}
 	co.pacer.maxWait = s.retry.MaxRateLimitWait
 	if s.custom != nil {
@@ -163,7 +158,6 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	tm := &tokenManager{
 		client: &Client{core: co},
-		clock:  s.clock,
 		store:  store,
 		logger: s.logger,
 		creds:  s.creds,
@@ -244,8 +238,7 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 //     one place that decides whether an attempt is retried and how long
 //     the call pauses first (the backoff, or the pause a 429 asks for),
 //     and logs it. Its Backoff is zero, because go-retryablehttp would
-//     sleep on the wall clock (tests drive every wait with a fake clock),
-//     outside the HTTP client (whose Timeout counts every wait of a call),
+//     sleep outside the HTTP client (whose Timeout counts every wait of a call),
 //     and without knowing the rate budget or the context's deadline.
 //
 //  5. The http.Client (built in NewClient) follows redirects within the
@@ -268,8 +261,8 @@ func (c *Client) RateLimit() RateLimit { return c.core.pacer.snapshot() }
 // Waits. A call waits in the transport, before each attempt, and nowhere
 // else: first for its own pause (retry.go: checkRetry decides it, pause
 // waits it out), then for the Limiter (limiter.go: wait; the pacer's
-// pacer.Wait decides how long). Every wait on a clock is sleep (wait.go),
-// on the client's clock: it fails at once when it would outlast ctx's
+// pacer.Wait decides how long). Every wait is sleep (wait.go), on a timer
+// of the time package (a testing/synctest bubble makes it virtual): it fails at once when it would outlast ctx's
 // deadline (matching ErrRateLimited when it waits for the rate limit), ends
 // with ctx, and logs once what it waits for. A custom Limiter's Wait waits
 // as it will, and the call stops waiting for it when ctx ends or

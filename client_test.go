@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,7 +25,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 func TestNewClientValidatesOptions(t *testing.T) {
@@ -229,10 +229,11 @@ func TestPostRetriedWithTheSameKeyMakesOneResource(t *testing.T) {
 	}
 }
 
-// statusSequence answers with the given statuses in turn, then 200.
+// statusSequence answers with the given statuses in turn, then 200. It is
+// on the in-memory network (newMemServer): reach it with OnMem.
 func statusSequence(t *testing.T, statuses ...int) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		i := int(n.Add(1)) - 1
 		if i < len(statuses) {
 			writeError(w, statuses[i], http.StatusText(statuses[i]))
@@ -240,7 +241,6 @@ func statusSequence(t *testing.T, statuses ...int) (*httptest.Server, *atomic.In
 		}
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
-	t.Cleanup(srv.Close)
 	return srv, &n
 }
 
@@ -274,7 +274,7 @@ func TestRetryPolicy(t *testing.T) {
 			if tc.maxRetries == 0 {
 				policy = RetryPolicy{}
 			}
-			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithRetry(policy)))
+			c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRetry(policy)))
 			_, err := call[struct{}](context.Background(), c, Request{Method: tc.method, Path: "/x"}, requestConfig{})
 			assert.EqualValues(t, tc.attempts, n.Load())
 			if tc.ok {
@@ -291,7 +291,7 @@ func TestRetryPolicy(t *testing.T) {
 func TestRetriesRunOutWithTheLastAnswer(t *testing.T) {
 	t.Parallel()
 	srv, n := statusSequence(t, 503, 503, 502, 504, 503, 503)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
+	c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
 	_, err := c.Companies.Get(context.Background(), "c-1")
 	assert.EqualValues(t, 4, n.Load(), "the first attempt and 3 retries")
 	var apiErr *Error
@@ -331,9 +331,7 @@ func TestRetryStopsWithTheAnswerWhenTheContextEnds(t *testing.T) {
 	srv, n := statusSequence(t, 503, 503)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithHTTPClient(&http.Client{Transport: &cancelAfterAnswer{base: tr, cancel: cancel}})))
+	c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithHTTPClient(&http.Client{Transport: &cancelAfterAnswer{base: srv.Client().Transport, cancel: cancel}})))
 	_, err := c.Companies.Get(ctx, "c-1")
 	assert.EqualValues(t, 1, n.Load(), "no retry once the context has ended")
 	var apiErr *Error
@@ -372,68 +370,70 @@ func TestConnectionRefusedGivesUpWithTheCause(t *testing.T) {
 	assert.Contains(t, err.Error(), "refused")
 }
 
-// Cancelling the context while the client waits out a backoff returns within
-// 50ms, wrapping context.Canceled.
+// Cancelling the context while the client waits out a backoff returns at
+// once, wrapping context.Canceled.
 func TestCancelDuringBackoffReturnsPromptly(t *testing.T) {
 	verifyNoLeaks(t)
-	srv, _ := statusSequence(t, 503, 503)
-	fc := clock.NewFake(time.Now())
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour})))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Companies.Get(ctx, "c-1")
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	pending := fc.Pending()
-	require.Len(t, pending, 1)
-	assert.GreaterOrEqual(t, pending[0], 30*time.Minute, "the backoff, with jitter")
+	synctest.Test(t, func(t *testing.T) {
+		srv, n := statusSequence(t, 503, 503)
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour})))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Companies.Get(ctx, "c-1")
+			done <- err
+		}()
+		// The backoff, with jitter, is at least half of MinBackoff: the
+		// retry has not gone out half an hour later.
+		time.Sleep(30*time.Minute - time.Nanosecond)
+		synctest.Wait()
+		require.EqualValues(t, 1, n.Load(), "waiting out the backoff")
+		require.Empty(t, done)
 
-	start := time.Now()
-	cancel()
-	err := recv(t, done)
-	assert.Less(t, time.Since(start), 50*time.Millisecond)
-	assert.ErrorIs(t, err, context.Canceled)
-	assert.Contains(t, err.Error(), "atlas: GET /companies/c-1")
+		start := time.Now()
+		cancel()
+		err := <-done
+		assert.Zero(t, time.Since(start), "returns at once")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Contains(t, err.Error(), "atlas: GET /companies/c-1")
+		assert.EqualValues(t, 1, n.Load())
+	})
 }
 
 func TestBackoffPastTheDeadlineReturnsTheAnswerAtOnce(t *testing.T) {
 	t.Parallel()
-	srv, n := statusSequence(t, 503)
-	fc := clock.NewFake(time.Now())
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour})))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_, err := c.Companies.Get(ctx, "c-1")
-	assert.ErrorIs(t, err, ErrServer)
-	assert.EqualValues(t, 1, n.Load())
-	assert.Empty(t, fc.Pending())
+	synctest.Test(t, func(t *testing.T) {
+		srv, n := statusSequence(t, 503)
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 3, MinBackoff: time.Hour, MaxBackoff: time.Hour})))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		start := time.Now()
+		_, err := c.Companies.Get(ctx, "c-1")
+		assert.ErrorIs(t, err, ErrServer)
+		assert.EqualValues(t, 1, n.Load())
+		assert.Zero(t, time.Since(start), "no wait")
+	})
 }
 
 func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if n.Add(1) == 1 {
-			w.Header().Set("Retry-After", "3")
-			writeError(w, http.StatusServiceUnavailable, "maintenance")
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	fc := clock.NewFake(time.Now())
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Second})))
-	done := make(chan error, 1)
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if n.Add(1) == 1 {
+				w.Header().Set("Retry-After", "3")
+				writeError(w, http.StatusServiceUnavailable, "maintenance")
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Second})))
+		start := time.Now()
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	assert.Equal(t, []time.Duration{3 * time.Second}, fc.Pending(), "the server's Retry-After, not the 1ms backoff")
-	fc.Advance(3 * time.Second)
-	require.NoError(t, recv(t, done))
+		require.NoError(t, err)
+		assert.Equal(t, 3*time.Second, time.Since(start), "the server's Retry-After, not the 1ms backoff")
+		assert.EqualValues(t, 2, n.Load())
+	})
 }
 
 // A redirect within the API's origin is followed with the token, through the
@@ -579,9 +579,8 @@ func TestRedirectAwayFromTheOriginIsNotFollowed(t *testing.T) {
 				http.Redirect(w, r, target.URL+"/steal?token=query-secret", tc.status)
 				return true
 			})
-			fc := clock.NewFake(time.Now())
 			tok := f.issueTokens()
-			c, _ := Setup(t, onFake(f), ClientOptions(withClock(fc), WithTokens(tok.AccessToken, tok.RefreshToken)))
+			c, _ := Setup(t, onFake(f), ClientOptions(WithTokens(tok.AccessToken, tok.RefreshToken)))
 			ctx := context.Background()
 			var err error
 			switch path {
@@ -611,7 +610,7 @@ func TestRedirectAwayFromTheOriginIsNotFollowed(t *testing.T) {
 			assert.Equal(t, RateLimit{Limit: 60, Remaining: 59, Reset: c.RateLimit().Reset}, c.RateLimit(), "the API's own answer, not the target's")
 			_, err = c.Auth.Me(ctx)
 			require.NoError(t, err)
-			assert.Empty(t, fc.Pending(), "no wait")
+			assert.Zero(t, c.core.pacer.delay(time.Now()), "no wait")
 			me := f.requests(http.MethodGet, "/auth/me")
 			require.Len(t, me, 1)
 			assert.Equal(t, "Bearer "+tok.AccessToken, me[0].Header.Get("Authorization"))
@@ -924,19 +923,20 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 
 func TestWaitsAreLogged(t *testing.T) {
 	t.Parallel()
-	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
-	fc := clock.NewFake(time.Now())
-	logger, logs := captureLogs()
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithLogger(logger)))
-	done := make(chan error, 1)
-	go func() {
-		_, err := c.Companies.Get(context.Background(), "c-1")
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	assert.Contains(t, logs.String(), `"msg":"atlas: waiting","for":"rate limit","wait":7000000000,"method":"GET","path":"/companies/c-1"`)
-	fc.Advance(7 * time.Second)
-	require.NoError(t, recv(t, done))
+	synctest.Test(t, func(t *testing.T) {
+		srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
+		logger, logs := captureLogs()
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithLogger(logger)))
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Companies.Get(context.Background(), "c-1")
+			done <- err
+		}()
+		synctest.Wait()
+		assert.Contains(t, logs.String(), `"msg":"atlas: waiting","for":"rate limit","wait":7000000000,"method":"GET","path":"/companies/c-1"`)
+		time.Sleep(7 * time.Second)
+		require.NoError(t, <-done)
+	})
 }
 
 func TestErrorsNameTheOperation(t *testing.T) {

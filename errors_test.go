@@ -197,12 +197,12 @@ func TestErrorsSayHowManyAttempts(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			base := tc.base
-			if base == "" {
+			on := OnURL(tc.base)
+			if tc.base == "" {
 				srv, _ := statusSequence(t, tc.statuses...)
-				base = srv.URL
+				on = OnMem(srv, "")
 			}
-			c, _ := Setup(t, OnURL(base), ClientOptions(WithTokens("tok", "")))
+			c, _ := Setup(t, on, ClientOptions(WithTokens("tok", "")))
 			_, err := c.Companies.Get(context.Background(), "c-1")
 			require.Error(t, err)
 			suffix := " (after " + strconv.Itoa(tc.attempts) + " attempts)"

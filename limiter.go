@@ -77,7 +77,7 @@ func (co *core) wait(ctx context.Context, st *callState) (Limiter, error) {
 	case err != nil:
 		return nil, err
 	case failure == nil:
-		co.pacer.track(st, co.clock.Now())
+		co.pacer.track(st, time.Now())
 		return co.limiter, nil
 	}
 	co.limiterFails(ctx, failure)
@@ -223,7 +223,7 @@ func (co *core) observe(ctx context.Context, st *callState, by Limiter, resp *ht
 	if resp != nil {
 		h, status = resp.Header, resp.StatusCode
 	}
-	now := co.clock.Now()
+	now := time.Now()
 	st.ans = co.pacer.read(h, status, sent, now)
 	st.answered = true
 	if by == Limiter(co.pacer) {

@@ -19,8 +19,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // fakeLimiter is a Limiter that counts the Waits it let through and the
@@ -181,38 +179,40 @@ func TestLimiterWaitAndObserveComeInPairs(t *testing.T) {
 // whatever the Limiter: the call fails at once.
 func TestLimiterObservesOnTheClientsClock(t *testing.T) {
 	t.Parallel()
-	server := clock.NewFake(time.Unix(1768473000, 0))
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		h := dated(rlHeader(60, 41, server.Now().Add(20*time.Second)), server.Now())
-		status := http.StatusOK
-		if n.Add(1) == 2 {
-			h.Set("Retry-After", "86400")
-			status = http.StatusTooManyRequests
-		}
-		for k, v := range h {
-			w.Header()[k] = v
-		}
-		writeJSON(w, status, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	l := &fakeLimiter{}
-	client := clock.Offset{Base: server, By: 5 * time.Second}
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l), withClock(client)))
-	ctx := context.Background()
-	_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-	require.NoError(t, err)
-	_, err = call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-	var apiErr *Error
-	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, 24*time.Hour, apiErr.RetryAfter, "the error says what the server asked")
-	assert.EqualValues(t, 2, n.Load(), "no retry: a day is past MaxRateLimitWait")
+	synctest.Test(t, func(t *testing.T) {
+		// The client's clock is the bubble's; the server's is 5s behind it.
+		serverNow := func() time.Time { return time.Now().Add(-5 * time.Second) }
+		serverStart := serverNow()
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			h := dated(rlHeader(60, 41, serverNow().Add(20*time.Second)), serverNow())
+			status := http.StatusOK
+			if n.Add(1) == 2 {
+				h.Set("Retry-After", "86400")
+				status = http.StatusTooManyRequests
+			}
+			for k, v := range h {
+				w.Header()[k] = v
+			}
+			writeJSON(w, status, map[string]string{})
+		}))
+		l := &fakeLimiter{}
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithLimiter(l)))
+		ctx := context.Background()
+		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+		require.NoError(t, err)
+		_, err = call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+		var apiErr *Error
+		require.ErrorAs(t, err, &apiErr)
+		assert.Equal(t, 24*time.Hour, apiErr.RetryAfter, "the error says what the server asked")
+		assert.EqualValues(t, 2, n.Load(), "no retry: a day is past MaxRateLimitWait")
 
-	require.Len(t, l.observed, 2)
-	reset := client.Now().Add(20 * time.Second)
-	assert.Equal(t, RateObservation{StatusCode: 200, RateLimit: RateLimit{Limit: 60, Remaining: 41, Reset: reset}}, l.observed[0])
-	assert.Equal(t, RateObservation{StatusCode: 429, RateLimit: RateLimit{Limit: 60, Remaining: 41, Reset: reset}, RetryAfter: 2 * time.Minute}, l.observed[1])
-	assert.Equal(t, time.Unix(1768473020, 0), c.RateLimit().Reset, "Client.RateLimit says what the server said")
+		require.Len(t, l.observed, 2)
+		reset := time.Now().Add(20 * time.Second)
+		assert.Equal(t, RateObservation{StatusCode: 200, RateLimit: RateLimit{Limit: 60, Remaining: 41, Reset: reset}}, l.observed[0])
+		assert.Equal(t, RateObservation{StatusCode: 429, RateLimit: RateLimit{Limit: 60, Remaining: 41, Reset: reset}, RetryAfter: 2 * time.Minute}, l.observed[1])
+		assert.Equal(t, serverStart.Add(20*time.Second), c.RateLimit().Reset, "Client.RateLimit says what the server said")
+	})
 }
 
 // A Limiter that fails (its store is down) has the built-in pacer stand in:
@@ -221,59 +221,60 @@ func TestLimiterObservesOnTheClientsClock(t *testing.T) {
 // once more, and a new outage warns once more.
 func TestFailingLimiterFallsBackToThePacer(t *testing.T) {
 	t.Parallel()
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		remaining := 59
-		if n.Add(1) == 1 {
-			remaining = 0 // the window is used up for 10s
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			remaining := 59
+			if n.Add(1) == 1 {
+				remaining = 0 // the window is used up for 10s
+			}
+			for k, v := range dated(rlHeader(60, remaining, time.Now().Add(10*time.Second)), time.Now()) {
+				w.Header()[k] = v
+			}
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		l := &fakeLimiter{}
+		logs := newLevelCounter()
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithLimiter(l), WithLogger(slog.New(logs))))
+		ctx := context.Background()
+		get := func() error {
+			_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+			return err
 		}
-		for k, v := range dated(rlHeader(60, remaining, fc.Now().Add(10*time.Second)), fc.Now()) {
-			w.Header()[k] = v
+
+		l.down.Store(true)
+		require.NoError(t, get())
+		done := make(chan error, 1)
+		go func() { done <- get() }()
+		start := time.Now()
+		time.Sleep(10*time.Second - time.Nanosecond)
+		synctest.Wait()
+		assert.EqualValues(t, 1, n.Load(), "the pacer holds the call for the used-up window")
+		require.NoError(t, <-done)
+		assert.Equal(t, 10*time.Second, time.Since(start), "the pacer holds the call for the used-up window")
+		for range 5 {
+			require.NoError(t, get())
 		}
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	l := &fakeLimiter{}
-	logs := newLevelCounter()
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l), withClock(fc), WithLogger(slog.New(logs))))
-	ctx := context.Background()
-	get := func() error {
-		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-		return err
-	}
+		assert.Equal(t, 1, logs.count("WARN"), "one warning for the outage")
+		assert.Equal(t, 1, logs.count("WARN atlas: the limiter fails; the client paces itself until it works again"))
+		waits, observes := l.counts()
+		assert.Zero(t, waits)
+		assert.Zero(t, observes, "nothing to observe for Waits that failed")
 
-	l.down.Store(true)
-	require.NoError(t, get())
-	done := make(chan error, 1)
-	go func() { done <- get() }()
-	require.True(t, fc.WaitForTimers(1, nil))
-	assert.Equal(t, []time.Duration{10 * time.Second}, fc.Pending(), "the pacer holds the call for the used-up window")
-	assert.EqualValues(t, 1, n.Load())
-	fc.Advance(10 * time.Second)
-	require.NoError(t, recv(t, done))
-	for range 5 {
+		l.down.Store(false)
+		for range 3 {
+			require.NoError(t, get())
+		}
+		assert.Equal(t, 1, logs.count("INFO atlas: the limiter works again; it paces the client once more"))
+		waits, observes = l.counts()
+		assert.Equal(t, 3, waits)
+		assert.Equal(t, 3, observes)
+
+		l.down.Store(true)
 		require.NoError(t, get())
-	}
-	assert.Equal(t, 1, logs.count("WARN"), "one warning for the outage")
-	assert.Equal(t, 1, logs.count("WARN atlas: the limiter fails; the client paces itself until it works again"))
-	waits, observes := l.counts()
-	assert.Zero(t, waits)
-	assert.Zero(t, observes, "nothing to observe for Waits that failed")
-
-	l.down.Store(false)
-	for range 3 {
 		require.NoError(t, get())
-	}
-	assert.Equal(t, 1, logs.count("INFO atlas: the limiter works again; it paces the client once more"))
-	waits, observes = l.counts()
-	assert.Equal(t, 3, waits)
-	assert.Equal(t, 3, observes)
-
-	l.down.Store(true)
-	require.NoError(t, get())
-	require.NoError(t, get())
-	assert.Equal(t, 2, logs.count("WARN"), "a new outage warns again, once")
+		assert.Equal(t, 2, logs.count("WARN"), "a new outage warns again, once")
+	})
 }
 
 // A call ends with its ctx even when the Limiter's Wait ignores ctx; when
@@ -281,36 +282,37 @@ func TestFailingLimiterFallsBackToThePacer(t *testing.T) {
 // that got no answer, and nothing is sent.
 func TestLimiterThatBlocksPastTheContext(t *testing.T) {
 	verifyNoLeaks(t)
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n.Add(1)
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	l := &fakeLimiter{hold: make(chan struct{}), waiting: make(chan struct{}, 1), observes: make(chan struct{}, 1)}
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), WithLimiter(l)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	recv(t, l.waiting)
-	start := time.Now()
-	cancel()
-	err := recv(t, done)
-	assert.Less(t, time.Since(start), 50*time.Millisecond)
-	assert.ErrorIs(t, err, context.Canceled)
-	assert.NotErrorIs(t, err, ErrRateLimited)
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n.Add(1)
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		l := &fakeLimiter{hold: make(chan struct{}), waiting: make(chan struct{}, 1), observes: make(chan struct{}, 1)}
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithLimiter(l)))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+			done <- err
+		}()
+		<-l.waiting
+		start := time.Now()
+		cancel()
+		err := <-done
+		assert.Zero(t, time.Since(start), "returns at once")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.NotErrorIs(t, err, ErrRateLimited)
 
-	close(l.hold)
-	recv(t, l.observes)
-	waits, observes := l.counts()
-	assert.Equal(t, 1, waits)
-	assert.Equal(t, 1, observes, "the late Wait is observed once")
-	assert.Equal(t, RateObservation{}, l.observed[0], "no answer")
-	assert.Zero(t, l.ctxErrs, "Observe gets a ctx that has not ended")
-	assert.Zero(t, n.Load(), "nothing was sent")
+		close(l.hold)
+		<-l.observes
+		waits, observes := l.counts()
+		assert.Equal(t, 1, waits)
+		assert.Equal(t, 1, observes, "the late Wait is observed once")
+		assert.Equal(t, RateObservation{}, l.observed[0], "no answer")
+		assert.Zero(t, l.ctxErrs, "Observe gets a ctx that has not ended")
+		assert.Zero(t, n.Load(), "nothing was sent")
+	})
 }
 
 // A Limiter's own refusal of a wait that would outlast the deadline is the

@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // A call whose wait for the Limiter outlasts its access token sends the token
@@ -19,35 +19,40 @@ import (
 // server refuses nothing.
 func TestLimiterWaitOutlastingTheTokenSendsARenewedOne(t *testing.T) {
 	t.Parallel()
-	const lifetime = 10 * time.Minute
-	fc := clock.NewFake(time.Now())
-	recOpt, rec := withRecorder(t)
-	lim := &fakeLimiter{waiting: make(chan struct{}, 16)}
-	c, srv := Setup(t, ServerOptions(atlastest.WithTokenLifetime(lifetime)), ClientOptions(recOpt, withClock(fc), WithLimiter(lim)))
-	ctx := context.Background()
-	_, err := c.Auth.Me(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 1, rec.count(http.MethodPost, "/auth/login", http.StatusOK))
-	for len(lim.waiting) > 0 {
-		<-lim.waiting
-	}
-
-	// The next call gets the token, then waits for the Limiter until the
-	// token has expired.
-	lim.hold = make(chan struct{}) // no Wait runs now
-	done := make(chan error, 1)
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		const lifetime = 10 * time.Minute
+		srv := atlastest.NewTestServer(t, atlastest.WithTokenLifetime(lifetime))
+		recOpt, rec := withRecorderOn(srv)
+		lim := &fakeLimiter{waiting: make(chan struct{}, 16)}
+		// The client waits for the Limiter up to MaxRateLimitWait: longer
+		// than the token lives, here.
+		retry := fastRetry
+		retry.MaxRateLimitWait = 2 * lifetime
+		c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(recOpt, WithLimiter(lim), WithRetry(retry)))
+		ctx := context.Background()
 		_, err := c.Auth.Me(ctx)
-		done <- err
-	}()
-	recv(t, lim.waiting)
-	srv.Advance(lifetime + time.Second)
-	fc.Advance(lifetime + time.Second)
-	close(lim.hold)
-	require.NoError(t, <-done)
+		require.NoError(t, err)
+		require.Equal(t, 1, rec.count(http.MethodPost, "/auth/login", http.StatusOK))
+		for len(lim.waiting) > 0 {
+			<-lim.waiting
+		}
 
-	assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", http.StatusOK), "renewed after the wait")
-	assert.Zero(t, rec.count(http.MethodGet, "/auth/me", http.StatusUnauthorized), "the expired token was not sent")
-	waits, observes := lim.counts()
-	assert.Equal(t, waits, observes, "every Wait that let an attempt go is observed once")
+		// The next call gets the token, then waits for the Limiter until the
+		// token has expired.
+		lim.hold = make(chan struct{}) // no Wait runs now
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Auth.Me(ctx)
+			done <- err
+		}()
+		<-lim.waiting
+		time.Sleep(lifetime + time.Second)
+		close(lim.hold)
+		require.NoError(t, <-done)
+
+		assert.Equal(t, 1, rec.count(http.MethodPost, "/auth/refresh", http.StatusOK), "renewed after the wait")
+		assert.Zero(t, rec.count(http.MethodGet, "/auth/me", http.StatusUnauthorized), "the expired token was not sent")
+		waits, observes := lim.counts()
+		assert.Equal(t, waits, observes, "every Wait that let an attempt go is observed once")
+	})
 }

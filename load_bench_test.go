@@ -20,7 +20,6 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // The benchmarks in this file measure what the SDK does under a rate limit,
@@ -148,12 +147,13 @@ func BenchmarkClockSkew(b *testing.B) {
 // enforcing limit per window), starting half a window into one of the
 // server's windows, and returns how long they took and the 429s.
 func runSkewed(b *testing.B, skew time.Duration, limit int, window time.Duration, requests, workers int) limitRun {
-	srv := atlastest.NewServer(atlastest.WithPlanLimits(limit, 0, window))
+	// The client's clock is the machine's; the server's runs skew behind it.
+	srv := atlastest.NewServer(atlastest.WithPlanLimits(limit, 0, window), atlastest.WithStartTime(time.Now().Add(-skew)))
 	defer srv.Close()
 	tr := &http.Transport{MaxIdleConnsPerHost: workers}
 	defer tr.CloseIdleConnections()
 	c, err := NewClient(WithBaseURL(srv.URL), WithHTTPClient(&http.Client{Transport: tr}),
-		WithCredentials(srv.Email(), srv.Password()), withClock(clock.Offset{Base: clock.Real{}, By: skew}))
+		WithCredentials(srv.Email(), srv.Password()))
 	if err != nil {
 		b.Fatal(err)
 	}

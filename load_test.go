@@ -3,17 +3,16 @@ package atlas
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
@@ -41,42 +40,36 @@ func TestWithRateLimitRefusesNonPositiveValues(t *testing.T) {
 // spare token) goes at once, then one request every window/limit.
 func TestWithRateLimitPacesToTheCustomPlan(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n.Add(1)
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRateLimit(40, 4, 2*time.Second)))
-	for range 3 {
-		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		require.NoError(t, err, "the burst of 4, less one spare, goes at once")
-	}
-	assert.Empty(t, fc.Pending())
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n.Add(1)
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRateLimit(40, 4, 2*time.Second)))
+		start := time.Now()
+		for range 3 {
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			require.NoError(t, err, "the burst of 4, less one spare, goes at once")
+		}
+		assert.Zero(t, time.Since(start), "no wait")
 
-	done := make(chan error, 1)
-	go func() {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	assert.Equal(t, []time.Duration{50 * time.Millisecond}, fc.Pending(), "40 per 2s: one every 50ms after the burst")
-	fc.Advance(50 * time.Millisecond)
-	require.NoError(t, recv(t, done))
-	assert.EqualValues(t, 4, n.Load())
+		require.NoError(t, err)
+		assert.Equal(t, 50*time.Millisecond, time.Since(start), "40 per 2s: one every 50ms after the burst")
+		assert.EqualValues(t, 4, n.Load())
+	})
 }
 
 // The last of WithTier and WithRateLimit wins.
 func TestWithRateLimitAndWithTierLastWins(t *testing.T) {
 	t.Parallel()
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	c, err := NewClient(WithTier(TierEnterprise), WithRateLimit(6, 2, time.Minute), withClock(fc))
+	c, err := NewClient(WithTier(TierEnterprise), WithRateLimit(6, 2, time.Minute))
 	require.NoError(t, err)
 	assert.Equal(t, 1, c.core.pacer.bucket.Burst(), "2 less one spare")
 	assert.InDelta(t, 0.1, float64(c.core.pacer.bucket.Limit()), 1e-9)
 
-	c, err = NewClient(WithRateLimit(6, 2, time.Minute), WithTier(TierEnterprise), withClock(fc))
+	c, err = NewClient(WithRateLimit(6, 2, time.Minute), WithTier(TierEnterprise))
 	require.NoError(t, err)
 	assert.Equal(t, 90, c.core.pacer.bucket.Burst(), "100 less a tenth")
 	assert.InDelta(t, 1000.0/60, float64(c.core.pacer.bucket.Limit()), 1e-9)
@@ -112,24 +105,28 @@ func TestAllLiveHeapStaysNearTwoPages(t *testing.T) {
 // window's end (a wait past ctx's deadline fails at once).
 func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
 	t.Parallel()
-	// The server's minute ends after the client's deadline, whatever the time.
-	c, srv := Setup(t, ServerOptions(atlastest.WithClock(atlastest.FixedClock(time.Now().Add(time.Hour)))))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 300 {
-				if _, err := c.Companies.Get(ctx, srv.CompanyID()); err != nil {
-					t.Errorf("goroutine %d, request %d: %v", g, i, err)
-					return
+	synctest.Test(t, func(t *testing.T) {
+		// The server's minute ends after the client's deadline, whatever the time.
+		c, srv := Setup(t, InBubble(), ServerOptions(atlastest.WithClock(atlastest.FixedClock(time.Now().Add(time.Hour)))))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 300 {
+					if _, err := c.Companies.Get(ctx, srv.CompanyID()); err != nil {
+						t.Errorf("goroutine %d, request %d: %v", g, i, err)
+						return
+					}
 				}
-			}
-		}()
-	}
-	wg.Wait()
+			}()
+		}
+		wg.Wait()
+		assert.Zero(t, time.Since(start), "nothing held the client back")
+	})
 }
 
 // WithConcurrency fetches pages in parallel within the client's rate-limit
@@ -137,33 +134,34 @@ func TestAtlastestWithoutALimitNeverHoldsTheClientBack(t *testing.T) {
 // the items still come in order.
 func TestAllWithConcurrencyStaysWithinThePlan(t *testing.T) {
 	verifyNoLeaks(t)
-	srv := atlastest.NewServer(atlastest.WithInvoices(250), atlastest.WithPlan(atlastest.TierStandard, time.Second))
-	t.Cleanup(srv.Close)
-	c, _ := Setup(t, OnServer(srv), ClientOptions(WithRateLimit(60, 10, time.Second))) // the Standard tier, its minute scaled to the server's second
-	want, err := c.Invoices.List(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}})
-	require.NoError(t, err)
-	srv.ResetRequests()
-
-	var got []string
-	for inv, err := range c.Invoices.All(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}}, WithConcurrency(8)) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := atlastest.NewTestServer(t, atlastest.WithInvoices(250), atlastest.WithPlan(atlastest.TierStandard, time.Second))
+		c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(WithRateLimit(60, 10, time.Second))) // the Standard tier, its minute scaled to the server's second
+		want, err := c.Invoices.List(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}})
 		require.NoError(t, err)
-		got = append(got, inv.ID)
-	}
-	require.Len(t, got, 250)
-	for i, inv := range want.Items {
-		assert.Equal(t, inv.ID, got[i], "the first page comes first, in order")
-	}
-	seen := map[string]bool{}
-	for _, id := range got {
-		seen[id] = true
-	}
-	assert.Len(t, seen, 250, "every invoice once")
-	pages := 0
-	for _, r := range srv.Requests() {
-		assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "%s %s?%s", r.Method, r.Path, r.Query.Encode())
-		if r.Path == "/invoices" {
-			pages++
+		srv.ResetRequests()
+
+		var got []string
+		for inv, err := range c.Invoices.All(context.Background(), &InvoiceListParams{ListOptions: ListOptions{PageSize: 10}}, WithConcurrency(8)) {
+			require.NoError(t, err)
+			got = append(got, inv.ID)
 		}
-	}
-	assert.Equal(t, 25, pages)
+		require.Len(t, got, 250)
+		for i, inv := range want.Items {
+			assert.Equal(t, inv.ID, got[i], "the first page comes first, in order")
+		}
+		seen := map[string]bool{}
+		for _, id := range got {
+			seen[id] = true
+		}
+		assert.Len(t, seen, 250, "every invoice once")
+		pages := 0
+		for _, r := range srv.Requests() {
+			assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "%s %s?%s", r.Method, r.Path, r.Query.Encode())
+			if r.Path == "/invoices" {
+				pages++
+			}
+		}
+		assert.Equal(t, 25, pages)
+	})
 }

@@ -8,8 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // Option configures a Client in NewClient. An option given a value it cannot
@@ -33,7 +31,6 @@ type settings struct {
 	logger    *slog.Logger
 	userAgent string
 	insecure  bool
-	clock     clock.Clock
 	trace     *ClientTrace
 }
 
@@ -251,15 +248,6 @@ func WithUserAgent(product string) Option {
 			return invalidConfig("WithUserAgent: line break or other control character in user agent")
 		}
 		s.userAgent = strings.TrimSpace(product)
-		return nil
-	}
-}
-
-// withClock replaces the wall clock; tests use it to drive waits and token
-// expiry without sleeping.
-func withClock(c clock.Clock) Option {
-	return func(s *settings) error {
-		s.clock = c
 		return nil
 	}
 }

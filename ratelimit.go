@@ -11,7 +11,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/atlas-accounting/atlas-go/internal/backoff"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // RateLimit is the rate-limit state the API reported in a response's
@@ -99,7 +98,6 @@ func (l PlanLimits) Margin() int {
 // bucket refills, instead of letting them go as fast as they come. Until
 // such a 429, requests go at once, however many come together.
 type pacer struct {
-	clock   clock.Clock
 	bucket  *rate.Limiter // nil without WithTier
 	logger  *slog.Logger  // nil: no logging
 	maxWait time.Duration // RetryPolicy.MaxRateLimitWait
@@ -151,8 +149,8 @@ const spacedCatchUp = 4
 
 var _ Limiter = (*pacer)(nil)
 
-func newPacer(clk clock.Clock, tier Tier, logger *slog.Logger) *pacer {
-	p := &pacer{clock: clk, logger: logger, maxWait: defaultMaxRateLimitWait}
+func newPacer(tier Tier, logger *slog.Logger) *pacer {
+	p := &pacer{logger: logger, maxWait: defaultMaxRateLimitWait}
 	if l, ok := tier.Limits(); ok {
 		p.limitTo(l.PerMinute, l.Burst, time.Minute)
 	}
@@ -307,7 +305,7 @@ func (p *pacer) Observe(ctx context.Context, o RateObservation) {
 	if st != nil && st.answered {
 		serverReset = st.ans.serverReset
 	}
-	p.learn(st, o, serverReset, p.clock.Now())
+	p.learn(st, o, serverReset, time.Now())
 }
 
 // learn records what an answer said: the window (serverReset tells it from
@@ -611,17 +609,17 @@ func (p *pacer) Wait(ctx context.Context) error {
 	st := stateOf(ctx)
 	logged := false
 	for {
-		now := p.clock.Now()
+		now := time.Now()
 		var r *rate.Reservation
 		if p.bucket != nil {
 			r = p.bucket.ReserveN(now, 1)
 			if d := r.DelayFrom(now); d > 0 {
 				st.pacedBy()
-				if err := sleep(ctx, p.clock, p.logger, d, "rate limit (plan)", true, nil, &logged); err != nil {
-					r.CancelAt(p.clock.Now())
+				if err := sleep(ctx, p.logger, d, "rate limit (plan)", true, nil, &logged); err != nil {
+					r.CancelAt(time.Now())
 					return err
 				}
-				now = p.clock.Now()
+				now = time.Now()
 			}
 		}
 		d, wake := p.admitOrWake(now, st)
@@ -632,7 +630,7 @@ func (p *pacer) Wait(ctx context.Context) error {
 			r.CancelAt(now)
 		}
 		st.pacedBy()
-		if err := sleep(ctx, p.clock, p.logger, d, "rate limit", true, wake, &logged); err != nil {
+		if err := sleep(ctx, p.logger, d, "rate limit", true, wake, &logged); err != nil {
 			return err
 		}
 	}

@@ -6,18 +6,17 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 func rlHeader(limit, remaining int, reset time.Time) http.Header {
@@ -48,7 +47,7 @@ func observe(p *pacer, h http.Header, status int, now time.Time) RateLimit {
 func TestPacerFollowsTheWindow(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1768473000, 0)
-	p := newPacer(clock.NewFake(now), "", nil)
+	p := newPacer("", nil)
 	reset := now.Add(60 * time.Second)
 
 	assert.Zero(t, p.admit(now), "nothing known: go")
@@ -73,7 +72,7 @@ func TestPacerFollowsTheWindow(t *testing.T) {
 func TestPacerWaitsAtMostAWindowForAReset(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1768473000, 0)
-	p := newPacer(clock.NewFake(now), "", nil)
+	p := newPacer("", nil)
 	observe(p, rlHeader(60, 0, now.Add(2*time.Hour)), 200, now) // the server's clock is hours ahead
 	assert.Equal(t, time.Minute, p.delay(now))
 }
@@ -81,7 +80,7 @@ func TestPacerWaitsAtMostAWindowForAReset(t *testing.T) {
 func TestPacerIgnoresMissingOrBrokenHeaders(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1768473000, 0)
-	p := newPacer(clock.NewFake(now), "", nil)
+	p := newPacer("", nil)
 	h := http.Header{}
 	h.Set("X-RateLimit-Remaining", "-1")
 	h.Set("X-RateLimit-Reset", "soon")
@@ -106,7 +105,7 @@ func TestPacerBlocksAfter429(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := newPacer(clock.NewFake(now), "", nil)
+			p := newPacer("", nil)
 			observe(p, tc.h, http.StatusTooManyRequests, now)
 			assert.Equal(t, tc.want, p.delay(now))
 		})
@@ -117,7 +116,7 @@ func TestPacerBlocksAfter429(t *testing.T) {
 // headers, then 200.
 func rateServer(t *testing.T, limited int, h http.Header) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if int(n.Add(1)) <= limited {
 			for k, v := range h {
 				w.Header()[k] = v
@@ -127,7 +126,6 @@ func rateServer(t *testing.T, limited int, h http.Header) (*httptest.Server, *at
 		}
 		writeJSON(w, http.StatusCreated, map[string]string{})
 	}))
-	t.Cleanup(srv.Close)
 	return srv, &n
 }
 
@@ -138,110 +136,100 @@ func Test429WaitsForRetryAfterThenSucceeds(t *testing.T) {
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		t.Run(method, func(t *testing.T) {
 			t.Parallel()
-			srv, n := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
-			fc := clock.NewFake(time.Now())
-			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
-			done := make(chan error, 1)
-			go func() {
-				_, err := call[struct{}](context.Background(), c, Request{Method: method, Path: "/x"}, requestConfig{})
-				done <- err
-			}()
-			require.True(t, fc.WaitForTimers(1, nil))
-			assert.Equal(t, []time.Duration{7 * time.Second}, fc.Pending())
-			assert.EqualValues(t, 1, n.Load(), "nothing is sent during the wait")
-			fc.Advance(7 * time.Second)
-			require.NoError(t, recv(t, done))
-			assert.EqualValues(t, 2, n.Load())
+			synctest.Test(t, func(t *testing.T) {
+				srv, n := rateServer(t, 1, http.Header{"Retry-After": {"7"}})
+				c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
+				start := time.Now()
+				done := make(chan error, 1)
+				go func() {
+					_, err := call[struct{}](context.Background(), c, Request{Method: method, Path: "/x"}, requestConfig{})
+					done <- err
+				}()
+				time.Sleep(7*time.Second - time.Nanosecond)
+				synctest.Wait()
+				assert.EqualValues(t, 1, n.Load(), "nothing is sent during the wait")
+				require.NoError(t, <-done)
+				assert.Equal(t, 7*time.Second, time.Since(start))
+				assert.EqualValues(t, 2, n.Load())
+			})
 		})
 	}
 }
 
 func Test429WithoutRetryAfterWaitsForTheReset(t *testing.T) {
 	t.Parallel()
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	srv, n := rateServer(t, 1, dated(rlHeader(60, 0, fc.Now().Add(25*time.Second)), fc.Now()))
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
-	done := make(chan error, 1)
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		srv, n := rateServer(t, 1, dated(rlHeader(60, 0, start.Add(25*time.Second)), start))
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	assert.Equal(t, []time.Duration{25 * time.Second}, fc.Pending(), "the reset, not a guessed backoff")
-	fc.Advance(25 * time.Second)
-	require.NoError(t, recv(t, done))
-	assert.EqualValues(t, 2, n.Load())
+		require.NoError(t, err)
+		assert.Equal(t, 25*time.Second, time.Since(start), "the reset, not a guessed backoff")
+		assert.EqualValues(t, 2, n.Load())
+	})
 }
 
 // Once a response says the window is used up, no request goes out until it
 // resets, from any goroutine or copy of the client.
 func TestExhaustedWindowHoldsEveryCopy(t *testing.T) {
 	t.Parallel()
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	reset := fc.Now().Add(30 * time.Second)
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		// The first request uses up the window; the next window has room.
-		h := rlHeader(60, 59, reset.Add(time.Minute))
-		if n.Add(1) == 1 {
-			h = rlHeader(60, 0, reset)
-		}
-		for k, v := range dated(h, fc.Now()) {
-			w.Header()[k] = v
-		}
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
-	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		reset := start.Add(30 * time.Second)
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			// The first request uses up the window; the next window has room.
+			h := rlHeader(60, 59, reset.Add(time.Minute))
+			if n.Add(1) == 1 {
+				h = rlHeader(60, 0, reset)
+			}
+			for k, v := range dated(h, time.Now()) {
+				w.Header()[k] = v
+			}
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+		require.NoError(t, err)
 
-	const waiters = 5
-	var wg sync.WaitGroup
-	for i := range waiters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := call[struct{}](context.Background(), c.ForCompany("co-"+strconv.Itoa(i)), Request{Path: "/x"}, requestConfig{})
-			assert.NoError(t, err)
-		}()
-	}
-	require.True(t, fc.WaitForTimers(waiters, nil))
-	assert.EqualValues(t, 1, n.Load())
-	for _, d := range fc.Pending() {
-		assert.Equal(t, 30*time.Second, d)
-	}
-	fc.Advance(30 * time.Second)
-	wg.Wait()
-	assert.EqualValues(t, 1+waiters, n.Load())
+		const waiters = 5
+		var wg sync.WaitGroup
+		for i := range waiters {
+			wg.Go(func() {
+				_, err := call[struct{}](context.Background(), c.ForCompany("co-"+strconv.Itoa(i)), Request{Path: "/x"}, requestConfig{})
+				assert.NoError(t, err)
+				assert.Equal(t, 30*time.Second, time.Since(start), "held until the reset")
+			})
+		}
+		time.Sleep(30*time.Second - time.Nanosecond)
+		synctest.Wait()
+		assert.EqualValues(t, 1, n.Load())
+		wg.Wait()
+		assert.EqualValues(t, 1+waiters, n.Load())
+	})
 }
 
 func TestTierPacesToThePlan(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n.Add(1)
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithTier(TierStandard)))
-	for range 9 {
-		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		require.NoError(t, err, "the burst of 10, less one spare, goes at once")
-	}
-	assert.Empty(t, fc.Pending())
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n.Add(1)
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithTier(TierStandard)))
+		start := time.Now()
+		for range 9 {
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			require.NoError(t, err, "the burst of 10, less one spare, goes at once")
+		}
+		assert.Zero(t, time.Since(start), "no wait")
 
-	done := make(chan error, 1)
-	go func() {
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	assert.Equal(t, []time.Duration{time.Second}, fc.Pending(), "60 a minute: one a second after the burst")
-	fc.Advance(time.Second)
-	require.NoError(t, recv(t, done))
-	assert.EqualValues(t, 10, n.Load())
+		require.NoError(t, err)
+		assert.Equal(t, time.Second, time.Since(start), "60 a minute: one a second after the burst")
+		assert.EqualValues(t, 10, n.Load())
+	})
 }
 
 func TestTierLimits(t *testing.T) {
@@ -259,188 +247,195 @@ func TestTierLimits(t *testing.T) {
 // once with an error matching ErrRateLimited; nothing is sent.
 func TestRateLimitWaitPastTheDeadlineFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n.Add(1)
-		for k, v := range dated(rlHeader(60, 0, fc.Now().Add(time.Minute)), fc.Now()) {
-			w.Header()[k] = v
-		}
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
-	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n.Add(1)
+			for k, v := range dated(rlHeader(60, 0, time.Now().Add(time.Minute)), time.Now()) {
+				w.Header()[k] = v
+			}
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+		require.NoError(t, err)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err = call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-	require.Error(t, err)
-	assert.ErrorIs(t, err, ErrRateLimited)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Contains(t, err.Error(), "atlas: GET /x: waiting 1m0s for rate limit would outlast the context deadline")
-	assert.EqualValues(t, 1, n.Load())
-	assert.Empty(t, fc.Pending(), "no wait was started")
-	assert.NoError(t, ctx.Err(), "it returned well before the deadline")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err = call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+		require.Error(t, err)
+		assert.ErrorIs(t, err, ErrRateLimited)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "atlas: GET /x: waiting 1m0s for rate limit would outlast the context deadline")
+		assert.EqualValues(t, 1, n.Load())
+		assert.Zero(t, time.Since(start), "no wait was started")
+		assert.NoError(t, ctx.Err(), "it returned well before the deadline")
+	})
 }
 
 func Test429RetryPastTheDeadlineReturnsThe429(t *testing.T) {
 	t.Parallel()
-	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"120"}})
-	fc := clock.NewFake(time.Now())
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-	var apiErr *Error
-	require.ErrorAs(t, err, &apiErr)
-	assert.ErrorIs(t, err, ErrRateLimited)
-	assert.Equal(t, 120*time.Second, apiErr.RetryAfter)
-	assert.EqualValues(t, 1, n.Load())
+	synctest.Test(t, func(t *testing.T) {
+		srv, n := rateServer(t, 1, http.Header{"Retry-After": {"120"}})
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+		var apiErr *Error
+		require.ErrorAs(t, err, &apiErr)
+		assert.ErrorIs(t, err, ErrRateLimited)
+		assert.Equal(t, 120*time.Second, apiErr.RetryAfter)
+		assert.EqualValues(t, 1, n.Load())
+		assert.Zero(t, time.Since(start), "no wait")
+	})
 }
 
 // Cancelling the context during a rate-limit wait returns within 50ms,
 // wrapping context.Canceled.
 func TestCancelDuringRateLimitWaitReturnsPromptly(t *testing.T) {
 	verifyNoLeaks(t)
-	srv, _ := rateServer(t, 1, http.Header{"Retry-After": {"100"}})
-	fc := clock.NewFake(time.Now())
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	start := time.Now()
-	cancel()
-	err := recv(t, done)
-	assert.Less(t, time.Since(start), 50*time.Millisecond)
-	assert.ErrorIs(t, err, context.Canceled)
-	assert.NotErrorIs(t, err, ErrRateLimited, "the caller cancelled; the limit did not refuse")
+	synctest.Test(t, func(t *testing.T) {
+		srv, n := rateServer(t, 1, http.Header{"Retry-After": {"100"}})
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+			done <- err
+		}()
+		synctest.Wait()
+		require.Empty(t, done, "waiting for the rate limit")
+		start := time.Now()
+		cancel()
+		err := <-done
+		assert.Zero(t, time.Since(start), "returns at once")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.NotErrorIs(t, err, ErrRateLimited, "the caller cancelled; the limit did not refuse")
+		assert.EqualValues(t, 1, n.Load())
+	})
 }
 
 func TestMaxRetriesZeroStillRespectsA429Pause(t *testing.T) {
 	t.Parallel()
-	srv, n := rateServer(t, 1, http.Header{"Retry-After": {"9"}})
-	fc := clock.NewFake(time.Now())
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(RetryPolicy{})))
-	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-	assert.ErrorIs(t, err, ErrRateLimited, "no retry: the 429 is the answer")
-
-	done := make(chan error, 1)
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		srv, n := rateServer(t, 1, http.Header{"Retry-After": {"9"}})
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRetry(RetryPolicy{})))
+		start := time.Now()
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	assert.Equal(t, []time.Duration{9 * time.Second}, fc.Pending(), "the next call waits out the pause")
-	assert.EqualValues(t, 1, n.Load())
-	fc.Advance(9 * time.Second)
-	require.NoError(t, recv(t, done))
+		assert.ErrorIs(t, err, ErrRateLimited, "no retry: the 429 is the answer")
+		assert.Zero(t, time.Since(start))
+
+		done := make(chan error, 1)
+		go func() {
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			done <- err
+		}()
+		time.Sleep(9*time.Second - time.Nanosecond)
+		synctest.Wait()
+		assert.EqualValues(t, 1, n.Load(), "the next call waits out the pause")
+		require.NoError(t, <-done)
+		assert.Equal(t, 9*time.Second, time.Since(start))
+	})
 }
 
 // End to end: the server allows 5 requests a second; the client learns the
 // window from the headers and holds its requests back instead of provoking
 // 429s.
 func TestAtlastestPacerStaysWithinTheWindow(t *testing.T) {
-	t.Parallel() // real one-second windows: let them overlap
-	srv := atlastest.NewServer(atlastest.WithPlanLimits(5, 0, time.Second))
-	t.Cleanup(srv.Close)
-	recOpt, rec := withRecorder(t)
-	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt))
-	for range 12 {
-		_, err := c.Companies.Get(context.Background(), srv.CompanyID())
-		require.NoError(t, err)
-	}
-	assert.Zero(t, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusTooManyRequests))
-	assert.Equal(t, 12, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
-	rl := c.RateLimit()
-	assert.Equal(t, 5, rl.Limit)
-	assert.False(t, rl.Reset.IsZero())
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := atlastest.NewTestServer(t, atlastest.WithPlanLimits(5, 0, time.Second))
+		recOpt, rec := withRecorderOn(srv)
+		c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(recOpt))
+		for range 12 {
+			_, err := c.Companies.Get(context.Background(), srv.CompanyID())
+			require.NoError(t, err)
+		}
+		assert.Zero(t, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusTooManyRequests))
+		assert.Equal(t, 12, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
+		rl := c.RateLimit()
+		assert.Equal(t, 5, rl.Limit)
+		assert.False(t, rl.Reset.IsZero())
+	})
 }
 
 // Two clients of one user do not share a pacer: the second gets a 429, waits
 // the Retry-After the server gave, and then succeeds. Server and clients share
-// one time that only the test moves, so no window can end in between.
+// the bubble's time, which moves only when every goroutine waits.
 func TestAtlastest429WaitsForRetryAfterAndSucceeds(t *testing.T) {
 	t.Parallel()
-	start := time.Unix(1768473000, 0).Add(250 * time.Millisecond) // a quarter into a one-second window
-	srv := atlastest.NewServer(atlastest.WithClock(atlastest.FixedClock(start)), atlastest.WithPlanLimits(2, 0, time.Second))
-	t.Cleanup(srv.Close)
-	fc := clock.NewFake(start)
-	ctx := context.Background()
-	a, _ := Setup(t, OnServer(srv), ClientOptions(withClock(fc)))
-	recOpt, rec := withRecorder(t)
-	b, _ := Setup(t, OnServer(srv), ClientOptions(recOpt, withClock(fc)))
-	require.NoError(t, a.Auth.Refresh(ctx)) // both log in now; logins count apart from the user's calls
-	require.NoError(t, b.Auth.Refresh(ctx))
-	// The logins used up the window of the clients' address, as both pacers saw:
-	// the user's calls start in the next one.
-	srv.Advance(time.Second)
-	fc.Advance(time.Second)
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(250 * time.Millisecond) // a quarter into a one-second window
+		srv := atlastest.NewTestServer(t, atlastest.WithPlanLimits(2, 0, time.Second))
+		ctx := context.Background()
+		a, _ := Setup(t, OnServer(srv), InBubble())
+		recOpt, rec := withRecorderOn(srv)
+		b, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(recOpt))
+		require.NoError(t, a.Auth.Refresh(ctx)) // both log in now; logins count apart from the user's calls
+		require.NoError(t, b.Auth.Refresh(ctx))
+		// The logins used up the window of the clients' address, as both pacers saw:
+		// the user's calls start in the next one.
+		time.Sleep(time.Second)
 
-	// b sees one request left; a takes it.
-	var rb, ra *Response
-	_, err := b.Auth.Me(ctx, WithResponse(&rb))
-	require.NoError(t, err)
-	_, err = a.Auth.Me(ctx, WithResponse(&ra))
-	require.NoError(t, err)
-	require.Equal(t, 1, rb.RateLimit.Remaining)
-	require.Equal(t, 0, ra.RateLimit.Remaining)
+		// b sees one request left; a takes it.
+		var rb, ra *Response
+		_, err := b.Auth.Me(ctx, WithResponse(&rb))
+		require.NoError(t, err)
+		_, err = a.Auth.Me(ctx, WithResponse(&ra))
+		require.NoError(t, err)
+		require.Equal(t, 1, rb.RateLimit.Remaining)
+		require.Equal(t, 0, ra.RateLimit.Remaining)
 
-	done := make(chan error, 1)
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		_, err := b.Companies.Get(ctx, srv.CompanyID())
-		done <- err
-	}()
-	if !fc.WaitForTimers(1, finished) {
-		t.Fatalf("b did not wait: %v %+v", <-done, rec.all())
-	}
-	get := "/companies/" + srv.CompanyID()
-	require.Equal(t, 1, rec.count(http.MethodGet, get, http.StatusTooManyRequests))
-	var limited recorded
-	for _, r := range rec.all() {
-		if r.Status == http.StatusTooManyRequests {
-			limited = r
+		done := make(chan error, 1)
+		go func() {
+			_, err := b.Companies.Get(ctx, srv.CompanyID())
+			done <- err
+		}()
+		synctest.Wait()
+		if len(done) > 0 {
+			t.Fatalf("b did not wait: %v %+v", <-done, rec.all())
 		}
-	}
-	assert.Equal(t, "1", limited.RetryAfter, "the window ends in 0.75s, in whole seconds rounded up")
-	assert.Equal(t, []time.Duration{time.Second}, fc.Pending(), "b waits what the server asked")
-	assert.Equal(t, 1, rec.count(http.MethodGet, get, 0), "the refused attempt only, so far")
+		waited := time.Now()
+		get := "/companies/" + srv.CompanyID()
+		require.Equal(t, 1, rec.count(http.MethodGet, get, http.StatusTooManyRequests))
+		var limited recorded
+		for _, r := range rec.all() {
+			if r.Status == http.StatusTooManyRequests {
+				limited = r
+			}
+		}
+		assert.Equal(t, "1", limited.RetryAfter, "the window ends in 0.75s, in whole seconds rounded up")
+		assert.Equal(t, 1, rec.count(http.MethodGet, get, 0), "the refused attempt only, so far")
 
-	srv.Advance(time.Second)
-	fc.Advance(time.Second)
-	require.NoError(t, recv(t, done))
-	assert.Equal(t, 1, rec.count(http.MethodGet, get, http.StatusOK))
+		require.NoError(t, <-done)
+		assert.Equal(t, time.Second, time.Since(waited), "b waits what the server asked")
+		assert.Equal(t, 1, rec.count(http.MethodGet, get, http.StatusOK))
+	})
 }
 
 // With the plan's tier, a burst of requests never provokes a 429 from a server
 // that enforces that plan.
 func TestAtlastestTierNeverProvokesA429(t *testing.T) {
-	t.Parallel() // paces at one request a second: let it overlap
-	srv := atlastest.NewServer(atlastest.WithPlan(atlastest.TierStandard, time.Minute))
-	t.Cleanup(srv.Close)
-	recOpt, rec := withRecorder(t)
-	c, _ := Setup(t, OnServer(srv), ClientOptions(recOpt, WithTier(TierStandard)))
-	var wg sync.WaitGroup
-	for range 12 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := c.Companies.Get(context.Background(), srv.CompanyID())
-			assert.NoError(t, err)
-		}()
-	}
-	wg.Wait()
-	for _, r := range rec.all() {
-		assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "%s %s", r.Method, r.Path)
-	}
-	assert.Equal(t, 12, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := atlastest.NewTestServer(t, atlastest.WithPlan(atlastest.TierStandard, time.Minute))
+		recOpt, rec := withRecorderOn(srv)
+		c, _ := Setup(t, OnServer(srv), InBubble(), ClientOptions(recOpt, WithTier(TierStandard)))
+		var wg sync.WaitGroup
+		for range 12 {
+			wg.Go(func() {
+				_, err := c.Companies.Get(context.Background(), srv.CompanyID())
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+		for _, r := range rec.all() {
+			assert.NotEqual(t, http.StatusTooManyRequests, r.Status, "%s %s", r.Method, r.Path)
+		}
+		assert.Equal(t, 12, rec.count(http.MethodGet, "/companies/"+srv.CompanyID(), http.StatusOK))
+	})
 }
 
 // http.Client.Timeout bounds each attempt, waits included: a rate-limit wait
@@ -448,25 +443,24 @@ func TestAtlastestTierNeverProvokesA429(t *testing.T) {
 // already timed out.
 func TestHTTPClientTimeoutBoundsTheWait(t *testing.T) {
 	t.Parallel()
-	fc := clock.NewFake(time.Unix(1768473000, 0))
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n.Add(1)
-		for k, v := range dated(rlHeader(60, 0, fc.Now().Add(30*time.Second)), fc.Now()) {
-			w.Header()[k] = v
-		}
-		writeJSON(w, http.StatusOK, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	tr := &http.Transport{}
-	t.Cleanup(tr.CloseIdleConnections)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithHTTPClient(&http.Client{Transport: tr, Timeout: 5 * time.Second})))
-	_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-	require.NoError(t, err)
-	_, err = call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-	assert.ErrorIs(t, err, ErrRateLimited)
-	assert.EqualValues(t, 1, n.Load())
-	assert.Empty(t, fc.Pending())
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			n.Add(1)
+			for k, v := range dated(rlHeader(60, 0, time.Now().Add(30*time.Second)), time.Now()) {
+				w.Header()[k] = v
+			}
+			writeJSON(w, http.StatusOK, map[string]string{})
+		}))
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithHTTPClient(&http.Client{Transport: srv.Client().Transport, Timeout: 5 * time.Second})))
+		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+		require.NoError(t, err)
+		start := time.Now()
+		_, err = call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+		assert.ErrorIs(t, err, ErrRateLimited)
+		assert.EqualValues(t, 1, n.Load())
+		assert.Zero(t, time.Since(start), "no wait")
+	})
 }
 
 // A 429 that comes while the window has room is a burst limit the headers do
@@ -476,7 +470,7 @@ func TestPacerSpacesRequestsAfterABurst429(t *testing.T) {
 	t.Parallel()
 	t0 := time.Unix(1768473000, 0) // the start of a minute
 	reset := t0.Add(time.Minute)
-	p := newPacer(clock.NewFake(t0), "", nil)
+	p := newPacer("", nil)
 	observe(p, rlHeader(120, 119, reset), http.StatusOK, t0)
 	for range 2 {
 		assert.Zero(t, p.admit(t0), "before any burst 429, requests go at once")
@@ -513,7 +507,7 @@ func TestPacerDoesNotSpaceAfterAWindowFull429(t *testing.T) {
 	t.Parallel()
 	t0 := time.Unix(1768473000, 0)
 	reset := t0.Add(time.Minute)
-	p := newPacer(clock.NewFake(t0), "", nil)
+	p := newPacer("", nil)
 	h := rlHeader(60, 0, reset)
 	h.Set("Retry-After", "60")
 	observe(p, h, http.StatusTooManyRequests, t0)
@@ -529,10 +523,10 @@ func TestPacerDoesNotSpaceAfterAWindowFull429(t *testing.T) {
 // room left in the window, and from the fifth on the next window has begun.
 // It holds the fifth answer until release is closed, and tells on arrived the
 // server's time at which each request from the fifth on arrived.
-func burstServer(t *testing.T, fc *clock.Fake, reset time.Time, release <-chan struct{}) (*httptest.Server, <-chan time.Time) {
+func burstServer(t *testing.T, reset time.Time, release <-chan struct{}) (*httptest.Server, <-chan time.Time) {
 	arrived := make(chan time.Time, 8)
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		i := int(n.Add(1))
 		var h http.Header
 		status := http.StatusOK
@@ -544,13 +538,13 @@ func burstServer(t *testing.T, fc *clock.Fake, reset time.Time, release <-chan s
 			h.Set("Retry-After", "1")
 			status = http.StatusTooManyRequests
 		default:
-			arrived <- fc.Now()
+			arrived <- time.Now()
 			if i == 5 {
 				<-release
 			}
 			h = rlHeader(300, 304-i, reset.Add(time.Second))
 		}
-		for k, v := range dated(h, fc.Now()) {
+		for k, v := range dated(h, time.Now()) {
 			w.Header()[k] = v
 		}
 		if status != http.StatusOK {
@@ -559,97 +553,95 @@ func burstServer(t *testing.T, fc *clock.Fake, reset time.Time, release <-chan s
 		}
 		writeJSON(w, status, map[string]string{})
 	}))
-	t.Cleanup(srv.Close)
 	return srv, arrived
 }
 
-// End to end on the fake clock: requests go at once until a burst 429; after
+// End to end in a synctest bubble: requests go at once until a burst 429; after
 // its Retry-After one request goes, and a request from another copy of the
 // client that waits for its slot meanwhile looks again when that request's
 // answer tells the new window, from which the pacer learns that windows last
 // a second.
 func TestBurst429SpacesRequestsAtTheLearnedRate(t *testing.T) {
 	verifyNoLeaks(t)
-	reset := time.Unix(1768473001, 0)
-	fc := clock.NewFake(reset.Add(-time.Second))
-	release := make(chan struct{})
-	srv, arrived := burstServer(t, fc, reset, release)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
-	ctx := context.Background()
-	for range 3 {
-		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-		require.NoError(t, err)
-	}
-	assert.Empty(t, fc.Pending(), "no request waited")
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		reset := start.Add(time.Second)
+		release := make(chan struct{})
+		srv, arrived := burstServer(t, reset, release)
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
+		ctx := context.Background()
+		for range 3 {
+			_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+			require.NoError(t, err)
+		}
+		assert.Zero(t, time.Since(start), "no request waited")
 
-	done := make(chan error, 2)
-	for i, cl := range []*Client{c, c.ForCompany("co-2")} {
-		go func() {
-			_, err := call[struct{}](ctx, cl, Request{Path: "/x"}, requestConfig{})
-			done <- err
-		}()
-		require.True(t, fc.WaitForTimers(i+1, nil)) // the first gets the 429 before the second starts
-	}
-	assert.Equal(t, []time.Duration{time.Second, time.Second}, fc.Pending(), "both wait for Retry-After")
-	fc.Advance(time.Second)
-	assert.Equal(t, reset, recv(t, arrived), "one request goes when Retry-After allows")
-	require.True(t, fc.WaitForTimers(1, nil))
-	// The window is not known yet: the contract's minute, 300 a minute, one
-	// every 200ms, and a spare interval after the first request.
-	assert.Equal(t, []time.Duration{400 * time.Millisecond}, fc.Pending())
+		done := make(chan error, 2)
+		for _, cl := range []*Client{c, c.ForCompany("co-2")} {
+			go func() {
+				_, err := call[struct{}](ctx, cl, Request{Path: "/x"}, requestConfig{})
+				done <- err
+			}()
+			synctest.Wait() // the first gets the 429 before the second starts
+		}
+		require.Empty(t, done, "both wait for Retry-After")
+		assert.Empty(t, arrived)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		assert.Equal(t, reset, <-arrived, "one request goes when Retry-After allows")
+		assert.Empty(t, arrived, "the other waits for its slot")
 
-	fc.Advance(4 * time.Millisecond)
-	close(release)
-	require.NoError(t, recv(t, done))
-	// The answer shows the next window: windows last a second, so the slot
-	// is two intervals of a 300th of a second after the first request. The
-	// waiting request looks again and arms a timer for it; the clock moves
-	// only then, or it would pass the slot between the waiter's reading of
-	// the clock and its timer, which would then never fire.
-	slot := reset.Add(2 * (time.Second / 300))
-	bound, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	toSlot := slot.Sub(fc.Now())
-	require.True(t, fc.WaitForPending(func(p []time.Duration) bool { return slices.Equal(p, []time.Duration{toSlot}) }, bound.Done()),
-		"the waiting request arms a timer for its slot; pending: %v", fc.Pending())
-	fc.Advance(toSlot)
-	assert.Equal(t, slot, recv(t, arrived))
-	require.NoError(t, recv(t, done))
+		time.Sleep(4 * time.Millisecond)
+		synctest.Wait()
+		assert.Empty(t, arrived, "the other waits for its slot")
+		close(release)
+		require.NoError(t, <-done)
+		// The answer shows the next window: windows last a second, so the
+		// slot is two intervals of a 300th of a second after the first
+		// request. The waiting request looks again and goes then, not after
+		// the interval it knew before (the contract's minute, 300 a minute,
+		// one every 200ms, and a spare interval after the first request:
+		// 400ms).
+		slot := reset.Add(2 * (time.Second / 300))
+		assert.Equal(t, slot, <-arrived)
+		require.NoError(t, <-done)
+		assert.Equal(t, slot, time.Now())
+	})
 }
 
 // A wait for a spaced slot ends when ctx does, and nothing is sent.
 func TestCancelDuringASpacedWaitReturnsPromptly(t *testing.T) {
 	verifyNoLeaks(t)
-	reset := time.Unix(1768473001, 0)
-	fc := clock.NewFake(reset.Add(-time.Second))
-	release := make(chan struct{})
-	close(release)
-	srv, arrived := burstServer(t, fc, reset, release)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc)))
-	for range 3 {
+	synctest.Test(t, func(t *testing.T) {
+		reset := time.Now().Add(time.Second)
+		release := make(chan struct{})
+		close(release)
+		srv, arrived := burstServer(t, reset, release)
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
+		for range 3 {
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			require.NoError(t, err)
+		}
 		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
 		require.NoError(t, err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	fc.Advance(time.Second)
-	require.NoError(t, recv(t, done))
-	<-arrived
+		assert.Equal(t, reset, time.Now(), "after the 429's second")
+		<-arrived
 
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-		done <- err
-	}()
-	require.True(t, fc.WaitForTimers(1, nil))
-	cancel()
-	err := recv(t, done)
-	assert.ErrorIs(t, err, context.Canceled)
-	assert.Empty(t, arrived, "nothing was sent")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+			done <- err
+		}()
+		synctest.Wait()
+		require.Empty(t, done, "waiting for its slot")
+		start := time.Now()
+		cancel()
+		err = <-done
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Zero(t, time.Since(start))
+		assert.Empty(t, arrived, "nothing was sent")
+	})
 }
 
 func TestMaxRateLimitWaitDefaultsAndValidation(t *testing.T) {
@@ -674,7 +666,6 @@ func TestMaxRateLimitWaitDefaultsAndValidation(t *testing.T) {
 // client holds back for MaxRateLimitWait at most, and then sends again.
 func Test429PastMaxRateLimitWaitFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	start := time.Unix(1768473000, 0)
 	cases := []struct {
 		name   string
 		policy RetryPolicy
@@ -695,43 +686,38 @@ func Test429PastMaxRateLimitWaitFailsAtOnce(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fc := clock.NewFake(start)
-			var n atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				if n.Add(1) == 1 {
-					for k, v := range dated(tc.header(fc.Now()), fc.Now()) {
+			synctest.Test(t, func(t *testing.T) {
+				var n atomic.Int32
+				srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					if n.Add(1) == 1 {
+						for k, v := range dated(tc.header(time.Now()), time.Now()) {
+							w.Header()[k] = v
+						}
+						writeError(w, http.StatusTooManyRequests, "Rate limit exceeded")
+						return
+					}
+					for k, v := range dated(rlHeader(60, 59, time.Now().Add(time.Minute)), time.Now()) {
 						w.Header()[k] = v
 					}
-					writeError(w, http.StatusTooManyRequests, "Rate limit exceeded")
-					return
-				}
-				for k, v := range dated(rlHeader(60, 59, fc.Now().Add(time.Minute)), fc.Now()) {
-					w.Header()[k] = v
-				}
-				writeJSON(w, http.StatusOK, map[string]string{})
-			}))
-			t.Cleanup(srv.Close)
-			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy)))
+					writeJSON(w, http.StatusOK, map[string]string{})
+				}))
+				c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRetry(tc.policy)))
 
-			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-			var apiErr *Error
-			require.ErrorAs(t, err, &apiErr)
-			assert.ErrorIs(t, err, ErrRateLimited)
-			assert.Equal(t, tc.asked, apiErr.RetryAfter)
-			assert.Equal(t, 1, apiErr.Attempts)
-			assert.EqualValues(t, 1, n.Load(), "no retry")
-			assert.Empty(t, fc.Pending(), "no wait")
+				start := time.Now()
+				_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+				var apiErr *Error
+				require.ErrorAs(t, err, &apiErr)
+				assert.ErrorIs(t, err, ErrRateLimited)
+				assert.Equal(t, tc.asked, apiErr.RetryAfter)
+				assert.Equal(t, 1, apiErr.Attempts)
+				assert.EqualValues(t, 1, n.Load(), "no retry")
+				assert.Zero(t, time.Since(start), "no wait")
 
-			done := make(chan error, 1)
-			go func() {
-				_, err := call[struct{}](context.Background(), c.ForCompany("co-2"), Request{Path: "/x"}, requestConfig{})
-				done <- err
-			}()
-			require.True(t, fc.WaitForTimers(1, nil))
-			assert.Equal(t, []time.Duration{tc.hold}, fc.Pending(), "held back for the cap, not for what the server asked")
-			fc.Advance(tc.hold)
-			require.NoError(t, recv(t, done))
-			assert.EqualValues(t, 2, n.Load())
+				_, err = call[struct{}](context.Background(), c.ForCompany("co-2"), Request{Path: "/x"}, requestConfig{})
+				require.NoError(t, err)
+				assert.Equal(t, tc.hold, time.Since(start), "held back for the cap, not for what the server asked")
+				assert.EqualValues(t, 2, n.Load())
+			})
 		})
 	}
 }
@@ -756,77 +742,80 @@ func TestImplausibleResetNeverStallsTheClient(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fc := clock.NewFake(time.Unix(1768473000, 0))
-			var n, sane atomic.Int32
-			sane.Store(1 << 20)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				i := n.Add(1)
-				h := rlHeader(60, 0, fc.Now())
-				h.Set("X-RateLimit-Reset", strconv.FormatInt(fc.Now().Add(30*time.Second).UnixMilli(), 10))
-				status := http.StatusOK
-				switch {
-				case i >= sane.Load():
-					h = rlHeader(60, 59, fc.Now().Add(30*time.Second))
-				case tc.status == http.StatusTooManyRequests && i%2 == 1:
-					status = http.StatusTooManyRequests
+			synctest.Test(t, func(t *testing.T) {
+				var n, sane atomic.Int32
+				sane.Store(1 << 20)
+				srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					i := n.Add(1)
+					h := rlHeader(60, 0, time.Now())
+					h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
+					status := http.StatusOK
+					switch {
+					case i >= sane.Load():
+						h = rlHeader(60, 59, time.Now().Add(30*time.Second))
+					case tc.status == http.StatusTooManyRequests && i%2 == 1:
+						status = http.StatusTooManyRequests
+					}
+					for k, v := range dated(h, time.Now()) {
+						w.Header()[k] = v
+					}
+					writeJSON(w, status, map[string]string{})
+				}))
+				c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithRetry(tc.policy)))
+				ctx := context.Background()
+				get := func() <-chan error {
+					done := make(chan error, 1)
+					go func() {
+						_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
+						done <- err
+					}()
+					return done
 				}
-				for k, v := range dated(h, fc.Now()) {
-					w.Header()[k] = v
+				// hold waits out tc.hold, checking that nothing is sent
+				// before it ends and that want requests were sent by then.
+				hold := func(want int32, msg string) {
+					t.Helper()
+					time.Sleep(tc.hold - time.Nanosecond)
+					synctest.Wait()
+					assert.EqualValues(t, want, n.Load(), msg)
+					time.Sleep(time.Nanosecond)
 				}
-				writeJSON(w, status, map[string]string{})
-			}))
-			t.Cleanup(srv.Close)
-			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithRetry(tc.policy)))
-			ctx := context.Background()
-			get := func() <-chan error {
-				done := make(chan error, 1)
-				go func() {
-					_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-					done <- err
-				}()
-				return done
-			}
 
-			want := int32(1)
-			if tc.status == http.StatusTooManyRequests {
-				done := get()
-				require.True(t, fc.WaitForTimers(1, nil))
-				assert.Equal(t, []time.Duration{tc.hold}, fc.Pending(), "the 429 waits a window, not the reset")
-				fc.Advance(tc.hold)
-				require.NoError(t, recv(t, done))
-				want = 2
-			} else {
-				require.NoError(t, recv(t, get()))
-			}
-			assert.EqualValues(t, want, n.Load())
-			for range 3 {
-				done := get()
-				require.True(t, fc.WaitForTimers(1, nil))
-				assert.Equal(t, []time.Duration{tc.hold}, fc.Pending())
-				assert.EqualValues(t, want, n.Load(), "nothing is sent during the hold")
-				fc.Advance(tc.hold)
-				want++
+				want := int32(1)
 				if tc.status == http.StatusTooManyRequests {
-					// The 429 that answers the probe is retried after a
-					// window.
-					require.True(t, fc.WaitForTimers(1, nil))
-					assert.Equal(t, []time.Duration{tc.hold}, fc.Pending())
-					assert.EqualValues(t, want, n.Load())
-					fc.Advance(tc.hold)
-					want++
+					start := time.Now()
+					done := get()
+					hold(1, "the 429 waits a window, not the reset")
+					require.NoError(t, <-done)
+					assert.Equal(t, tc.hold, time.Since(start), "the 429 waits a window, not the reset")
+					want = 2
+				} else {
+					require.NoError(t, <-get())
 				}
-				require.NoError(t, recv(t, done), "the call ends")
-				assert.EqualValues(t, want, n.Load(), "it sent again")
-			}
-			sane.Store(want + 1)
-			done := get()
-			require.True(t, fc.WaitForTimers(1, nil))
-			fc.Advance(tc.hold)
-			require.NoError(t, recv(t, done))
-			for range 5 {
-				require.NoError(t, recv(t, get()))
-			}
-			assert.Empty(t, fc.Pending(), "the window learned anew has room: no wait")
+				assert.EqualValues(t, want, n.Load())
+				for range 3 {
+					done := get()
+					hold(want, "nothing is sent during the hold")
+					want++
+					if tc.status == http.StatusTooManyRequests {
+						// The 429 that answers the probe is retried after a
+						// window.
+						hold(want, "the probe's 429 waits a window")
+						want++
+					}
+					require.NoError(t, <-done, "the call ends")
+					assert.EqualValues(t, want, n.Load(), "it sent again")
+				}
+				sane.Store(want + 1)
+				done := get()
+				hold(want, "one more hold")
+				require.NoError(t, <-done)
+				start := time.Now()
+				for range 5 {
+					require.NoError(t, <-get())
+				}
+				assert.Zero(t, time.Since(start), "the window learned anew has room: no wait")
+			})
 		})
 	}
 }
@@ -854,41 +843,39 @@ func TestResetIsReadAgainstTheServersDate(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			server := clock.NewFake(time.Unix(1768473000, 0))
-			var n atomic.Int32
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				remaining := 59
-				if n.Add(1) == 1 {
-					remaining = 0
-				}
-				h := w.Header()
-				for k, v := range rlHeader(60, remaining, server.Now().Add(10*time.Second)) {
-					h[k] = v
-				}
-				switch tc.date {
-				case "ok":
-					dated(h, server.Now())
-				case "missing":
-					h["Date"] = nil // net/http leaves it out
-				case "unreadable":
-					h.Set("Date", "yesterday")
-				}
-				writeJSON(w, http.StatusOK, map[string]string{})
-			}))
-			t.Cleanup(srv.Close)
-			c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(clock.Offset{Base: server, By: tc.offset})))
-			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-			require.NoError(t, err)
-			done := make(chan error, 1)
-			go func() {
+			synctest.Test(t, func(t *testing.T) {
+				// The client's clock is the bubble's; the server's is off
+				// from it by -offset.
+				serverNow := func() time.Time { return time.Now().Add(-tc.offset) }
+				var n atomic.Int32
+				srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					remaining := 59
+					if n.Add(1) == 1 {
+						remaining = 0
+					}
+					h := w.Header()
+					for k, v := range rlHeader(60, remaining, serverNow().Add(10*time.Second)) {
+						h[k] = v
+					}
+					switch tc.date {
+					case "ok":
+						dated(h, serverNow())
+					case "missing":
+						h["Date"] = nil // net/http leaves it out
+					case "unreadable":
+						h.Set("Date", "yesterday")
+					}
+					writeJSON(w, http.StatusOK, map[string]string{})
+				}))
+				c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", "")))
 				_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-				done <- err
-			}()
-			require.True(t, server.WaitForTimers(1, nil))
-			assert.Equal(t, []time.Duration{tc.hold}, server.Pending())
-			server.Advance(tc.hold)
-			require.NoError(t, recv(t, done))
-			assert.EqualValues(t, 2, n.Load())
+				require.NoError(t, err)
+				start := time.Now()
+				_, err = call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+				require.NoError(t, err)
+				assert.Equal(t, tc.hold, time.Since(start))
+				assert.EqualValues(t, 2, n.Load())
+			})
 		})
 	}
 }
@@ -971,7 +958,7 @@ func (m *windowModel) serve(client time.Time) (http.Header, int) {
 func simulatePacer(limit int, skew time.Duration, workers int, leg, span time.Duration) (*windowModel, *pacer) {
 	m := &windowModel{limit: limit, skew: skew, ok: map[int64]int{}, lim: map[int64]int{}}
 	start := time.Unix(1768473000, 0).Add(370 * time.Millisecond)
-	p := newPacer(clock.NewFake(start), "", nil)
+	p := newPacer("", nil)
 	rng := rand.New(rand.NewPCG(1, uint64(skew))) //nolint:gosec // G115: a seed; a negative skew wraps, which seeds as well
 	delay := func() time.Duration { return leg + time.Duration(200+rng.IntN(1800))*time.Microsecond }
 
@@ -1125,7 +1112,7 @@ type fixedWindowServer struct {
 
 func newFixedWindowServer(t *testing.T, limit int) *fixedWindowServer {
 	s := &fixedWindowServer{limit: limit, ok: map[int64]int{}, lim: map[int64]int{}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	s.Server = newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		now := time.Now()
 		s.mu.Lock()
 		if idx := now.Unix(); idx != s.cur {
@@ -1150,7 +1137,6 @@ func newFixedWindowServer(t *testing.T, limit int) *fixedWindowServer {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{})
 	}))
-	t.Cleanup(s.Close)
 	return s
 }
 
@@ -1168,46 +1154,36 @@ func (s *fixedWindowServer) window() int64 {
 // passes, no more than the limit less its requests in flight until an
 // answer tells the new window.
 func TestFixedWindowServerGetsNo429AfterTheFirstWindow(t *testing.T) {
-	t.Parallel() // real one-second windows: let other tests run meanwhile
-	const limit, windows, workers = 20, 10, 8
-	srv := newFixedWindowServer(t, limit)
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", "")))
-	first := time.Now().Unix()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for srv.window() <= first+windows {
-				_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-				assert.NoError(t, err)
-			}
-		}()
-	}
-	wg.Wait()
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const limit, windows, workers = 20, 10, 8
+		srv := newFixedWindowServer(t, limit)
+		c, _ := Setup(t, OnMem(srv.Server, ""), ClientOptions(WithTokens("tok", "")))
+		first := time.Now().Unix()
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for srv.window() <= first+windows {
+					_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+					assert.NoError(t, err)
+				}
+			}()
+		}
+		wg.Wait()
 
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	t.Logf("answered by window: %v; 429s: %v", srv.ok, srv.lim)
-	ok := 0
-	for w := first + 1; w <= first+windows; w++ {
-		assert.Zero(t, srv.lim[w], "429s in window %d", w-first)
-		assert.LessOrEqual(t, srv.ok[w], limit)
-		ok += srv.ok[w]
-	}
-	assert.GreaterOrEqual(t, ok, windows*limit*9/10, "the windows are used")
-}
-
-// countingClock is a fake clock that counts the timers made on it: every
-// time a waiting request wakes up to look again.
-type countingClock struct {
-	*clock.Fake
-	timers atomic.Int32
-}
-
-func (c *countingClock) NewTimer(d time.Duration) clock.Timer {
-	c.timers.Add(1)
-	return c.Fake.NewTimer(d)
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		t.Logf("answered by window: %v; 429s: %v", srv.ok, srv.lim)
+		ok := 0
+		for w := first + 1; w <= first+windows; w++ {
+			assert.Zero(t, srv.lim[w], "429s in window %d", w-first)
+			assert.LessOrEqual(t, srv.ok[w], limit)
+			ok += srv.ok[w]
+		}
+		assert.GreaterOrEqual(t, ok, windows*limit*9/10, "the windows are used")
+	})
 }
 
 // A wait is logged once, however often it wakes up to look again: five
@@ -1215,49 +1191,51 @@ func (c *countingClock) NewTimer(d time.Duration) clock.Timer {
 // between them, and log five records.
 func TestOneDebugRecordPerWait(t *testing.T) {
 	t.Parallel()
-	fc := &countingClock{Fake: clock.NewFake(time.Unix(1768473000, 0))}
-	reset := fc.Now().Add(time.Minute)
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		i := int(n.Add(1))
-		h := dated(rlHeader(60, 50-i, reset), fc.Now())
-		status := http.StatusOK
-		if i == 1 {
-			h.Set("Retry-After", "1") // a burst limit: the window has room
-			status = http.StatusTooManyRequests
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		reset := start.Add(time.Minute)
+		var n atomic.Int32
+		srv := newMemServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			i := int(n.Add(1))
+			h := dated(rlHeader(60, 50-i, reset), time.Now())
+			status := http.StatusOK
+			if i == 1 {
+				h.Set("Retry-After", "1") // a burst limit: the window has room
+				status = http.StatusTooManyRequests
+			}
+			for k, v := range h {
+				w.Header()[k] = v
+			}
+			writeJSON(w, status, map[string]string{})
+		}))
+		logs := newLevelCounter()
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithLogger(slog.New(logs))))
+		results := make(chan error, 5)
+		get := func() {
+			_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
+			results <- err
 		}
-		for k, v := range h {
-			w.Header()[k] = v
-		}
-		writeJSON(w, status, map[string]string{})
-	}))
-	t.Cleanup(srv.Close)
-	logs := newLevelCounter()
-	c, _ := Setup(t, OnURL(srv.URL), ClientOptions(WithTokens("tok", ""), withClock(fc), WithLogger(slog.New(logs))))
-	results := make(chan error, 5)
-	get := func() {
-		_, err := call[struct{}](context.Background(), c, Request{Path: "/x"}, requestConfig{})
-		results <- err
-	}
 
-	go get()
-	require.True(t, fc.WaitForTimers(1, nil))
-	fc.Advance(time.Second)
-	require.NoError(t, recv(t, results))
-	require.Equal(t, 1, logs.count("DEBUG atlas: waiting"), "the 429's pause")
-
-	for range 5 {
 		go get()
-	}
-	for left := 5; left > 0; left-- {
-		require.True(t, fc.WaitForTimers(left, nil))
-		pending := fc.Pending()
-		for _, d := range pending {
-			require.Equal(t, pending[0], d, "all wait for the same slot")
+		require.NoError(t, <-results)
+		assert.Equal(t, time.Second, time.Since(start), "the 429's pause")
+		require.Equal(t, 1, logs.count("DEBUG atlas: waiting"), "the 429's pause")
+
+		for range 5 {
+			go get()
 		}
-		fc.Advance(pending[0])
-		require.NoError(t, recv(t, results), "one goes in each slot")
-	}
-	assert.Equal(t, 6, logs.count("DEBUG atlas: waiting"), "one record per wait")
-	assert.GreaterOrEqual(t, int(fc.timers.Load()), 1+5+4+3+2+1, "the waits woke up again and again")
+		synctest.Wait()
+		var slots []time.Time
+		for left := 5; left > 0; left-- {
+			require.Len(t, results, 0, "all wait")
+			require.NoError(t, <-results, "one goes in each slot")
+			slots = append(slots, time.Now())
+			synctest.Wait()
+			require.Len(t, results, 0, "the others wake up and wait again for the next slot")
+		}
+		for i := 1; i < len(slots); i++ {
+			assert.True(t, slots[i].After(slots[i-1]), "one at a time, in slots %v", slots)
+		}
+		assert.Equal(t, 6, logs.count("DEBUG atlas: waiting"), "one record per wait")
+	})
 }

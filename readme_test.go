@@ -332,6 +332,6 @@ func TestSnippetSource(t *testing.T) {
 		})
 	}
 
-	_, _, _, err := snippetSource(readmeSnippet{code: "import \"github.com/atlas-accounting/atlas-go/internal/clock\"\n\nvar _ clock.Clock\n"})
+	_, _, _, err := snippetSource(readmeSnippet{code: "import \"github.com/atlas-accounting/atlas-go/internal/backoff\"\n\nvar _ = backoff.Exponential\n"})
 	assert.ErrorContains(t, err, "internal")
 }

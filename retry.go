@@ -50,7 +50,7 @@ const (
 // checkRetry is go-retryablehttp's CheckRetry, and the one place that
 // decides whether an attempt is retried and how long the call pauses before
 // the next: the backoff, or the pause a 429 asked for (pause waits it out, in
-// the transport, on the client's clock). It logs each retry with its wait. A
+// the transport). It logs each retry with its wait. A
 // retry whose wait would outlast ctx's deadline is not made, nor one after a
 // 429 that asks for a pause longer than MaxRateLimitWait: the caller gets the
 // last answer at once.
@@ -93,7 +93,7 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		return false, nil
 	}
 
-	now := co.clock.Now()
+	now := time.Now()
 	wait := st.ans.retryAfter
 	st.waitFor, st.waitReason = waitRateLimit, WaitRetryAfter
 	if !rateLimited || wait == 0 {
@@ -135,14 +135,14 @@ func (co *core) pause(ctx context.Context, st *callState) error {
 	if st.notBefore.IsZero() {
 		return nil
 	}
-	d := st.notBefore.Sub(co.clock.Now())
+	d := time.Until(st.notBefore)
 	if d <= 0 {
 		return nil
 	}
 	logged := false
-	from := st.waitStart(co)
-	err := sleep(ctx, co.clock, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
-	st.waited(co, from, WaitInfo{Reason: st.waitReason})
+	from := st.waitStart()
+	err := sleep(ctx, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
+	st.waited(from, WaitInfo{Reason: st.waitReason})
 	return err
 }
 
@@ -153,7 +153,7 @@ const (
 )
 
 // noBackoff is go-retryablehttp's Backoff: zero, so that go-retryablehttp
-// does not wait itself. It would sleep on the wall clock, outside the HTTP
+// does not wait itself. It would sleep outside the HTTP
 // client and without the deadline check; the transport waits instead (see
 // pause).
 func noBackoff(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }

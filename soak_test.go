@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -266,48 +267,49 @@ func (w *workload) checkExactlyOnce(t *testing.T) (succeeded, failed int) {
 // expire on the server only where the test says, however slow the machine.
 func TestSoak(t *testing.T) {
 	verifyNoLeaks(t)
-	const (
-		goroutines = 64
-		ops        = 4096
-		jumpEvery  = 512
-		lifetime   = time.Second
-	)
-	srv := atlastest.NewServer(atlastest.WithSecondCompany(), atlastest.WithTokenLifetime(lifetime),
-		atlastest.WithRequestLog(100_000), atlastest.WithClock(atlastest.FixedClock(time.Now())))
-	t.Cleanup(srv.Close)
-	c, _ := Setup(t, OnServer(srv))
-	w := newWorkload(t, srv, c, srv.CompanyID(), srv.SecondCompanyID())
-	srv.ResetRequests()
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			goroutines = 64
+			ops        = 4096
+			jumpEvery  = 512
+			lifetime   = time.Second
+		)
+		srv := atlastest.NewTestServer(t, atlastest.WithSecondCompany(), atlastest.WithTokenLifetime(lifetime),
+			atlastest.WithRequestLog(100_000), atlastest.WithClock(atlastest.FixedClock(time.Now())))
+		c, _ := Setup(t, OnServer(srv), InBubble())
+		w := newWorkload(t, srv, c, srv.CompanyID(), srv.SecondCompanyID())
+		srv.ResetRequests()
 
-	start := time.Now()
-	var errs []error
-	for batch := range ops / jumpEvery {
-		if batch > 0 {
-			srv.Advance(2 * lifetime)
+		start := time.Now()
+		var errs []error
+		for batch := range ops / jumpEvery {
+			if batch > 0 {
+				srv.Advance(2 * lifetime)
+			}
+			errs = append(errs, w.run(context.Background(), goroutines, jumpEvery, uint64(batch+1))...)
 		}
-		errs = append(errs, w.run(context.Background(), goroutines, jumpEvery, uint64(batch+1))...)
-	}
-	elapsed := time.Since(start)
-	for _, err := range errs {
-		assert.NoError(t, err)
-	}
+		elapsed := time.Since(start)
+		for _, err := range errs {
+			assert.NoError(t, err)
+		}
 
-	var logins, refreshes, refused int
-	for _, r := range srv.Requests() {
-		switch {
-		case r.Path == "/auth/login":
-			logins++
-		case r.Path == "/auth/refresh":
-			refreshes++
-		case r.Status == http.StatusUnauthorized:
-			refused++
+		var logins, refreshes, refused int
+		for _, r := range srv.Requests() {
+			switch {
+			case r.Path == "/auth/login":
+				logins++
+			case r.Path == "/auth/refresh":
+				refreshes++
+			case r.Status == http.StatusUnauthorized:
+				refused++
+			}
 		}
-	}
-	succeeded, failed := w.checkExactlyOnce(t)
-	t.Logf("%d operations (%d creates) by %d goroutines in %s; %d refreshes, %d requests refused with 401 and replayed",
-		ops, succeeded, goroutines, elapsed.Round(time.Millisecond), refreshes, refused)
-	assert.Zero(t, failed)
-	assert.Zero(t, logins, "the refresh token always served: no second login")
-	assert.GreaterOrEqual(t, refreshes, ops/jumpEvery-1, "at least one renewal per clock jump")
-	assert.Positive(t, refused, "the clock jumps caught requests with an expired token")
+		succeeded, failed := w.checkExactlyOnce(t)
+		t.Logf("%d operations (%d creates) by %d goroutines in %s of the bubble's time; %d refreshes, %d requests refused with 401 and replayed",
+			ops, succeeded, goroutines, elapsed.Round(time.Millisecond), refreshes, refused)
+		assert.Zero(t, failed)
+		assert.Zero(t, logins, "the refresh token always served: no second login")
+		assert.GreaterOrEqual(t, refreshes, ops/jumpEvery-1, "at least one renewal per clock jump")
+		assert.Positive(t, refused, "the clock jumps caught requests with an expired token")
+	})
 }

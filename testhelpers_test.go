@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/atlas-accounting/atlas-go/atlastest"
+	"github.com/atlas-accounting/atlas-go/internal/memnet"
 )
 
 func TestMain(m *testing.M) {
@@ -43,6 +44,7 @@ type fakeAtlas struct {
 	t   *testing.T
 	srv *httptest.Server
 	mux *http.ServeMux
+	mem bool // srv is on an in-memory network (newBubbleFake)
 
 	lifetime int // expires_in of issued tokens, seconds
 
@@ -66,7 +68,20 @@ type seenRequest struct {
 
 func newFakeAtlas(t *testing.T) *fakeAtlas {
 	t.Helper()
+	return startFakeAtlas(t, false)
+}
+
+// newBubbleFake is newFakeAtlas on an in-memory network, for a test inside a
+// synctest bubble: only f.srv.Client() reaches it (onFake uses it).
+func newBubbleFake(t *testing.T) *fakeAtlas {
+	t.Helper()
+	return startFakeAtlas(t, true)
+}
+
+func startFakeAtlas(t *testing.T, mem bool) *fakeAtlas {
+	t.Helper()
 	f := &fakeAtlas{
+		mem:      mem,
 		t:        t,
 		mux:      http.NewServeMux(),
 		lifetime: 3600,
@@ -94,7 +109,7 @@ func newFakeAtlas(t *testing.T) *fakeAtlas {
 		}
 		writeError(w, http.StatusNotFound, "Company not found")
 	})
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.seen = append(f.seen, seenRequest{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, "/api/v1"), Query: r.URL.RawQuery, Header: r.Header.Clone()})
 		intercept := f.interceptor
@@ -103,7 +118,12 @@ func newFakeAtlas(t *testing.T) *fakeAtlas {
 			return
 		}
 		f.mux.ServeHTTP(w, r)
-	}))
+	})
+	if mem {
+		f.srv = newMemServer(t, h)
+		return f
+	}
+	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -270,28 +290,41 @@ var fastRetry = RetryPolicy{MaxRetries: 3, MinBackoff: time.Millisecond, MaxBack
 // latter, and compiled only into the tests). It starts an atlastest server
 // and returns a client on it, logged in lazily as the server's admin, in
 // its main company; the options say what differs: the server's options
-// (ServerOptions), another server (OnServer, OnURL), the client's options
-// (ClientOptions, which come last and win). The client sends through a
-// transport of its own and retries fast (fastRetry). Everything Setup starts
-// is closed when the test ends. The server is nil for a client on OnURL.
+// (ServerOptions), another server (OnServer, OnURL, OnMem), the client's
+// options (ClientOptions, which come last and win), and, for a test inside a
+// testing/synctest bubble, the in-memory network (InBubble: the server is
+// atlastest.NewTestServer). The client sends through a transport of its own
+// (the server's Client in a bubble) and retries fast (fastRetry). Everything
+// Setup starts is closed when the test ends. The server is nil for a client
+// on OnURL or OnMem.
 func Setup(tb testing.TB, opts ...SetupOption) (*Client, *atlastest.Server) {
 	tb.Helper()
 	var cfg setupConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
-	srv, baseURL, login := cfg.srv, cfg.baseURL, cfg.login
+	srv, baseURL, login, hc := cfg.srv, cfg.baseURL, cfg.login, cfg.hc
 	if baseURL == "" {
-		if srv == nil {
+		switch {
+		case srv != nil:
+		case cfg.bubble:
+			srv = atlastest.NewTestServer(tb, cfg.srvOpts...)
+		default:
 			srv = atlastest.NewServer(cfg.srvOpts...)
 			tb.Cleanup(srv.Close)
+		}
+		if cfg.bubble {
+			hc = srv.Client()
 		}
 		baseURL = srv.URL
 		login = []Option{WithCredentials(srv.Email(), srv.Password()), WithCompany(srv.CompanyID())}
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	tb.Cleanup(tr.CloseIdleConnections)
-	all := []Option{WithBaseURL(baseURL), WithHTTPClient(&http.Client{Transport: tr}), WithRetry(fastRetry)}
+	if hc == nil {
+		tr := &http.Transport{MaxIdleConnsPerHost: 64}
+		tb.Cleanup(tr.CloseIdleConnections)
+		hc = &http.Client{Transport: tr}
+	}
+	all := []Option{WithBaseURL(baseURL), WithHTTPClient(hc), WithRetry(fastRetry)}
 	all = append(append(all, login...), cfg.clientOpts...)
 	c, err := NewClient(all...)
 	require.NoError(tb, err)
@@ -304,9 +337,20 @@ type SetupOption func(*setupConfig)
 type setupConfig struct {
 	srvOpts    []atlastest.Option
 	srv        *atlastest.Server
+	bubble     bool // on the in-memory network: NewTestServer and its Client
 	baseURL    string
-	login      []Option // with baseURL: its credentials and company, if any
+	hc         *http.Client // with baseURL on newMemServer: its Client
+	login      []Option     // with baseURL: its credentials and company, if any
 	clientOpts []Option
+}
+
+// InBubble is for a test inside a testing/synctest bubble: Setup starts
+// atlastest.NewTestServer, on an in-memory network on which a goroutine that
+// waits is durably blocked (real sockets are not, and would stop the
+// bubble's clock), and the client sends through the server's Client. With
+// OnServer, the server must be a NewTestServer too.
+func InBubble() SetupOption {
+	return func(c *setupConfig) { c.bubble = true }
 }
 
 // ServerOptions starts Setup's atlastest server with opts.
@@ -326,6 +370,36 @@ func OnURL(baseURL string) SetupOption {
 	return func(c *setupConfig) { c.baseURL, c.login = baseURL, nil }
 }
 
+// OnMem builds the client on srv, a server of the test's own from
+// newMemServer, at srv.URL+path and through srv.Client(), with neither
+// credentials nor a company (ClientOptions gives them): a hand-written
+// handler for a test in a synctest bubble.
+func OnMem(srv *httptest.Server, path string) SetupOption {
+	return func(c *setupConfig) { c.baseURL, c.hc, c.login = srv.URL+path, srv.Client(), nil }
+}
+
+// newMemServer is httptest.NewServer on an in-memory network
+// (internal/memnet, the one atlastest.NewTestServer runs on): in a synctest
+// bubble a goroutine that waits on its connections is durably blocked, so
+// the bubble's clock moves. Only srv.Client() reaches it, whatever host a
+// request names. It is closed when the test ends.
+func newMemServer(tb testing.TB, h http.Handler) *httptest.Server {
+	tb.Helper()
+	var network memnet.Network
+	l := network.Listen("127.0.0.1:0")
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}}
+	srv.Start()
+	srv.Client().Transport = l.Transport()
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// NewMemServer is newMemServer for the tests of package atlas_test.
+func NewMemServer(tb testing.TB, h http.Handler) *httptest.Server {
+	tb.Helper()
+	return newMemServer(tb, h)
+}
+
 // ClientOptions are given to NewClient after Setup's own, so they win.
 func ClientOptions(opts ...Option) SetupOption {
 	return func(c *setupConfig) { c.clientOpts = append(c.clientOpts, opts...) }
@@ -335,6 +409,9 @@ func ClientOptions(opts ...Option) SetupOption {
 func onFake(f *fakeAtlas) SetupOption {
 	return func(c *setupConfig) {
 		c.baseURL, c.login = f.URL(), []Option{WithCredentials(fakeEmail, fakePassword)}
+		if f.mem {
+			c.hc = f.srv.Client()
+		}
 	}
 }
 
@@ -399,6 +476,13 @@ func (r *recorder) all() []recorded {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]recorded(nil), r.seen...)
+}
+
+// withRecorderOn is withRecorder on srv's Client: for a NewTestServer, in
+// a synctest bubble.
+func withRecorderOn(srv *atlastest.Server) (Option, *recorder) {
+	rec := &recorder{base: srv.Client().Transport}
+	return WithHTTPClient(&http.Client{Transport: rec}), rec
 }
 
 // withRecorder makes the client send through a recorder (on its own

@@ -80,9 +80,6 @@ func (t tracers) wait(ctx context.Context, info WaitInfo) {
 	})
 }
 
-// traceNow is the client's clock, which times the hooks' durations.
-func (co *core) traceNow() time.Time { return co.clock.Now() }
-
 // callTrace is a traced call: its hooks, what CallStart was told, and the
 // context it returned.
 type callTrace struct {
@@ -102,11 +99,11 @@ type callTrace struct {
 func (c *Client) traced(ctx context.Context, tr tracers, req Request, cfg requestConfig, out any) error {
 	ct := &callTrace{tr: tr, info: CallInfo{Operation: req.operation(), Method: req.Method, Route: req.Route, Company: c.companyOf(&req)}}
 	ct.host, ct.port = c.core.hostPort()
-	ct.start = c.core.traceNow()
+	ct.start = time.Now()
 	ct.ctx = tr.callStart(ctx, ct.info)
 	cfg.trace = ct
 	err := c.run(ct.ctx, req, cfg, out)
-	done := CallDoneInfo{CallInfo: ct.info, Err: err, Duration: c.core.traceNow().Sub(ct.start)}
+	done := CallDoneInfo{CallInfo: ct.info, Err: err, Duration: time.Since(ct.start)}
 	if ct.st != nil {
 		done.Attempts = ct.st.attempts
 	}
@@ -217,20 +214,20 @@ func (ct *callTrace) attemptDone(actx context.Context, st *callState, resend int
 
 // waitStart is when a wait of the call begins, for waited; zero when the
 // call is not traced.
-func (st *callState) waitStart(co *core) time.Time {
+func (st *callState) waitStart() time.Time {
 	if st == nil || st.trace == nil {
 		return time.Time{}
 	}
-	return co.traceNow()
+	return time.Now()
 }
 
 // waited calls Wait for a wait that began at from (waitStart), with the
 // context CallStart returned; info's Duration is the time since from.
-func (st *callState) waited(co *core, from time.Time, info WaitInfo) {
+func (st *callState) waited(from time.Time, info WaitInfo) {
 	if st == nil || st.trace == nil || from.IsZero() {
 		return
 	}
-	info.Duration = co.traceNow().Sub(from)
+	info.Duration = time.Since(from)
 	st.trace.tr.wait(st.trace.ctx, info)
 }
 
@@ -318,9 +315,9 @@ func (st *callState) waitedForLimiter(co *core, from time.Time) {
 	}
 	switch {
 	case co.custom:
-		st.waited(co, from, WaitInfo{Reason: WaitLimiter})
+		st.waited(from, WaitInfo{Reason: WaitLimiter})
 	case st.paced:
-		st.waited(co, from, WaitInfo{Reason: WaitRateLimit})
+		st.waited(from, WaitInfo{Reason: WaitRateLimit})
 	}
 	st.paced = false
 }

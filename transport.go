@@ -56,7 +56,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		st.bearer = header[0]
 		out = st.withAuthorization(r, header)
 	}
-	from := st.waitStart(co)
+	from := st.waitStart()
 	by, err := co.wait(ctx, st)
 	st.waitedForLimiter(co, from)
 	if err != nil {
@@ -71,7 +71,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		// would refuse.
 		header, err := co.tokens.authorization(ctx)
 		if err != nil {
-			co.observe(ctx, st, by, nil, co.clock.Now())
+			co.observe(ctx, st, by, nil, time.Now())
 			closeBody(r)
 			return nil, &authError{err: err}
 		}
@@ -90,7 +90,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if st.trace != nil {
 		out, actx = st.trace.attemptStart(ctx, r, out, resend)
 	}
-	sent := co.clock.Now()
+	sent := time.Now()
 	resp, err := t.send(st, out)
 	if err != nil {
 		co.observe(ctx, st, by, nil, sent)

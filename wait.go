@@ -5,19 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/atlas-accounting/atlas-go/internal/clock"
 )
 
 // sleep is the one place where a call waits on a clock: for the pause
 // before a retry (pause, retry.go) and for the Limiter's budget (pacer.Wait,
-// ratelimit.go). It waits d on clk, the client's clock (tests drive it), or
-// until ctx ends or wake (which may be nil) is closed. A wait that would
-// outlast ctx's deadline fails at once (matching ErrRateLimited when
-// rateLimited). Unless *logged, it logs the wait at Debug with what it waits
-// for and sets *logged, so that a wait that wakes up to look again is logged
-// once.
-func sleep(ctx context.Context, clk clock.Clock, logger *slog.Logger, d time.Duration, what string, rateLimited bool, wake <-chan struct{}, logged *bool) error {
+// ratelimit.go). It waits d on a timer of the time package (which tests make
+// virtual with testing/synctest), or until ctx ends or wake (which may be
+// nil) is closed. A wait that would outlast ctx's deadline fails at once
+// (matching ErrRateLimited when rateLimited). Unless *logged, it logs the
+// wait at Debug with what it waits for and sets *logged, so that a wait that
+// wakes up to look again is logged once.
+func sleep(ctx context.Context, logger *slog.Logger, d time.Duration, what string, rateLimited bool, wake <-chan struct{}, logged *bool) error {
 	if err := ctx.Err(); err != nil {
 		return &waitError{what: what, err: err}
 	}
@@ -32,12 +30,12 @@ func sleep(ctx context.Context, clk clock.Clock, logger *slog.Logger, d time.Dur
 		logger.LogAttrs(ctx, slog.LevelDebug, "atlas: waiting", attrs...)
 	}
 	*logged = true
-	t := clk.NewTimer(d)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return &waitError{what: what, err: ctx.Err()}
-	case <-t.C():
+	case <-t.C:
 		return nil
 	case <-wake:
 		return nil

@@ -5,12 +5,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	atlas "github.com/atlas-accounting/atlas-go"
+	"github.com/atlas-accounting/atlas-go/internal/memnet"
 )
 
 // A slow-loris sender, trickling a signed body one byte at a time, is cut
@@ -37,7 +38,7 @@ func TestWebhookHandlerCutsOffASlowSender(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			slowLoris(t, tt.opts, tt.readTimeout)
+			synctest.Test(t, func(t *testing.T) { slowLoris(t, tt.opts, tt.readTimeout) })
 		})
 	}
 }
@@ -51,11 +52,14 @@ func slowLoris(t *testing.T, opts []atlas.WebhookOption, readTimeout time.Durati
 	}, opts...)
 	require.NoError(t, err)
 	returned := make(chan struct{}, senders)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// On the in-memory network: in the bubble, the read deadlines and the
+	// sender's ticker run on the bubble's clock.
+	var network memnet.Network
+	l := network.Listen("127.0.0.1:0")
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() { returned <- struct{}{} }()
 		h.ServeHTTP(w, r)
-	}))
-	srv.Config.ReadTimeout = readTimeout
+	}), ReadTimeout: readTimeout, ReadHeaderTimeout: time.Minute}}
 	srv.Start()
 	defer srv.Close()
 
@@ -64,7 +68,7 @@ func slowLoris(t *testing.T, opts []atlas.WebhookOption, readTimeout time.Durati
 	var wg sync.WaitGroup
 	statuses := make(chan int, senders)
 	for range senders {
-		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		conn, err := l.Dial(context.Background())
 		require.NoError(t, err)
 		defer func() { _ = conn.Close() }()
 		_, err = fmt.Fprintf(conn, "POST /webhooks/atlas HTTP/1.1\r\nHost: receiver\r\nContent-Type: application/json\r\n"+
@@ -97,9 +101,11 @@ func slowLoris(t *testing.T, opts []atlas.WebhookOption, readTimeout time.Durati
 			statuses <- resp.StatusCode
 		}()
 	}
+	start := time.Now()
 	for range senders {
-		await(t, returned) // every handler returns...
-		assert.Equal(t, http.StatusRequestTimeout, await(t, statuses), "...having answered 408")
+		<-returned // every handler returns...
+		assert.Equal(t, http.StatusRequestTimeout, <-statuses, "...having answered 408")
+		assert.Equal(t, 200*time.Millisecond, time.Since(start), "...once the read timeout has passed")
 	}
 	close(stop)
 	wg.Wait()
@@ -110,17 +116,21 @@ func slowLoris(t *testing.T, opts []atlas.WebhookOption, readTimeout time.Durati
 // the read timeout keeps its context, and the delivery succeeds.
 func TestWebhookHandlerReadTimeoutSparesASlowCallback(t *testing.T) {
 	t.Parallel()
-	const timeout = 100 * time.Millisecond
-	rcv := newWebhookReceiver(t, func(ctx context.Context, _ *atlas.WebhookEvent) error {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the callback's context ended: %w", context.Cause(ctx))
-		case <-time.After(3 * timeout): // a callback that works longer than the read timeout
-			return nil
-		}
-	}, atlas.WithWebhookReadTimeout(timeout))
-	assert.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, []byte(guideInvoicePaid)))
-	assert.Equal(t, int32(1), rcv.calls.Load())
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 100 * time.Millisecond
+		rcv := newWebhookReceiver(t, func(ctx context.Context, _ *atlas.WebhookEvent) error {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("the callback's context ended: %w", context.Cause(ctx))
+			case <-time.After(3 * timeout): // a callback that works longer than the read timeout
+				return nil
+			}
+		}, atlas.WithWebhookReadTimeout(timeout))
+		start := time.Now()
+		assert.Equal(t, http.StatusNoContent, rcv.deliverSigned(t, []byte(guideInvoicePaid)))
+		assert.Equal(t, 3*timeout, time.Since(start), "the callback ran its course")
+		assert.Equal(t, int32(1), rcv.calls.Load())
+	})
 }
 
 // deadlineWriter is a ResponseWriter that records the read deadlines set on
@@ -158,38 +168,24 @@ func TestWebhookHandlerSetsAndLiftsTheReadDeadline(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder()}
-			var inCallback []time.Time
-			h, err := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
-				inCallback = w.set()
-				return nil
-			}, tt.opts...)
-			require.NoError(t, err)
-			body := []byte(guideInvoicePaid)
-			req := httptest.NewRequest(http.MethodPost, "/webhooks/atlas", bytes.NewReader(body))
-			req.Header.Set(atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret))
-			before := time.Now()
-			h.ServeHTTP(w, req)
-			after := time.Now()
-			require.Equal(t, http.StatusNoContent, w.Code)
-			require.Len(t, inCallback, 2, "set, then lifted, before the callback")
-			assert.False(t, inCallback[0].Before(before.Add(tt.want)), "deadline %v", inCallback[0])
-			assert.False(t, inCallback[0].After(after.Add(tt.want)), "deadline %v", inCallback[0])
-			assert.True(t, inCallback[1].IsZero(), "lifted")
+			synctest.Test(t, func(t *testing.T) {
+				w := &deadlineWriter{ResponseRecorder: httptest.NewRecorder()}
+				var inCallback []time.Time
+				h, err := atlas.NewWebhookHandler(webhookTestSecret, func(context.Context, *atlas.WebhookEvent) error {
+					inCallback = w.set()
+					return nil
+				}, tt.opts...)
+				require.NoError(t, err)
+				body := []byte(guideInvoicePaid)
+				req := httptest.NewRequest(http.MethodPost, "/webhooks/atlas", bytes.NewReader(body))
+				req.Header.Set(atlas.WebhookSignatureHeader, atlas.SignWebhook(body, webhookTestSecret))
+				now := time.Now() // the bubble's clock does not move during ServeHTTP
+				h.ServeHTTP(w, req)
+				require.Equal(t, http.StatusNoContent, w.Code)
+				require.Len(t, inCallback, 2, "set, then lifted, before the callback")
+				assert.Equal(t, now.Add(tt.want), inCallback[0], "deadline %v", inCallback[0])
+				assert.True(t, inCallback[1].IsZero(), "lifted")
+			})
 		})
-	}
-}
-
-// await receives from ch, failing the test if nothing comes within a
-// generous bound (a hang, not a timing measurement).
-func await[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(30 * time.Second):
-		t.Fatal("nothing received: the code under test is stuck")
-		var zero T
-		return zero
 	}
 }

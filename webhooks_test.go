@@ -427,8 +427,7 @@ func newWebhookReceiver(t *testing.T, fn func(ctx context.Context, ev *atlas.Web
 		return fn(ctx, ev)
 	}, opts...)
 	require.NoError(t, err)
-	rcv.srv = httptest.NewServer(h)
-	t.Cleanup(rcv.srv.Close)
+	rcv.srv = atlas.NewMemServer(t, h)
 	return rcv
 }
 

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/atlas-accounting/atlas-go/internal/memnet"
 )
 
 // basePath is where the API lives on the server; Server.URL ends with it.
@@ -57,12 +59,13 @@ type Server struct {
 	st   *store    // records requests can change
 	auth *sessions // access and refresh tokens
 
-	limits *limiter     // rate limiting (ratelimit.go)
-	faults faults       // fault injection (faults.go)
-	idem   *idempotency // Idempotency-Key replay (idempotency.go)
-	reqLog *requestLog  // the last requests (requestlog.go)
-	hooks  *webhooks    // webhook subscriptions and deliveries (webhooks.go)
-	mem    memNetwork   // the in-memory network of NewTestServer and SubscribeHandler (testserver.go)
+	limits    *limiter       // rate limiting (ratelimit.go)
+	faults    faults         // fault injection (faults.go)
+	idem      *idempotency   // Idempotency-Key replay (idempotency.go)
+	reqLog    *requestLog    // the last requests (requestlog.go)
+	hooks     *webhooks      // webhook subscriptions and deliveries (webhooks.go)
+	mem       memnet.Network // the in-memory network of NewTestServer and SubscribeHandler (testserver.go)
+	receivers atomic.Int64   // SubscribeHandler's receivers, to name them
 
 	control http.Handler // the control API (control.go)
 	handler http.Handler // what Handler returns: the API, and the control API with WithControlAPI
@@ -159,7 +162,7 @@ func newServer(opts []Option) (*Server, error) {
 		s.seedData()
 	}
 	s.hooks = newWebhooks(cfg.webhooks, s.world().seed.webhookSecret, s.clock.now)
-	s.mem.route(s.hooks.transport)
+	s.mem.Route(s.hooks.transport)
 	s.onClose(s.hooks.close)
 
 	s.control = s.logAccess(s.controlRoutes())

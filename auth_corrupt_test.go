@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +44,7 @@ func (s *corruptStore) Save(ctx context.Context, t *Tokens) error {
 // credentials: it logs in, saves over them, and warns once.
 func TestCorruptStoredTokensAreReplacedByALogin(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	store := &corruptStore{}
 	c, srv := Setup(t, ClientOptions(WithTokenStore(store), WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))))
 	_, err := c.Auth.Me(context.Background())

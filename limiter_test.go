@@ -17,6 +17,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -244,8 +246,7 @@ func TestFailingLimiterFallsBackToThePacer(t *testing.T) {
 
 		l.down.Store(true)
 		require.NoError(t, get())
-		done := make(chan error, 1)
-		go func() { done <- get() }()
+		done := testkit.Go(func() error { return get() })
 		start := time.Now()
 		time.Sleep(10*time.Second - time.Nanosecond)
 		synctest.Wait()
@@ -291,11 +292,10 @@ func TestLimiterThatBlocksPastTheContext(t *testing.T) {
 		l := &fakeLimiter{hold: make(chan struct{}), waiting: make(chan struct{}, 1), observes: make(chan struct{}, 1)}
 		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("tok", ""), WithLimiter(l)))
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
+		done := testkit.Go(func() error {
 			_, err := call[struct{}](ctx, c, Request{Path: "/x"}, requestConfig{})
-			done <- err
-		}()
+			return err
+		})
 		<-l.waiting
 		start := time.Now()
 		cancel()

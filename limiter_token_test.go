@@ -7,6 +7,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,11 +42,10 @@ func TestLimiterWaitOutlastingTheTokenSendsARenewedOne(t *testing.T) {
 		// The next call gets the token, then waits for the Limiter until the
 		// token has expired.
 		lim.hold = make(chan struct{}) // no Wait runs now
-		done := make(chan error, 1)
-		go func() {
+		done := testkit.Go(func() error {
 			_, err := c.Auth.Me(ctx)
-			done <- err
-		}()
+			return err
+		})
 		<-lim.waiting
 		time.Sleep(lifetime + time.Second)
 		close(lim.hold)

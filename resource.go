@@ -14,7 +14,7 @@ import (
 
 // The generic helpers below serve every resource service: each service
 // method names its route, params and result type and hands them to one of
-// these, which build the request for the pipeline in client.go.
+// these, which build the request for the pipeline in pipeline.go.
 
 // checker is implemented by params types that can spot, without a round trip,
 // a request the server would certainly refuse.

@@ -10,6 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -287,11 +289,10 @@ func TestInstrumentLinksACallThatWaitedForAnotherCallsRefresh(t *testing.T) {
 		time.Sleep(time.Hour) // the token has expired
 		srv.SetLatency(time.Second, atlastest.Matching("POST /auth/refresh"))
 
-		done := make(chan error, 1)
-		go func() {
+		done := testkit.Go(func() error {
 			_, err := c.Auth.Me(t.Context())
-			done <- err
-		}()
+			return err
+		})
 		synctest.Wait() // the first call's refresh is in flight, held by the latency
 		_, err = c.Companies.List(t.Context(), nil)
 		require.NoError(t, err)

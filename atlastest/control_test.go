@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -253,12 +255,11 @@ func TestControlAPI(t *testing.T) {
 		paused.Add(1)
 		atlastest.OnPause(srv, paused.Done)
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
+		done := testkit.Go(func() error {
 			req := api.newRequest(http.MethodGet, "/periods?company_id="+srv.CompanyID(), "").WithContext(ctx)
 			_, err := send(t, srv, req)
-			done <- err
-		}()
+			return err
+		})
 		paused.Wait() // the server holds the request
 		cancel()
 		assert.Error(t, <-done)

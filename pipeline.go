@@ -1,0 +1,339 @@
+package atlas
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// The request pipeline, in the order a call meets its layers. Each layer is
+// in a file of its own; where a call waits is said once, under "Waits".
+//
+//  1. A service method (invoices.go, ...) names its route, params and result
+//     type and hands them to a generic helper (resource.go), which refuses
+//     params the server would certainly refuse (ErrInvalidParams) and builds
+//     a Request (request.go): method, path, query, body, and whether the
+//     route takes the client's company. Client.Do (request.go) is the same
+//     door, open to callers for routes the SDK does not wrap: it checks
+//     what a caller may get wrong (the path, the method, out) and goes on
+//     to do, as the helpers do through call.
+//
+//  2. call and do (below) run the call. do refuses options that could not
+//     be sent (an empty Idempotency-Key, a header net/http would refuse);
+//     newCall builds what every attempt sends (the URL with company_id, the
+//     body encoded once, the headers, and for a POST one Idempotency-Key,
+//     chosen here so that every retry carries it and a retried create is
+//     never made twice); send runs the attempts; read turns the answer into
+//     out, or into an *Error. The call's state (callState) is the context
+//     of the request it sends, because the request is all that
+//     go-retryablehttp hands to the retry policy and the transport.
+//     callState embeds the caller's context rather than wrapping it with
+//     context.WithValue, which would cost an allocation per call.
+//
+//  3. send replays the call once when the API refuses the access token
+//     (401): it renews the token and runs the attempts again. A replay is
+//     not a retry: it must renew the token first, and it does not use up
+//     RetryPolicy.MaxRetries (with retries off there is still one), so it
+//     is ours and not go-retryablehttp's.
+//
+//  4. go-retryablehttp (built in NewClient) runs the attempts: it rewinds
+//     the body, drains an answer that is retried, counts the retries and
+//     hands back the last answer when they run out (its
+//     PassthroughErrorHandler), so that it becomes an *Error with the
+//     server's detail. Its CheckRetry is ours, checkRetry (retry.go): the
+//     one place that decides whether an attempt is retried and how long
+//     the call pauses first (the backoff, or the pause a 429 asks for),
+//     and logs it. Its Backoff is zero, because go-retryablehttp would
+//     sleep outside the HTTP client (whose Timeout counts every wait of a call),
+//     and without knowing the rate budget or the context's deadline.
+//
+//  5. The http.Client (built in NewClient) follows redirects within the
+//     API's origin only (checkRedirect, transport.go), with the user's
+//     redirect policy, cookie jar and Timeout.
+//
+//  6. The transport (transport.go) gates every attempt (each hop of a
+//     redirect is one): it refuses an origin other than the API's; waits
+//     out the pause checkRetry set; gets the Authorization header from the
+//     token manager (auth.go: it logs in or refreshes first when due, one
+//     renewal for every caller that needs one) and adds it to a copy of
+//     the request, so that no hook or log above sees it; waits for the
+//     Limiter (limiter.go: the pacer of ratelimit.go, or WithLimiter's);
+//     sends through the user's transport within WithAttemptTimeout; tells
+//     the Limiter and the pacer what the answer said about the rate limit;
+//     and reads the answer's body, up to a cap, within the attempt
+//     (readAnswer), so that a body cut short is retried as a dropped
+//     connection is.
+//
+// Waits. A call waits in the transport, before each attempt, and nowhere
+// else: first for its own pause (retry.go: checkRetry decides it, pause
+// waits it out), then for the Limiter (limiter.go: wait; the pacer's
+// pacer.Wait decides how long). Every wait is sleep (wait.go), on a timer
+// of the time package (a testing/synctest bubble makes it virtual): it fails at once when it would outlast ctx's
+// deadline (matching ErrRateLimited when it waits for the rate limit), ends
+// with ctx, and logs once what it waits for. A custom Limiter's Wait waits
+// as it will, and the call stops waiting for it when ctx ends or
+// MaxRateLimitWait has passed (waitCustom);
+// a call that needs new tokens waits for the renewal in flight (auth.go),
+// also until ctx ends.
+//
+// Traces. A ClientTrace (trace.go) sees the layers above: do starts and
+// ends the call (traced), the transport each attempt (after its waits,
+// just before it is sent) and its rate-limit headers, pause, the transport's
+// Limiter wait and renew each wait, the token manager each renewal. The
+// helpers that call the hooks are in trace.go, each with its nil checks:
+// an untraced call costs a nil check at each of these places.
+
+// call is do for a route whose answer decodes into a new T.
+func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig) (*T, error) {
+	out := new(T)
+	if err := c.do(ctx, req, cfg, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// do runs one call through the pipeline and decodes a 2xx answer into out
+// (nil for a route whose answer has no body); any other answer becomes an
+// *Error. Every error names the call.
+func (c *Client) do(ctx context.Context, req Request, cfg requestConfig, out any) error {
+	if req.Method == "" {
+		req.Method = http.MethodGet
+	}
+	if ctx == nil {
+		return nilContext(req.Method, req.Path)
+	}
+	if tr := c.core.tracersFor(ctx); tr.on() {
+		return c.traced(ctx, tr, req, cfg, out)
+	}
+	return c.run(ctx, req, cfg, out)
+}
+
+// run is do once the call's trace, if any, has started.
+func (c *Client) run(ctx context.Context, req Request, cfg requestConfig, out any) error {
+	if err := cfg.check(req.Method); err != nil {
+		return invalidParams(req.Method+" "+req.Path, "%v", err)
+	}
+	st, err := c.newCall(ctx, &req, &cfg)
+	if err != nil {
+		return &opError{method: req.Method, path: req.Path, err: err}
+	}
+	resp, err := c.send(st) //nolint:bodyclose // read closes the body on every path; the linter does not follow it there
+	if err != nil {
+		return &opError{method: req.Method, path: req.Path, err: unwrapURLError(err), attempts: st.attempts}
+	}
+	return c.read(st, resp, cfg.response, out)
+}
+
+// newCall builds the call's state and the request that every attempt sends.
+func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) (*callState, error) {
+	rawURL, err := c.url(req)
+	if err != nil {
+		return nil, err
+	}
+	var body []byte
+	if req.Body != nil {
+		if body, err = json.Marshal(req.Body); err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+	}
+	st := &callState{
+		Context:    ctx,
+		method:     req.Method,
+		path:       req.Path,
+		auth:       !req.noAuth,
+		idempotent: req.Method != http.MethodPatch,
+		trace:      cfg.trace,
+	}
+	if st.trace != nil {
+		st.trace.st = st
+	}
+	if body != nil {
+		st.req, err = retryablehttp.NewRequestWithContext(st, req.Method, rawURL, body)
+	} else {
+		var hreq *http.Request
+		if hreq, err = http.NewRequestWithContext(st, req.Method, rawURL, nil); err == nil {
+			st.rreq.Request = hreq
+			st.req = &st.rreq
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.core.setHeaders(st.req.Header, req.Method, body != nil, cfg)
+	return st, nil
+}
+
+// setHeaders sets the headers of every attempt: the caller's (WithHeader),
+// then the client's own, which win. A POST's Idempotency-Key is chosen here,
+// once for the call.
+func (co *core) setHeaders(h http.Header, method string, hasBody bool, cfg *requestConfig) {
+	for k, v := range cfg.header {
+		h[k] = v
+	}
+	h["Accept"] = jsonMediaType
+	h["User-Agent"] = co.userAgent
+	if hasBody {
+		h["Content-Type"] = jsonMediaType
+	}
+	if method == http.MethodPost {
+		key := cfg.idempotencyKey
+		if key == "" {
+			key = uuid.NewString()
+		}
+		h["Idempotency-Key"] = []string{key}
+	}
+}
+
+// send runs the call's attempts through go-retryablehttp, and once more
+// after a 401 with a renewed access token. On an error, a response it
+// returns has its body closed already and is not the call's answer.
+func (c *Client) send(st *callState) (*http.Response, error) {
+	for replayed := false; ; replayed = true {
+		resp, err := c.core.http.Do(st.req)
+		if err != nil || resp.StatusCode != http.StatusUnauthorized || !st.auth || st.bearer == "" || replayed {
+			return resp, err
+		}
+		// The access token was refused (expired early, revoked): renew it,
+		// once for every caller that saw it refused, and replay.
+		drain(resp.Body)
+		c.core.tokens.invalidate(st.bearer)
+		st.retries, st.notBefore = 0, time.Time{}
+		c.core.debug(st, "atlas: access token refused; renewing and replaying")
+	}
+}
+
+// read makes the call's result of its answer: a 2xx body decoded into out,
+// or an *Error; dst (WithResponse) gets the answer's status and headers
+// either way. The transport has read the body within the attempt
+// (readAnswer); a redirect it did not follow is read here.
+func (c *Client) read(st *callState, resp *http.Response, dst **Response, out any) error {
+	body := st.body
+	if st.bodyOf != resp {
+		body = readAnswer(resp)
+	}
+	defer func() {
+		_ = resp.Body.Close()
+		_ = body.Close()
+	}()
+
+	rl := st.ans.raw
+	if dst != nil {
+		*dst = &Response{StatusCode: resp.StatusCode, Header: resp.Header, RateLimit: rl, RequestID: requestID(resp.Header)}
+	}
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		if body.err != nil && len(body.data) == 0 {
+			return &opError{method: st.method, path: st.path, err: fmt.Errorf("%d %s: read error body: %w", resp.StatusCode, http.StatusText(resp.StatusCode), body.err)}
+		}
+		e := newError(resp, body.data, body.truncated || body.err != nil, rl, st.ans.retryAfter, st.method, st.path)
+		e.Attempts = st.attempts
+		return e
+	}
+	if body.err != nil {
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("read response: %w", body.err), attempts: st.attempts}
+	}
+	if body.truncated {
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("answer too large: more than the %d MiB a client reads", maxResponseBody>>20)}
+	}
+	return st.decode(resp.StatusCode, body.data, out)
+}
+
+// decode decodes a 2xx body into out; nil out is a route whose answer has
+// no body.
+func (st *callState) decode(status int, body []byte, out any) error {
+	if out == nil {
+		return nil
+	}
+	if b := bytes.TrimSpace(body); len(b) == 0 || string(b) == "null" {
+		// A zero-value struct would pass for an answer; it is not one.
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("%d %s with an empty or null body where the API answers an object",
+			status, http.StatusText(status))}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("decode response: %w", err)}
+	}
+	if err := checkDecimals(out); err != nil {
+		return &opError{method: st.method, path: st.path, err: fmt.Errorf("decode response: %w", err)}
+	}
+	return nil
+}
+
+// callState is one call's state. It is the context of the request that
+// go-retryablehttp hands to checkRetry and to the transport: it embeds the
+// caller's context, and stateOf finds it there.
+type callState struct {
+	context.Context
+	method, path string
+	req          *retryablehttp.Request // what every attempt sends
+	auth         bool                   // send the Authorization header
+	idempotent   bool                   // a 500 may be retried
+	retries      int                    // retries granted so far
+	notBefore    time.Time              // the next attempt waits until then (backoff, or a 429's pause)
+	waitFor      string                 // what notBefore waits for, for the log and the error
+	bearer       string                 // Authorization value of the last attempt
+	attempts     int                    // attempts sent
+	trace        *callTrace             // nil: the call is not traced
+	waitReason   WaitReason             // what notBefore waits for, for a trace
+	paced        bool                   // the pacer held the attempt back (for a trace)
+	body         *answerBody            // the body of bodyOf, read by the transport
+	bodyOf       *http.Response         // the last answer whose body the transport read
+
+	// The pacer's record of the attempt in flight (see pacer.claimLocked),
+	// and what the last answer said.
+	claimed  bool
+	grant    uint64
+	answered bool
+	ans      answer
+
+	// Allocated with the state rather than on their own, to keep a call's
+	// allocations down.
+	rreq           retryablehttp.Request
+	authorized     http.Request
+	authorizedUsed bool
+}
+
+type callStateKey struct{}
+
+// Value returns the callState for callStateKey and defers to the caller's
+// context for every other key.
+func (st *callState) Value(key any) any {
+	if key == (callStateKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
+}
+
+// stateOf returns the call's state from the context of one of its requests,
+// or nil for a context that is not a call's.
+func stateOf(ctx context.Context) *callState {
+	st, _ := ctx.Value(callStateKey{}).(*callState)
+	return st
+}
+
+// jsonMediaType is the Accept and Content-Type header value, shared by every
+// request and never modified.
+var jsonMediaType = []string{"application/json"}
+
+// Success bodies above this are refused rather than read into memory.
+const maxResponseBody = 64 << 20
+
+// drain reads a little of what is left of a body, so the connection can be
+// reused, and closes it.
+func drain(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
+}
+
+func (co *core) debug(st *callState, msg string) {
+	if co.logger != nil && co.logger.Enabled(st, slog.LevelDebug) {
+		co.logger.LogAttrs(st, slog.LevelDebug, msg, slog.String("method", st.method), slog.String("path", st.path))
+	}
+}

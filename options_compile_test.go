@@ -1,7 +1,6 @@
 package atlas_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -10,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,7 +72,7 @@ func TestOptionsThatWouldDoNothingDoNotCompile(t *testing.T) {
 	overlay := filepath.Join(tmp, "overlay.json")
 	require.NoError(t, os.WriteFile(overlay, raw, 0o644))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := testkit.BuildContext(t)
 	defer cancel()
 	// -e: report every error, not the first ten.
 	out, err := exec.CommandContext(ctx, goCmd, "build", "-overlay", overlay, "-gcflags=-e", "./internal/optionmisuse").CombinedOutput()

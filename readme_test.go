@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -243,7 +245,7 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 
 	// Every package is compiled first (go build -o ignores packages that are
 	// not main), then the programs are linked and the tests compiled.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := testkit.BuildContext(t)
 	defer cancel()
 	for _, args := range [][]string{
 		append([]string{"build"}, pkgs...),

@@ -2,7 +2,6 @@ package atlasotel_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,7 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
 
 	"github.com/stretchr/testify/require"
 )
@@ -73,7 +73,7 @@ func TestREADMESnippetsCompile(t *testing.T) {
 	overlayFile := filepath.Join(tmp, "overlay.json")
 	require.NoError(t, os.WriteFile(overlayFile, js, 0o644))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := testkit.BuildContext(t)
 	defer cancel()
 	args := []string{"build", "-overlay", overlayFile, "-o", os.DevNull}
 	if len(pkgs) > 1 {

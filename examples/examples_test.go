@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-accounting/atlas-go/internal/testkit"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -64,7 +66,7 @@ func build(t *testing.T, names []string) string {
 	for _, n := range names {
 		args = append(args, "./"+n)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := testkit.BuildContext(t)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, goCmd, args...).CombinedOutput()
 	require.NoError(t, err, "go build of the examples failed:\n%s", out)

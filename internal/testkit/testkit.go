@@ -6,7 +6,10 @@ package testkit
 
 import (
 	"bytes"
+	"context"
 	"sync"
+	"testing"
+	"time"
 )
 
 // SyncBuffer is a bytes.Buffer that is safe for concurrent use, for a logger
@@ -38,4 +41,20 @@ func Go(fn func() error) <-chan error {
 	done := make(chan error, 1)
 	go func() { done <- fn() }()
 	return done
+}
+
+// BuildContext returns the context for a go command that a test runs (a
+// build of snippets or examples): it ends with the test, and 30 seconds
+// before the test binary's own deadline (go test's -timeout), so that a
+// build that takes minutes (an empty build cache on a loaded machine
+// compiles the standard library again) fails with its output rather than
+// with a panic of the test binary.
+func BuildContext(t testing.TB) (context.Context, context.CancelFunc) {
+	type deadliner interface{ Deadline() (time.Time, bool) }
+	if d, ok := t.(deadliner); ok {
+		if deadline, ok := d.Deadline(); ok {
+			return context.WithDeadline(t.Context(), deadline.Add(-30*time.Second))
+		}
+	}
+	return context.WithCancel(t.Context())
 }

@@ -37,3 +37,16 @@ func TestGoHandsOnTheError(t *testing.T) {
 		t.Fatalf("got %v, want %v", err, want)
 	}
 }
+
+func TestBuildContextEndsBeforeTheTestsDeadline(t *testing.T) {
+	ctx, cancel := BuildContext(t)
+	defer cancel()
+	testDeadline, hasDeadline := t.Deadline()
+	deadline, ok := ctx.Deadline()
+	if hasDeadline != ok {
+		t.Fatalf("the test has a deadline: %v; the context: %v", hasDeadline, ok)
+	}
+	if ok && !deadline.Before(testDeadline) {
+		t.Fatalf("the context ends at %v, not before the test's deadline %v", deadline, testDeadline)
+	}
+}

@@ -190,7 +190,10 @@ func TestEightProcessesRenewOneLogin(t *testing.T) {
 // checkOneRenewalPerLifetime checks that the login and the refreshes after it
 // come one per token lifetime: never two for one token (at least half a
 // lifetime apart), and never a token left to expire unrenewed for long (at
-// most a lifetime and a half apart).
+// most two lifetimes apart: a token is renewed by the first call that finds
+// it due, and on a loaded machine every process may be waiting for the rate
+// limit, or descheduled, for a second past its expiry; seen: 3.19 s for 2 s
+// tokens while the test command compiled from an empty cache).
 func checkOneRenewalPerLifetime(t *testing.T, reqs []recorded, lifetime time.Duration) {
 	t.Helper()
 	var at []time.Time
@@ -205,7 +208,7 @@ func checkOneRenewalPerLifetime(t *testing.T, reqs []recorded, lifetime time.Dur
 		gap := at[i].Sub(at[i-1])
 		gaps = append(gaps, gap.Round(time.Millisecond).String())
 		assert.GreaterOrEqual(t, gap, lifetime/2, "renewal %d came %s after the one before: the same token renewed twice", i, gap)
-		assert.LessOrEqual(t, gap, lifetime*3/2, "renewal %d came %s after the one before", i, gap)
+		assert.LessOrEqual(t, gap, 2*lifetime, "renewal %d came %s after the one before", i, gap)
 	}
 	last := reqs[len(reqs)-1].Time
 	assert.GreaterOrEqual(t, len(at)-1, int(last.Sub(at[0])/lifetime)-1, "a refresh for every lifetime of the run")

@@ -139,7 +139,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		},
 		RetryMax:     s.retry.MaxRetries,
 		CheckRetry:   co.checkRetry,
-		Backoff:      noBackoff,
+		Backoff:      retryablehttp.DefaultBackoff, // each call's copy has its own (send)
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 

@@ -50,10 +50,9 @@ import (
 //     PassthroughErrorHandler), so that it becomes an *Error with the
 //     server's detail. Its CheckRetry is ours, checkRetry (retry.go): the
 //     one place that decides whether an attempt is retried and how long
-//     the call pauses first (the backoff, or the pause a 429 asks for),
-//     and logs it. Its Backoff is zero, because go-retryablehttp would
-//     sleep outside the HTTP client (whose Timeout counts every wait of a call),
-//     and without knowing the rate budget or the context's deadline.
+//     the call waits first (the backoff, or the pause a 429 asked for).
+//     Its Backoff is the call's (callState.backoff), which returns that
+//     wait for go-retryablehttp to sleep, outside the HTTP client.
 //
 //  5. The http.Client (built in NewClient) follows redirects within the
 //     API's origin only (checkRedirect, transport.go), with the user's
@@ -61,7 +60,7 @@ import (
 //
 //  6. The transport (transport.go) gates every attempt (each hop of a
 //     redirect is one): it refuses an origin other than the API's; waits
-//     out the pause checkRetry set; gets the Authorization header from the
+//     gets the Authorization header from the
 //     token manager (auth.go: it logs in or refreshes first when due, one
 //     renewal for every caller that needs one) and adds it to a copy of
 //     the request, so that no hook or log above sees it; waits for the
@@ -72,21 +71,22 @@ import (
 //     (readAnswer), so that a body cut short is retried as a dropped
 //     connection is.
 //
-// Waits. A call waits in the transport, before each attempt, and nowhere
-// else: first for its own pause (retry.go: checkRetry decides it, pause
-// waits it out), then for the Limiter (limiter.go: wait; the pacer's
-// pacer.Wait decides how long). Every wait is sleep (wait.go), on a timer
-// of the time package (a testing/synctest bubble makes it virtual): it fails at once when it would outlast ctx's
-// deadline (matching ErrRateLimited when it waits for the rate limit), ends
-// with ctx, and logs once what it waits for. A custom Limiter's Wait waits
-// as it will, and the call stops waiting for it when ctx ends or
-// MaxRateLimitWait has passed (waitCustom);
+// Waits. A call waits between attempts in go-retryablehttp's loop, for the
+// wait checkRetry chose (refused at once when it would outlast ctx's
+// deadline), and in the transport, before each attempt, for the Limiter
+// (limiter.go: wait; the pacer's pacer.Wait decides how long), on sleep
+// (wait.go): a timer of the time package (a testing/synctest bubble makes it
+// virtual) that fails at once when it would outlast ctx's deadline (matching
+// ErrRateLimited), ends with ctx, and logs once what it waits for. A custom
+// Limiter's Wait waits as it will, and the call stops waiting for it when
+// ctx ends or MaxRateLimitWait has passed (waitCustom);
 // a call that needs new tokens waits for the renewal in flight (auth.go),
 // also until ctx ends.
 //
 // Traces. A ClientTrace (trace.go) sees the layers above: do starts and
 // ends the call (traced), the transport each attempt (after its waits,
-// just before it is sent) and its rate-limit headers, pause, the transport's
+// just before it is sent) and its rate-limit headers, backoff and the transport the
+// wait between attempts, the transport's
 // Limiter wait and renew each wait, the token manager each renewal. The
 // helpers that call the hooks are in trace.go, each with its nil checks:
 // an untraced call costs a nil check at each of these places.
@@ -146,6 +146,7 @@ func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) 
 	}
 	st := &callState{
 		Context:    ctx,
+		co:         c.core,
 		method:     req.Method,
 		path:       req.Path,
 		auth:       !req.noAuth,
@@ -196,8 +197,22 @@ func (co *core) setHeaders(h http.Header, method string, hasBody bool, cfg *requ
 // after a 401 with a renewed access token. On an error, a response it
 // returns has its body closed already and is not the call's answer.
 func (c *Client) send(st *callState) (*http.Response, error) {
+	co := c.core
+	st.rc = retryablehttp.Client{
+		HTTPClient:   co.http.HTTPClient,
+		RetryMax:     co.http.RetryMax,
+		CheckRetry:   co.http.CheckRetry,
+		Backoff:      st.backoff,
+		ErrorHandler: co.http.ErrorHandler,
+	}
 	for replayed := false; ; replayed = true {
-		resp, err := c.core.http.Do(st.req)
+		resp, err := st.rc.Do(st.req)
+		if st.pausing {
+			// ctx ended while go-retryablehttp slept (it then returns
+			// ctx.Err() alone): name the wait, as every wait of a call is named.
+			st.paused()
+			err = &waitError{what: st.waitFor, err: err}
+		}
 		if err != nil || resp.StatusCode != http.StatusUnauthorized || !st.auth || st.bearer == "" || replayed {
 			return resp, err
 		}
@@ -205,7 +220,7 @@ func (c *Client) send(st *callState) (*http.Response, error) {
 		// once for every caller that saw it refused, and replay.
 		drain(resp.Body)
 		c.core.tokens.invalidate(st.bearer)
-		st.retries, st.notBefore = 0, time.Time{}
+		st.runFrom, st.wait = st.attempts, 0
 		c.core.debug(st, "atlas: access token refused; renewing and replaying")
 	}
 }
@@ -275,16 +290,21 @@ type callState struct {
 	req          *retryablehttp.Request // what every attempt sends
 	auth         bool                   // send the Authorization header
 	idempotent   bool                   // a 500 may be retried
-	retries      int                    // retries granted so far
-	notBefore    time.Time              // the next attempt waits until then (backoff, or a 429's pause)
-	waitFor      string                 // what notBefore waits for, for the log and the error
-	bearer       string                 // Authorization value of the last attempt
-	attempts     int                    // attempts sent
-	trace        *callTrace             // nil: the call is not traced
-	waitReason   WaitReason             // what notBefore waits for, for a trace
-	paced        bool                   // the pacer held the attempt back (for a trace)
-	body         *answerBody            // the body of bodyOf, read by the transport
-	bodyOf       *http.Response         // the last answer whose body the transport read
+	co           *core
+	rc           retryablehttp.Client // go-retryablehttp for this call: its Backoff is st.backoff
+	runFrom      int                  // attempts sent before go-retryablehttp's current run
+	wait         time.Duration        // the wait checkRetry chose before the next attempt
+	lastErr      error                // the error of the attempt that is retried, for the log
+	pausing      bool                 // go-retryablehttp is sleeping wait (or has just slept it)
+	pauseFrom    time.Time            // when it began, for a trace
+	waitFor      string               // what wait waits for, for the log and the error
+	bearer       string               // Authorization value of the last attempt
+	attempts     int                  // attempts sent
+	trace        *callTrace           // nil: the call is not traced
+	waitReason   WaitReason           // what wait waits for, for a trace
+	paced        bool                 // the pacer held the attempt back (for a trace)
+	body         *answerBody          // the body of bodyOf, read by the transport
+	bodyOf       *http.Response       // the last answer whose body the transport read
 
 	// The pacer's record of the attempt in flight (see pacer.claimLocked),
 	// and what the last answer said.

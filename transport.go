@@ -15,8 +15,8 @@ import (
 
 // transport sits beneath the http.Client and above the user's transport,
 // and gates every attempt of a call (each hop of a redirect is one), in this
-// order: it refuses an origin other than the API's, waits out the call's
-// pause (see pause), adds the Authorization header to a copy of the request
+// order: it refuses an origin other than the API's, ends the trace of the
+// wait go-retryablehttp slept (paused), adds the Authorization header to a copy of the request
 // (so that nothing above sees it), waits for the Limiter, sends within the
 // attempt timeout, tells the Limiter what the answer said about the rate
 // limit, and reads the answer's body (readAnswer). A request that is not a call's (it has no callState) goes straight
@@ -42,10 +42,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		closeBody(r)
 		return nil, &redirectError{to: r.URL.Scheme + "://" + r.URL.Host}
 	}
-	if err := co.pause(ctx, st); err != nil {
-		closeBody(r)
-		return nil, err
-	}
+	st.paused()
 	out := r
 	if st.auth {
 		header, err := co.tokens.authorization(ctx)
@@ -100,7 +97,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if logging {
 			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request failed",
 				slog.String("method", st.method), slog.String("path", st.path),
-				slog.Int("retry", st.retries), slog.Duration("elapsed", time.Since(start)),
+				slog.Int("retry", st.attempts-st.runFrom-1), slog.Duration("elapsed", time.Since(start)),
 				slog.String("error", unwrapURLError(err).Error()))
 		}
 		return nil, err
@@ -118,7 +115,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	if logging {
 		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
-			slog.Int("status", resp.StatusCode), slog.Int("retry", st.retries),
+			slog.Int("status", resp.StatusCode), slog.Int("retry", st.attempts-st.runFrom-1),
 			slog.Duration("elapsed", time.Since(start)), slog.String("request_id", requestID(resp.Header))}
 		if cut := st.cut(resp); cut != nil {
 			attrs = append(attrs, slog.String("error", "body cut short: "+cut.Error()))

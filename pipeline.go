@@ -145,7 +145,6 @@ func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) 
 		}
 	}
 	st := &callState{
-		Context:    ctx,
 		co:         c.core,
 		method:     req.Method,
 		path:       req.Path,
@@ -156,16 +155,14 @@ func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) 
 	if st.trace != nil {
 		st.trace.st = st
 	}
+	// The call's state rides in its requests' context, which is all that
+	// go-retryablehttp hands to checkRetry and the transport.
+	rctx := context.WithValue(ctx, callStateKey{}, st)
+	var raw any // nil: a request without a body, not an empty one
 	if body != nil {
-		st.req, err = retryablehttp.NewRequestWithContext(st, req.Method, rawURL, body)
-	} else {
-		var hreq *http.Request
-		if hreq, err = http.NewRequestWithContext(st, req.Method, rawURL, nil); err == nil {
-			st.rreq.Request = hreq
-			st.req = &st.rreq
-		}
+		raw = body
 	}
-	if err != nil {
+	if st.req, err = retryablehttp.NewRequestWithContext(rctx, req.Method, rawURL, raw); err != nil {
 		return nil, err
 	}
 	c.core.setHeaders(st.req.Header, req.Method, body != nil, cfg)
@@ -281,11 +278,10 @@ func (st *callState) decode(status int, body []byte, out any) error {
 	return nil
 }
 
-// callState is one call's state. It is the context of the request that
-// go-retryablehttp hands to checkRetry and to the transport: it embeds the
-// caller's context, and stateOf finds it there.
+// callState is one call's state. It rides in the context of the requests
+// the call sends (stateOf finds it there), because a request is all that
+// go-retryablehttp hands to checkRetry and to the transport.
 type callState struct {
-	context.Context
 	method, path string
 	req          *retryablehttp.Request // what every attempt sends
 	auth         bool                   // send the Authorization header
@@ -315,21 +311,11 @@ type callState struct {
 
 	// Allocated with the state rather than on their own, to keep a call's
 	// allocations down.
-	rreq           retryablehttp.Request
 	authorized     http.Request
 	authorizedUsed bool
 }
 
 type callStateKey struct{}
-
-// Value returns the callState for callStateKey and defers to the caller's
-// context for every other key.
-func (st *callState) Value(key any) any {
-	if key == (callStateKey{}) {
-		return st
-	}
-	return st.Context.Value(key)
-}
 
 // stateOf returns the call's state from the context of one of its requests,
 // or nil for a context that is not a call's.
@@ -352,8 +338,11 @@ func drain(body io.ReadCloser) {
 	_ = body.Close()
 }
 
+// ctx returns the context of the call's requests: the caller's, holding st.
+func (st *callState) ctx() context.Context { return st.req.Context() }
+
 func (co *core) debug(st *callState, msg string) {
-	if co.logger != nil && co.logger.Enabled(st, slog.LevelDebug) {
-		co.logger.LogAttrs(st, slog.LevelDebug, msg, slog.String("method", st.method), slog.String("path", st.path))
+	if co.logger != nil && co.logger.Enabled(st.ctx(), slog.LevelDebug) {
+		co.logger.LogAttrs(st.ctx(), slog.LevelDebug, msg, slog.String("method", st.method), slog.String("path", st.path))
 	}
 }

@@ -120,7 +120,7 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 // HTTP client, whose Timeout therefore does not count it.
 func (st *callState) backoff(_, _ time.Duration, i int, resp *http.Response) time.Duration {
 	co := st.co
-	if co.logger != nil && co.logger.Enabled(st, slog.LevelDebug) {
+	if co.logger != nil && co.logger.Enabled(st.ctx(), slog.LevelDebug) {
 		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
 			slog.Int("retry", i+1), slog.Duration("wait", st.wait)}
 		if resp != nil {
@@ -129,9 +129,9 @@ func (st *callState) backoff(_, _ time.Duration, i int, resp *http.Response) tim
 		if st.lastErr != nil {
 			attrs = append(attrs, slog.String("error", unwrapURLError(st.lastErr).Error()))
 		}
-		co.logger.LogAttrs(st, slog.LevelDebug, "atlas: retrying", attrs...)
+		co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: retrying", attrs...)
 		if st.wait > 0 {
-			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: waiting", slog.String("for", st.waitFor),
+			co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: waiting", slog.String("for", st.waitFor),
 				slog.Duration("wait", st.wait), slog.String("method", st.method), slog.String("path", st.path))
 		}
 	}

@@ -79,7 +79,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		st.attempts++
 	}
 	var start time.Time
-	logging := co.logger != nil && co.logger.Enabled(st, slog.LevelDebug)
+	logging := co.logger != nil && co.logger.Enabled(st.ctx(), slog.LevelDebug)
 	if logging {
 		start = time.Now()
 	}
@@ -95,7 +95,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 			st.trace.attemptDone(actx, st, resend, nil, err)
 		}
 		if logging {
-			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request failed",
+			co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: request failed",
 				slog.String("method", st.method), slog.String("path", st.path),
 				slog.Int("retry", st.attempts-st.runFrom-1), slog.Duration("elapsed", time.Since(start)),
 				slog.String("error", unwrapURLError(err).Error()))
@@ -120,7 +120,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if cut := st.cut(resp); cut != nil {
 			attrs = append(attrs, slog.String("error", "body cut short: "+cut.Error()))
 		}
-		co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request", attrs...)
+		co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: request", attrs...)
 	}
 	return resp, nil
 }
@@ -156,12 +156,12 @@ func (t *transport) send(st *callState, r *http.Request) (*http.Response, error)
 	resp, err := t.base.RoundTrip(r.WithContext(ctx))
 	if err != nil {
 		cancel()
-		if ctx.Err() == context.DeadlineExceeded && st.Err() == nil {
+		if ctx.Err() == context.DeadlineExceeded && st.ctx().Err() == nil {
 			return nil, &attemptTimeoutError{timeout: d}
 		}
 		return nil, err
 	}
-	resp.Body = &attemptBody{ReadCloser: resp.Body, ctx: ctx, caller: st, cancel: cancel, timeout: d}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, ctx: ctx, caller: st.ctx(), cancel: cancel, timeout: d}
 	return resp, nil
 }
 

@@ -14,82 +14,17 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// The request pipeline, in the order a call meets its layers. Each layer is
-// in a file of its own; where a call waits is said once, under "Waits".
-//
-//  1. A service method (invoices.go, ...) names its route, params and result
-//     type and hands them to a generic helper (resource.go), which refuses
-//     params the server would certainly refuse (ErrInvalidParams) and builds
-//     a Request (request.go): method, path, query, body, and whether the
-//     route takes the client's company. Client.Do (request.go) is the same
-//     door, open to callers for routes the SDK does not wrap: it checks
-//     what a caller may get wrong (the path, the method, out) and goes on
-//     to do, as the helpers do through call.
-//
-//  2. call and do (below) run the call. do refuses options that could not
-//     be sent (an empty Idempotency-Key, a header net/http would refuse);
-//     newCall builds what every attempt sends (the URL with company_id, the
-//     body encoded once, the headers, and for a POST one Idempotency-Key,
-//     chosen here so that every retry carries it and a retried create is
-//     never made twice); send runs the attempts; read turns the answer into
-//     out, or into an *Error. The call's state (callState) is the context
-//     of the request it sends, because the request is all that
-//     go-retryablehttp hands to the retry policy and the transport.
-//     callState embeds the caller's context rather than wrapping it with
-//     context.WithValue, which would cost an allocation per call.
-//
-//  3. send replays the call once when the API refuses the access token
-//     (401): it renews the token and runs the attempts again. A replay is
-//     not a retry: it must renew the token first, and it does not use up
-//     RetryPolicy.MaxRetries (with retries off there is still one), so it
-//     is ours and not go-retryablehttp's.
-//
-//  4. go-retryablehttp (built in NewClient) runs the attempts: it rewinds
-//     the body, drains an answer that is retried, counts the retries and
-//     hands back the last answer when they run out (its
-//     PassthroughErrorHandler), so that it becomes an *Error with the
-//     server's detail. Its CheckRetry is ours, checkRetry (retry.go): the
-//     one place that decides whether an attempt is retried and how long
-//     the call waits first (the backoff, or the pause a 429 asked for).
-//     Its Backoff is the call's (callState.backoff), which returns that
-//     wait for go-retryablehttp to sleep, outside the HTTP client.
-//
-//  5. The http.Client (built in NewClient) follows redirects within the
-//     API's origin only (checkRedirect, transport.go), with the user's
-//     redirect policy, cookie jar and Timeout.
-//
-//  6. The transport (transport.go) gates every attempt (each hop of a
-//     redirect is one): it refuses an origin other than the API's; waits
-//     gets the Authorization header from the
-//     token manager (auth.go: it logs in or refreshes first when due, one
-//     renewal for every caller that needs one) and adds it to a copy of
-//     the request, so that no hook or log above sees it; waits for the
-//     Limiter (limiter.go: the pacer of ratelimit.go, or WithLimiter's);
-//     sends through the user's transport within WithAttemptTimeout; tells
-//     the Limiter and the pacer what the answer said about the rate limit;
-//     and reads the answer's body, up to a cap, within the attempt
-//     (readAnswer), so that a body cut short is retried as a dropped
-//     connection is.
-//
-// Waits. A call waits between attempts in go-retryablehttp's loop, for the
-// wait checkRetry chose (refused at once when it would outlast ctx's
-// deadline), and in the transport, before each attempt, for the Limiter
-// (limiter.go: wait; the pacer's pacer.Wait decides how long), on sleep
-// (wait.go): a timer of the time package (a testing/synctest bubble makes it
-// virtual) that fails at once when it would outlast ctx's deadline (matching
-// ErrRateLimited), ends with ctx, and logs once what it waits for. A custom
-// Limiter's Wait waits as it will, and the call stops waiting for it when
-// ctx ends or MaxRateLimitWait has passed (waitCustom);
-// a call that needs new tokens waits for the renewal in flight (auth.go),
-// also until ctx ends.
-//
-// Traces. A ClientTrace (trace.go) sees the layers above: do starts and
-// ends the call (traced), the transport each attempt (after its waits,
-// just before it is sent) and its rate-limit headers, backoff and the transport the
-// wait between attempts, the transport's
-// Limiter wait and renew each wait, the token manager each renewal. The
-// helpers that call the hooks are in trace.go, each with its nil checks:
-// an untraced call costs a nil check at each of these places.
+// The path of a call, in order. A service method (invoices.go) names its
+// route and hands it to a resource helper (resource.go), which checks params
+// and calls call. do and run (here) build the request once (newCall: URL,
+// body, headers, one Idempotency-Key for a POST); send replays it once after
+// a 401 with a renewed token, and otherwise leaves the attempts to the
+// call's go-retryablehttp.Client: its CheckRetry (checkRetry, retry.go)
+// decides whether to retry and the wait, its Backoff (callState.backoff)
+// hands the wait to its loop, which sleeps it. Each attempt goes through
+// transport.RoundTrip (transport.go): origin check, Authorization, the
+// Limiter's wait (limiter.go), the answer's rate-limit headers and body.
+// read and decode (here) make the result, or an *Error (errors.go).
 
 // call is do for a route whose answer decodes into a new T.
 func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig) (*T, error) {

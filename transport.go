@@ -103,6 +103,9 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	co.observe(ctx, st, by, resp, sent)
+	// The answer goes up as the answer to r, the request without the
+	// Authorization header, so that no hook, log or trace above reads the token.
+	resp.Request = r
 	if !redirected(resp) {
 		// The body is read here, within the attempt: one cut short fails
 		// the attempt, and checkRetry retries it as a dropped connection.

@@ -21,6 +21,11 @@ import (
 // attempt timeout, tells the Limiter what the answer said about the rate
 // limit, and reads the answer's body (readAnswer). A request that is not a call's (it has no callState) goes straight
 // to the user's transport.
+//
+// transport has no CloseIdleConnections on purpose: go-retryablehttp calls
+// the HTTP client's when a context ends during its sleep and whenever a call
+// ends without success, and the user's pooled connections (a pagination
+// loop that breaks early, the next call) should outlive one call.
 type transport struct {
 	base http.RoundTripper
 	core *core

@@ -121,7 +121,7 @@ func NewClient(opts ...Option) (*Client, error) {
 
 	// The layers beneath do, outside in: go-retryablehttp, an http.Client
 	// with the user's redirect policy, jar and timeout, the transport, and
-	// the user's transport (see the pipeline's comment above call).
+	// the user's transport (see the top of pipeline.go).
 	user := s.hc
 	if user == nil {
 		user = &http.Client{}
@@ -139,7 +139,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		},
 		RetryMax:     s.retry.MaxRetries,
 		CheckRetry:   co.checkRetry,
-		Backoff:      noBackoff,
+		Backoff:      retryablehttp.DefaultBackoff, // each call's copy has its own (send)
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 

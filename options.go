@@ -173,7 +173,8 @@ func WithHTTPClient(hc *http.Client) Option {
 // context.DeadlineExceeded. Waits for the rate limit, for a backoff and for
 // a token renewal are not part of an attempt. Zero (the default) sets no
 // bound beyond ctx and the HTTP client's own Timeout, which, unlike this one,
-// counts those waits too.
+// counts the waits for the rate limit and for a token renewal before each
+// attempt, but not the backoff between attempts.
 func WithAttemptTimeout(d time.Duration) Option {
 	return func(s *settings) error {
 		if d < 0 {

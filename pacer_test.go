@@ -175,7 +175,7 @@ func simulatePacer(limit int, skew time.Duration, workers int, leg, span time.Du
 	}
 	ws := make([]*worker, workers)
 	for i := range ws {
-		ws[i] = &worker{st: &callState{Context: context.Background()}}
+		ws[i] = &worker{st: &callState{}}
 	}
 	var events []event
 	now, end := start, start.Add(span)

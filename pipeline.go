@@ -14,82 +14,17 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// The request pipeline, in the order a call meets its layers. Each layer is
-// in a file of its own; where a call waits is said once, under "Waits".
-//
-//  1. A service method (invoices.go, ...) names its route, params and result
-//     type and hands them to a generic helper (resource.go), which refuses
-//     params the server would certainly refuse (ErrInvalidParams) and builds
-//     a Request (request.go): method, path, query, body, and whether the
-//     route takes the client's company. Client.Do (request.go) is the same
-//     door, open to callers for routes the SDK does not wrap: it checks
-//     what a caller may get wrong (the path, the method, out) and goes on
-//     to do, as the helpers do through call.
-//
-//  2. call and do (below) run the call. do refuses options that could not
-//     be sent (an empty Idempotency-Key, a header net/http would refuse);
-//     newCall builds what every attempt sends (the URL with company_id, the
-//     body encoded once, the headers, and for a POST one Idempotency-Key,
-//     chosen here so that every retry carries it and a retried create is
-//     never made twice); send runs the attempts; read turns the answer into
-//     out, or into an *Error. The call's state (callState) is the context
-//     of the request it sends, because the request is all that
-//     go-retryablehttp hands to the retry policy and the transport.
-//     callState embeds the caller's context rather than wrapping it with
-//     context.WithValue, which would cost an allocation per call.
-//
-//  3. send replays the call once when the API refuses the access token
-//     (401): it renews the token and runs the attempts again. A replay is
-//     not a retry: it must renew the token first, and it does not use up
-//     RetryPolicy.MaxRetries (with retries off there is still one), so it
-//     is ours and not go-retryablehttp's.
-//
-//  4. go-retryablehttp (built in NewClient) runs the attempts: it rewinds
-//     the body, drains an answer that is retried, counts the retries and
-//     hands back the last answer when they run out (its
-//     PassthroughErrorHandler), so that it becomes an *Error with the
-//     server's detail. Its CheckRetry is ours, checkRetry (retry.go): the
-//     one place that decides whether an attempt is retried and how long
-//     the call pauses first (the backoff, or the pause a 429 asks for),
-//     and logs it. Its Backoff is zero, because go-retryablehttp would
-//     sleep outside the HTTP client (whose Timeout counts every wait of a call),
-//     and without knowing the rate budget or the context's deadline.
-//
-//  5. The http.Client (built in NewClient) follows redirects within the
-//     API's origin only (checkRedirect, transport.go), with the user's
-//     redirect policy, cookie jar and Timeout.
-//
-//  6. The transport (transport.go) gates every attempt (each hop of a
-//     redirect is one): it refuses an origin other than the API's; waits
-//     out the pause checkRetry set; gets the Authorization header from the
-//     token manager (auth.go: it logs in or refreshes first when due, one
-//     renewal for every caller that needs one) and adds it to a copy of
-//     the request, so that no hook or log above sees it; waits for the
-//     Limiter (limiter.go: the pacer of ratelimit.go, or WithLimiter's);
-//     sends through the user's transport within WithAttemptTimeout; tells
-//     the Limiter and the pacer what the answer said about the rate limit;
-//     and reads the answer's body, up to a cap, within the attempt
-//     (readAnswer), so that a body cut short is retried as a dropped
-//     connection is.
-//
-// Waits. A call waits in the transport, before each attempt, and nowhere
-// else: first for its own pause (retry.go: checkRetry decides it, pause
-// waits it out), then for the Limiter (limiter.go: wait; the pacer's
-// pacer.Wait decides how long). Every wait is sleep (wait.go), on a timer
-// of the time package (a testing/synctest bubble makes it virtual): it fails at once when it would outlast ctx's
-// deadline (matching ErrRateLimited when it waits for the rate limit), ends
-// with ctx, and logs once what it waits for. A custom Limiter's Wait waits
-// as it will, and the call stops waiting for it when ctx ends or
-// MaxRateLimitWait has passed (waitCustom);
-// a call that needs new tokens waits for the renewal in flight (auth.go),
-// also until ctx ends.
-//
-// Traces. A ClientTrace (trace.go) sees the layers above: do starts and
-// ends the call (traced), the transport each attempt (after its waits,
-// just before it is sent) and its rate-limit headers, pause, the transport's
-// Limiter wait and renew each wait, the token manager each renewal. The
-// helpers that call the hooks are in trace.go, each with its nil checks:
-// an untraced call costs a nil check at each of these places.
+// The path of a call, in order. A service method (invoices.go) names its
+// route and hands it to a resource helper (resource.go), which checks params
+// and calls call. do and run (here) build the request once (newCall: URL,
+// body, headers, one Idempotency-Key for a POST); send replays it once after
+// a 401 with a renewed token, and otherwise leaves the attempts to the
+// call's go-retryablehttp.Client: its CheckRetry (checkRetry, retry.go)
+// decides whether to retry and the wait, its Backoff (callState.backoff)
+// hands the wait to its loop, which sleeps it. Each attempt goes through
+// transport.RoundTrip (transport.go): origin check, Authorization, the
+// Limiter's wait (limiter.go), the answer's rate-limit headers and body.
+// read and decode (here) make the result, or an *Error (errors.go).
 
 // call is do for a route whose answer decodes into a new T.
 func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig) (*T, error) {
@@ -145,7 +80,7 @@ func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) 
 		}
 	}
 	st := &callState{
-		Context:    ctx,
+		co:         c.core,
 		method:     req.Method,
 		path:       req.Path,
 		auth:       !req.noAuth,
@@ -155,16 +90,14 @@ func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) 
 	if st.trace != nil {
 		st.trace.st = st
 	}
+	// The call's state rides in its requests' context, which is all that
+	// go-retryablehttp hands to checkRetry and the transport.
+	rctx := context.WithValue(ctx, callStateKey{}, st)
+	var raw any // nil: a request without a body, not an empty one
 	if body != nil {
-		st.req, err = retryablehttp.NewRequestWithContext(st, req.Method, rawURL, body)
-	} else {
-		var hreq *http.Request
-		if hreq, err = http.NewRequestWithContext(st, req.Method, rawURL, nil); err == nil {
-			st.rreq.Request = hreq
-			st.req = &st.rreq
-		}
+		raw = body
 	}
-	if err != nil {
+	if st.req, err = retryablehttp.NewRequestWithContext(rctx, req.Method, rawURL, raw); err != nil {
 		return nil, err
 	}
 	c.core.setHeaders(st.req.Header, req.Method, body != nil, cfg)
@@ -196,8 +129,22 @@ func (co *core) setHeaders(h http.Header, method string, hasBody bool, cfg *requ
 // after a 401 with a renewed access token. On an error, a response it
 // returns has its body closed already and is not the call's answer.
 func (c *Client) send(st *callState) (*http.Response, error) {
+	co := c.core
+	st.rc = retryablehttp.Client{
+		HTTPClient:   co.http.HTTPClient,
+		RetryMax:     co.http.RetryMax,
+		CheckRetry:   co.http.CheckRetry,
+		Backoff:      st.backoff,
+		ErrorHandler: co.http.ErrorHandler,
+	}
 	for replayed := false; ; replayed = true {
-		resp, err := c.core.http.Do(st.req)
+		resp, err := st.rc.Do(st.req)
+		if st.pausing {
+			// ctx ended while go-retryablehttp slept (it then returns
+			// ctx.Err() alone): name the wait, as every wait of a call is named.
+			st.paused()
+			err = &waitError{what: st.waitFor, err: err}
+		}
 		if err != nil || resp.StatusCode != http.StatusUnauthorized || !st.auth || st.bearer == "" || replayed {
 			return resp, err
 		}
@@ -205,7 +152,7 @@ func (c *Client) send(st *callState) (*http.Response, error) {
 		// once for every caller that saw it refused, and replay.
 		drain(resp.Body)
 		c.core.tokens.invalidate(st.bearer)
-		st.retries, st.notBefore = 0, time.Time{}
+		st.runFrom, st.wait = st.attempts, 0
 		c.core.debug(st, "atlas: access token refused; renewing and replaying")
 	}
 }
@@ -266,25 +213,29 @@ func (st *callState) decode(status int, body []byte, out any) error {
 	return nil
 }
 
-// callState is one call's state. It is the context of the request that
-// go-retryablehttp hands to checkRetry and to the transport: it embeds the
-// caller's context, and stateOf finds it there.
+// callState is one call's state. It rides in the context of the requests
+// the call sends (stateOf finds it there), because a request is all that
+// go-retryablehttp hands to checkRetry and to the transport.
 type callState struct {
-	context.Context
 	method, path string
 	req          *retryablehttp.Request // what every attempt sends
 	auth         bool                   // send the Authorization header
 	idempotent   bool                   // a 500 may be retried
-	retries      int                    // retries granted so far
-	notBefore    time.Time              // the next attempt waits until then (backoff, or a 429's pause)
-	waitFor      string                 // what notBefore waits for, for the log and the error
-	bearer       string                 // Authorization value of the last attempt
-	attempts     int                    // attempts sent
-	trace        *callTrace             // nil: the call is not traced
-	waitReason   WaitReason             // what notBefore waits for, for a trace
-	paced        bool                   // the pacer held the attempt back (for a trace)
-	body         *answerBody            // the body of bodyOf, read by the transport
-	bodyOf       *http.Response         // the last answer whose body the transport read
+	co           *core
+	rc           retryablehttp.Client // go-retryablehttp for this call: its Backoff is st.backoff
+	runFrom      int                  // attempts sent before go-retryablehttp's current run
+	wait         time.Duration        // the wait checkRetry chose before the next attempt
+	lastErr      error                // the error of the attempt that is retried, for the log
+	pausing      bool                 // go-retryablehttp is sleeping wait (or has just slept it)
+	pauseFrom    time.Time            // when it began, for a trace
+	waitFor      string               // what wait waits for, for the log and the error
+	bearer       string               // Authorization value of the last attempt
+	attempts     int                  // attempts sent
+	trace        *callTrace           // nil: the call is not traced
+	waitReason   WaitReason           // what wait waits for, for a trace
+	paced        bool                 // the pacer held the attempt back (for a trace)
+	body         *answerBody          // the body of bodyOf, read by the transport
+	bodyOf       *http.Response       // the last answer whose body the transport read
 
 	// The pacer's record of the attempt in flight (see pacer.claimLocked),
 	// and what the last answer said.
@@ -295,21 +246,11 @@ type callState struct {
 
 	// Allocated with the state rather than on their own, to keep a call's
 	// allocations down.
-	rreq           retryablehttp.Request
 	authorized     http.Request
 	authorizedUsed bool
 }
 
 type callStateKey struct{}
-
-// Value returns the callState for callStateKey and defers to the caller's
-// context for every other key.
-func (st *callState) Value(key any) any {
-	if key == (callStateKey{}) {
-		return st
-	}
-	return st.Context.Value(key)
-}
 
 // stateOf returns the call's state from the context of one of its requests,
 // or nil for a context that is not a call's.
@@ -332,8 +273,11 @@ func drain(body io.ReadCloser) {
 	_ = body.Close()
 }
 
+// ctx returns the context of the call's requests: the caller's, holding st.
+func (st *callState) ctx() context.Context { return st.req.Context() }
+
 func (co *core) debug(st *callState, msg string) {
-	if co.logger != nil && co.logger.Enabled(st, slog.LevelDebug) {
-		co.logger.LogAttrs(st, slog.LevelDebug, msg, slog.String("method", st.method), slog.String("path", st.path))
+	if co.logger != nil && co.logger.Enabled(st.ctx(), slog.LevelDebug) {
+		co.logger.LogAttrs(st.ctx(), slog.LevelDebug, msg, slog.String("method", st.method), slog.String("path", st.path))
 	}
 }

@@ -47,13 +47,13 @@ const (
 	defaultMaxRateLimitWait = 2 * time.Minute
 )
 
-// checkRetry is go-retryablehttp's CheckRetry, and the one place that
-// decides whether an attempt is retried and how long the call pauses before
-// the next: the backoff, or the pause a 429 asked for (pause waits it out, in
-// the transport). It logs each retry with its wait. A
-// retry whose wait would outlast ctx's deadline is not made, nor one after a
-// 429 that asks for a pause longer than MaxRateLimitWait: the caller gets the
-// last answer at once.
+// checkRetry is go-retryablehttp's CheckRetry: it decides whether an attempt
+// is retried and chooses the wait before the next one (the backoff with its
+// jitter, or the pause a 429 or a 503 asked for), which backoff hands to
+// go-retryablehttp's loop to sleep. go-retryablehttp counts the retries
+// (RetryMax). A retry whose wait would outlast ctx's deadline is not made,
+// nor one after a 429 that asks for a pause longer than MaxRateLimitWait:
+// the caller gets the last answer at once.
 func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	st := stateOf(ctx)
 	if st == nil || ctx.Err() != nil {
@@ -89,61 +89,69 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	default:
 		return false, nil
 	}
-	if st.retries >= co.retry.MaxRetries {
-		return false, nil
-	}
 
 	now := time.Now()
 	wait := st.ans.retryAfter
 	st.waitFor, st.waitReason = waitRateLimit, WaitRetryAfter
 	if !rateLimited || wait == 0 {
 		// Only when a 429 said nothing of when to come back is the
-		// backoff a guess.
-		bo, asked := backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retries), min(retryAfter, co.retry.MaxBackoff)
+		// backoff a guess. The jitter is decided here, once per attempt,
+		// so that backoff sleeps the wait that was checked.
+		bo, asked := backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retry()), min(retryAfter, co.retry.MaxBackoff)
 		wait = max(bo, asked)
 		st.waitFor, st.waitReason = waitBackoff, WaitBackoff
 		if asked > bo {
 			st.waitReason = WaitRetryAfter
 		}
 	}
-	st.notBefore = now.Add(wait)
+	st.wait, st.lastErr = wait, err
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < max(wait, co.pacer.delay(now)) {
-		st.notBefore = time.Time{}
+		st.wait = 0
 		return false, nil
-	}
-	st.retries++
-	if co.logger != nil && co.logger.Enabled(ctx, slog.LevelDebug) {
-		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
-			slog.Int("retry", st.retries), slog.Duration("wait", wait)}
-		if resp != nil {
-			attrs = append(attrs, slog.Int("status", resp.StatusCode))
-		}
-		if err != nil {
-			attrs = append(attrs, slog.String("error", unwrapURLError(err).Error()))
-		}
-		co.logger.LogAttrs(ctx, slog.LevelDebug, "atlas: retrying", attrs...)
 	}
 	return true, nil
 }
 
-// pause waits out the pause that checkRetry set before the call's next
-// attempt: the retry backoff, or the pause a 429 asked for. The transport
-// calls it before every attempt, within the HTTP client (whose Timeout
-// counts it) and before the Limiter's Wait: the pause is the call's own,
-// not the Limiter's.
-func (co *core) pause(ctx context.Context, st *callState) error {
-	if st.notBefore.IsZero() {
-		return nil
+// backoff is go-retryablehttp's Backoff, a closure over the call (it gets
+// no context, and no response after a connection error): it returns the
+// wait that checkRetry chose for the attempt, logs the retry and the wait,
+// and starts the wait's trace, which the next attempt (or send, when ctx
+// ends during the wait) ends. go-retryablehttp sleeps the wait outside the
+// HTTP client, whose Timeout therefore does not count it.
+func (st *callState) backoff(_, _ time.Duration, i int, resp *http.Response) time.Duration {
+	co := st.co
+	if co.logger != nil && co.logger.Enabled(st.ctx(), slog.LevelDebug) {
+		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
+			slog.Int("retry", i+1), slog.Duration("wait", st.wait)}
+		if resp != nil {
+			attrs = append(attrs, slog.Int("status", resp.StatusCode))
+		}
+		if st.lastErr != nil {
+			attrs = append(attrs, slog.String("error", unwrapURLError(st.lastErr).Error()))
+		}
+		co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: retrying", attrs...)
+		if st.wait > 0 {
+			co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: waiting", slog.String("for", st.waitFor),
+				slog.Duration("wait", st.wait), slog.String("method", st.method), slog.String("path", st.path))
+		}
 	}
-	d := time.Until(st.notBefore)
-	if d <= 0 {
-		return nil
+	st.pausing = true
+	st.pauseFrom = st.waitStart()
+	return st.wait
+}
+
+// paused ends the trace of the wait before an attempt, if any.
+func (st *callState) paused() {
+	if st.pausing {
+		st.pausing = false
+		st.waited(st.pauseFrom, WaitInfo{Reason: st.waitReason})
 	}
-	logged := false
-	from := st.waitStart()
-	err := sleep(ctx, co.logger, d, st.waitFor, st.waitFor == waitRateLimit, nil, &logged)
-	st.waited(from, WaitInfo{Reason: st.waitReason})
-	return err
+}
+
+// retry returns how many retries of go-retryablehttp's current run came
+// before the attempt that just ended: the backoff's exponent.
+func (st *callState) retry() int {
+	return max(0, st.attempts-st.runFrom-1)
 }
 
 // What a call's own pause waits for.
@@ -151,12 +159,6 @@ const (
 	waitBackoff   = "retry backoff"
 	waitRateLimit = "rate limit"
 )
-
-// noBackoff is go-retryablehttp's Backoff: zero, so that go-retryablehttp
-// does not wait itself. It would sleep outside the HTTP
-// client and without the deadline check; the transport waits instead (see
-// pause).
-func noBackoff(time.Duration, time.Duration, int, *http.Response) time.Duration { return 0 }
 
 // retryableError reports whether a transport error may be retried: a broken
 // or refused connection or a timeout, but not a cancellation, the client's

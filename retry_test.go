@@ -222,3 +222,20 @@ func TestServerRetryAfterOn503IsHonoured(t *testing.T) {
 		assert.EqualValues(t, 2, n.Load())
 	})
 }
+
+// go-retryablehttp sleeps the wait between attempts outside the HTTP
+// client: http.Client.Timeout bounds each attempt, not the backoff.
+func TestHTTPClientTimeoutDoesNotCountTheBackoff(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv, n := statusSequence(t, 503)
+		hc := &http.Client{Transport: srv.Client().Transport, Timeout: time.Minute}
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithHTTPClient(hc), WithTokens("tok", ""),
+			WithRetry(RetryPolicy{MaxRetries: 1, MinBackoff: time.Hour, MaxBackoff: time.Hour})))
+		start := time.Now()
+		_, err := c.Companies.Get(context.Background(), "c-1")
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, n.Load())
+		assert.GreaterOrEqual(t, time.Since(start), 30*time.Minute, "the backoff was slept")
+	})
+}

@@ -15,12 +15,17 @@ import (
 
 // transport sits beneath the http.Client and above the user's transport,
 // and gates every attempt of a call (each hop of a redirect is one), in this
-// order: it refuses an origin other than the API's, waits out the call's
-// pause (see pause), adds the Authorization header to a copy of the request
+// order: it refuses an origin other than the API's, ends the trace of the
+// wait go-retryablehttp slept (paused), adds the Authorization header to a copy of the request
 // (so that nothing above sees it), waits for the Limiter, sends within the
 // attempt timeout, tells the Limiter what the answer said about the rate
 // limit, and reads the answer's body (readAnswer). A request that is not a call's (it has no callState) goes straight
 // to the user's transport.
+//
+// transport has no CloseIdleConnections on purpose: go-retryablehttp calls
+// the HTTP client's when a context ends during its sleep and whenever a call
+// ends without success, and the user's pooled connections (a pagination
+// loop that breaks early, the next call) should outlive one call.
 type transport struct {
 	base http.RoundTripper
 	core *core
@@ -42,10 +47,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		closeBody(r)
 		return nil, &redirectError{to: r.URL.Scheme + "://" + r.URL.Host}
 	}
-	if err := co.pause(ctx, st); err != nil {
-		closeBody(r)
-		return nil, err
-	}
+	st.paused()
 	out := r
 	if st.auth {
 		header, err := co.tokens.authorization(ctx)
@@ -82,7 +84,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		st.attempts++
 	}
 	var start time.Time
-	logging := co.logger != nil && co.logger.Enabled(st, slog.LevelDebug)
+	logging := co.logger != nil && co.logger.Enabled(st.ctx(), slog.LevelDebug)
 	if logging {
 		start = time.Now()
 	}
@@ -98,14 +100,17 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 			st.trace.attemptDone(actx, st, resend, nil, err)
 		}
 		if logging {
-			co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request failed",
+			co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: request failed",
 				slog.String("method", st.method), slog.String("path", st.path),
-				slog.Int("retry", st.retries), slog.Duration("elapsed", time.Since(start)),
+				slog.Int("retry", st.attempts-st.runFrom-1), slog.Duration("elapsed", time.Since(start)),
 				slog.String("error", unwrapURLError(err).Error()))
 		}
 		return nil, err
 	}
 	co.observe(ctx, st, by, resp, sent)
+	// The answer goes up as the answer to r, the request without the
+	// Authorization header, so that no hook, log or trace above reads the token.
+	resp.Request = r
 	if !redirected(resp) {
 		// The body is read here, within the attempt: one cut short fails
 		// the attempt, and checkRetry retries it as a dropped connection.
@@ -118,12 +123,12 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	if logging {
 		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
-			slog.Int("status", resp.StatusCode), slog.Int("retry", st.retries),
+			slog.Int("status", resp.StatusCode), slog.Int("retry", st.attempts-st.runFrom-1),
 			slog.Duration("elapsed", time.Since(start)), slog.String("request_id", requestID(resp.Header))}
 		if cut := st.cut(resp); cut != nil {
 			attrs = append(attrs, slog.String("error", "body cut short: "+cut.Error()))
 		}
-		co.logger.LogAttrs(st, slog.LevelDebug, "atlas: request", attrs...)
+		co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: request", attrs...)
 	}
 	return resp, nil
 }
@@ -159,12 +164,12 @@ func (t *transport) send(st *callState, r *http.Request) (*http.Response, error)
 	resp, err := t.base.RoundTrip(r.WithContext(ctx))
 	if err != nil {
 		cancel()
-		if ctx.Err() == context.DeadlineExceeded && st.Err() == nil {
+		if ctx.Err() == context.DeadlineExceeded && st.ctx().Err() == nil {
 			return nil, &attemptTimeoutError{timeout: d}
 		}
 		return nil, err
 	}
-	resp.Body = &attemptBody{ReadCloser: resp.Body, ctx: ctx, caller: st, cancel: cancel, timeout: d}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, ctx: ctx, caller: st.ctx(), cancel: cancel, timeout: d}
 	return resp, nil
 }
 

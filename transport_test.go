@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -264,4 +265,25 @@ func TestSameOrigin(t *testing.T) {
 		}
 		assert.Equal(t, want, sameOrigin(u, base), raw)
 	}
+}
+
+// The answer that go-retryablehttp's hooks see is the answer to the
+// caller's request, without the Authorization header the transport added.
+func TestHooksAboveTheTransportNeverSeeTheToken(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv, _ := statusSequence(t, 503)
+		c, _ := Setup(t, OnMem(srv, ""), ClientOptions(WithTokens("secret-token", "")))
+		var seen []bool // whether each answer's request had the header: never the token itself
+		check := c.core.http.CheckRetry
+		c.core.http.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			if resp != nil {
+				seen = append(seen, resp.Request.Header.Get("Authorization") != "")
+			}
+			return check(ctx, resp, err)
+		}
+		_, err := c.Companies.Get(context.Background(), "c-1")
+		require.NoError(t, err)
+		assert.Equal(t, []bool{false, false}, seen)
+	})
 }

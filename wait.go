@@ -7,9 +7,8 @@ import (
 	"time"
 )
 
-// sleep is the one place where a call waits on a clock: for the pause
-// before a retry (pause, retry.go) and for the Limiter's budget (pacer.Wait,
-// ratelimit.go). It waits d on a timer of the time package (which tests make
+// sleep is where a call waits on a clock for the Limiter's budget
+// (pacer.Wait); go-retryablehttp sleeps the wait between attempts. It waits d on a timer of the time package (which tests make
 // virtual with testing/synctest), or until ctx ends or wake (which may be
 // nil) is closed. A wait that would outlast ctx's deadline fails at once
 // (matching ErrRateLimited when rateLimited). Unless *logged, it logs the

@@ -96,11 +96,7 @@ func histogramCounts(t *testing.T, data metricdata.Aggregation) map[string]uint6
 	t.Helper()
 	h, ok := data.(metricdata.Histogram[float64])
 	require.True(t, ok, "a float64 histogram, not %T", data)
-	counts := map[string]uint64{}
-	for _, p := range h.DataPoints {
-		counts[p.Attributes.Encoded(attribute.DefaultEncoder())] += p.Count
-	}
-	return counts
+	return perSet(h.DataPoints, func(p metricdata.HistogramDataPoint[float64]) (attribute.Set, uint64) { return p.Attributes, p.Count })
 }
 
 // histogramSums is as histogramCounts, with the sums of the values.
@@ -108,11 +104,7 @@ func histogramSums(t *testing.T, data metricdata.Aggregation) map[string]float64
 	t.Helper()
 	h, ok := data.(metricdata.Histogram[float64])
 	require.True(t, ok, "a float64 histogram, not %T", data)
-	sums := map[string]float64{}
-	for _, p := range h.DataPoints {
-		sums[p.Attributes.Encoded(attribute.DefaultEncoder())] += p.Sum
-	}
-	return sums
+	return perSet(h.DataPoints, func(p metricdata.HistogramDataPoint[float64]) (attribute.Set, float64) { return p.Attributes, p.Sum })
 }
 
 // sumValues returns a counter's values by attribute set.
@@ -120,11 +112,7 @@ func sumValues(t *testing.T, data metricdata.Aggregation) map[string]int64 {
 	t.Helper()
 	s, ok := data.(metricdata.Sum[int64])
 	require.True(t, ok, "an int64 sum, not %T", data)
-	values := map[string]int64{}
-	for _, p := range s.DataPoints {
-		values[p.Attributes.Encoded(attribute.DefaultEncoder())] += p.Value
-	}
-	return values
+	return perSet(s.DataPoints, func(p metricdata.DataPoint[int64]) (attribute.Set, int64) { return p.Attributes, p.Value })
 }
 
 // gaugeValues returns a gauge's values by attribute set.
@@ -132,9 +120,17 @@ func gaugeValues(t *testing.T, data metricdata.Aggregation) map[string]int64 {
 	t.Helper()
 	g, ok := data.(metricdata.Gauge[int64])
 	require.True(t, ok, "an int64 gauge, not %T", data)
-	values := map[string]int64{}
-	for _, p := range g.DataPoints {
-		values[p.Attributes.Encoded(attribute.DefaultEncoder())] = p.Value
+	return perSet(g.DataPoints, func(p metricdata.DataPoint[int64]) (attribute.Set, int64) { return p.Attributes, p.Value })
+}
+
+// perSet adds up what each point says, by the point's attribute set
+// (rendered by attribute.Set.Encoded with the default encoder). A gauge has
+// one point per set, so its sum is its value.
+func perSet[P any, V uint64 | int64 | float64](points []P, of func(P) (attribute.Set, V)) map[string]V {
+	out := map[string]V{}
+	for _, p := range points {
+		set, v := of(p)
+		out[set.Encoded(attribute.DefaultEncoder())] += v
 	}
-	return values
+	return out
 }

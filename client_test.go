@@ -458,7 +458,7 @@ func TestWaitsAreLogged(t *testing.T) {
 			return err
 		})
 		synctest.Wait()
-		assert.Contains(t, logs.String(), `"msg":"atlas: waiting","for":"rate limit","wait":7000000000,"method":"GET","path":"/companies/c-1"`)
+		assert.Contains(t, logs.String(), `"msg":"atlas: waiting","method":"GET","path":"/companies/c-1","for":"rate limit","wait":7000000000`)
 		time.Sleep(7 * time.Second)
 		require.NoError(t, <-done)
 	})

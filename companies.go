@@ -4,7 +4,6 @@ import (
 	"context"
 	"iter"
 	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -63,5 +62,5 @@ func (s *CompaniesService) Get(ctx context.Context, id string, opts ...RequestOp
 	if err := checkID(http.MethodGet+" /companies/{id}", id); err != nil {
 		return nil, err
 	}
-	return call[Company](ctx, s.client, Request{Method: http.MethodGet, Path: "/companies/" + url.PathEscape(id), Route: "/companies/{id}", op: "Companies.Get"}, configOf(opts))
+	return call[Company](ctx, s.client, Request{Method: http.MethodGet, Route: "/companies/{id}", id: id, op: "Companies.Get"}, configOf(opts))
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 )
 
@@ -61,27 +60,6 @@ type RateObservation struct {
 	// left to the reset, at most a minute, when it had none), cut to the
 	// client's RetryPolicy.MaxRateLimitWait; zero for any other answer.
 	RetryAfter time.Duration
-}
-
-// wait holds an attempt back until the Limiter lets it go, and returns the
-// Limiter that did: the client's, or the pacer standing in for it. A custom
-// Limiter whose Wait fails for a reason other than ctx (or a wait that
-// would outlast ctx's deadline), or panics, has the pacer stand in, with
-// one warning for the whole outage.
-func (co *core) wait(ctx context.Context, st *callState) (Limiter, error) {
-	if !co.custom {
-		return co.limiter, co.limiter.Wait(ctx)
-	}
-	failure, err := co.waitCustom(ctx)
-	switch {
-	case err != nil:
-		return nil, err
-	case failure == nil:
-		co.pacer.track(st, time.Now())
-		return co.limiter, nil
-	}
-	co.limiterFails(ctx, failure)
-	return co.pacer, co.pacer.Wait(ctx)
 }
 
 // What a call waits for in the custom Limiter's Wait, for the log and the
@@ -211,25 +189,4 @@ func (e *limiterPanic) Error() string {
 		return "atlas: the limiter's " + e.method + " did not return (runtime.Goexit)"
 	}
 	return fmt.Sprintf("atlas: the limiter's %s panicked with a %T (its value is not shown)", e.method, e.value)
-}
-
-// observe reads what the answer to an attempt said (resp is nil when it got
-// none) and tells the Limiter that let the attempt go; the pacer learns from
-// every answer, whichever Limiter let it go. A custom Limiter is told even
-// when the call's ctx has ended.
-func (co *core) observe(ctx context.Context, st *callState, by Limiter, resp *http.Response, sent time.Time) {
-	var h http.Header
-	status := 0
-	if resp != nil {
-		h, status = resp.Header, resp.StatusCode
-	}
-	now := time.Now()
-	st.ans = co.pacer.read(h, status, sent, now)
-	st.answered = true
-	if by == Limiter(co.pacer) {
-		by.Observe(ctx, st.ans.obs)
-		return
-	}
-	co.observeCustom(context.WithoutCancel(ctx), st.ans.obs)
-	co.pacer.learn(st, st.ans.obs, st.ans.serverReset, now)
 }

@@ -12,19 +12,20 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/atlas-accounting/atlas-go/internal/backoff"
 )
 
-// The path of a call, in order. A service method (invoices.go) names its
-// route and hands it to a resource helper (resource.go), which checks params
-// and calls call. do and run (here) build the request once (newCall: URL,
-// body, headers, one Idempotency-Key for a POST); send replays it once after
-// a 401 with a renewed token, and otherwise leaves the attempts to the
-// call's go-retryablehttp.Client: its CheckRetry (checkRetry, retry.go)
-// decides whether to retry and the wait, its Backoff (callState.backoff)
-// hands the wait to its loop, which sleeps it. Each attempt goes through
-// transport.RoundTrip (transport.go): origin check, Authorization, the
-// Limiter's wait (limiter.go), the answer's rate-limit headers and body.
-// read and decode (here) make the result, or an *Error (errors.go).
+// One call's path: Invoices.Create (invoices.go) names its route and hands
+// it to create (resource.go), which checks the params; call and do (here)
+// build the request once, with one Idempotency-Key for a POST, and hand it
+// to the call's go-retryablehttp.Client, whose loop runs the attempts and
+// sleeps between them: checkRetry (here) decides whether to retry and the
+// wait, which its Backoff returns. Each attempt passes through
+// transport.RoundTrip (transport.go): origin, Authorization from the token
+// manager, the Limiter's wait, the answer told to the Limiter, the body read.
+// do replays the call once after a 401 with a renewed token; read (here)
+// decodes the answer, or makes an *Error of it (errors.go).
 
 // call is do for a route whose answer decodes into a new T.
 func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig) (*T, error) {
@@ -35,73 +36,77 @@ func call[T any](ctx context.Context, c *Client, req Request, cfg requestConfig)
 	return out, nil
 }
 
-// do runs one call through the pipeline and decodes a 2xx answer into out
-// (nil for a route whose answer has no body); any other answer becomes an
+// do runs one call: it builds the request, sends it (and once more after a
+// 401, with a renewed access token), and reads the answer into out (nil for
+// a route whose answer has no body); any other answer than a 2xx is an
 // *Error. Every error names the call.
-func (c *Client) do(ctx context.Context, req Request, cfg requestConfig, out any) error {
+func (c *Client) do(ctx context.Context, req Request, cfg requestConfig, out any) (err error) {
 	if req.Method == "" {
 		req.Method = http.MethodGet
 	}
 	if ctx == nil {
-		return nilContext(req.Method, req.Path)
+		return nilContext(req.Method, req.path())
 	}
-	if tr := c.core.tracersFor(ctx); tr.on() {
-		return c.traced(ctx, tr, req, cfg, out)
+	co := c.core
+	st := &callState{co: co, method: req.Method, path: req.Path, auth: !req.noAuth, idempotent: req.Method != http.MethodPatch}
+	if tr := co.tracersFor(ctx); tr.on() {
+		ctx = st.startTrace(ctx, tr, c, &req) // CallStart; CallDone when do returns
+		defer func() { st.trace.done(st, err) }()
 	}
-	return c.run(ctx, req, cfg, out)
-}
-
-// run is do once the call's trace, if any, has started.
-func (c *Client) run(ctx context.Context, req Request, cfg requestConfig, out any) error {
 	if err := cfg.check(req.Method); err != nil {
-		return invalidParams(req.Method+" "+req.Path, "%v", err)
+		return invalidParams(req.Method+" "+req.path(), "%v", err)
 	}
-	st, err := c.newCall(ctx, &req, &cfg)
-	if err != nil {
-		return &opError{method: req.Method, path: req.Path, err: err}
-	}
-	resp, err := c.send(st) //nolint:bodyclose // read closes the body on every path; the linter does not follow it there
-	if err != nil {
-		return &opError{method: req.Method, path: req.Path, err: unwrapURLError(err), attempts: st.attempts}
-	}
-	return c.read(st, resp, cfg.response, out)
-}
 
-// newCall builds the call's state and the request that every attempt sends.
-func (c *Client) newCall(ctx context.Context, req *Request, cfg *requestConfig) (*callState, error) {
-	rawURL, err := c.url(req)
+	// Build what every attempt sends. The call's state rides in the
+	// request's context, where the transport, checkRetry and the pacer
+	// find it (stateOf).
+	rawURL, err := c.url(&req)
+	st.path = req.Path
 	if err != nil {
-		return nil, err
+		return st.fail(err)
 	}
-	var body []byte
+	var body any // nil: a request without a body, not an empty one
 	if req.Body != nil {
-		if body, err = json.Marshal(req.Body); err != nil {
-			return nil, fmt.Errorf("encode request: %w", err)
+		b, err := json.Marshal(req.Body)
+		if err != nil {
+			return st.fail(fmt.Errorf("encode request: %w", err))
 		}
+		body = b
 	}
-	st := &callState{
-		co:         c.core,
-		method:     req.Method,
-		path:       req.Path,
-		auth:       !req.noAuth,
-		idempotent: req.Method != http.MethodPatch,
-		trace:      cfg.trace,
+	if st.req, err = retryablehttp.NewRequestWithContext(context.WithValue(ctx, callStateKey{}, st), req.Method, rawURL, body); err != nil {
+		return st.fail(err)
 	}
-	if st.trace != nil {
-		st.trace.st = st
+	co.setHeaders(st.req.Header, req.Method, body != nil, &cfg)
+
+	// Send: go-retryablehttp runs the attempts (Backoff is set by
+	// checkRetry, on the first retry).
+	st.rc = retryablehttp.Client{
+		HTTPClient:   co.http.HTTPClient,
+		RetryMax:     co.http.RetryMax,
+		CheckRetry:   co.http.CheckRetry,
+		ErrorHandler: co.http.ErrorHandler,
 	}
-	// The call's state rides in its requests' context, which is all that
-	// go-retryablehttp hands to checkRetry and the transport.
-	rctx := context.WithValue(ctx, callStateKey{}, st)
-	var raw any // nil: a request without a body, not an empty one
-	if body != nil {
-		raw = body
+	for replayed := false; ; replayed = true {
+		resp, err := st.rc.Do(st.req) //nolint:bodyclose // read closes it, or drain before the replay
+		if st.pausing {
+			// ctx ended while go-retryablehttp slept (it then returns
+			// ctx.Err() alone): name the wait, as every wait is named.
+			st.paused()
+			err = &waitError{what: st.waitFor, err: err}
+		}
+		if err != nil {
+			return &opError{method: st.method, path: st.path, err: unwrapURLError(err), attempts: st.attempts}
+		}
+		if resp.StatusCode != http.StatusUnauthorized || !st.auth || st.bearer == "" || replayed {
+			return st.read(resp, cfg.response, out)
+		}
+		// The access token was refused (expired early, revoked): renew it,
+		// once for every caller that saw it refused, and replay.
+		drain(resp.Body)
+		co.tokens.invalidate(st.bearer)
+		st.runFrom, st.wait = st.attempts, 0
+		st.log("atlas: access token refused; renewing and replaying")
 	}
-	if st.req, err = retryablehttp.NewRequestWithContext(rctx, req.Method, rawURL, raw); err != nil {
-		return nil, err
-	}
-	c.core.setHeaders(st.req.Header, req.Method, body != nil, cfg)
-	return st, nil
 }
 
 // setHeaders sets the headers of every attempt: the caller's (WithHeader),
@@ -125,46 +130,123 @@ func (co *core) setHeaders(h http.Header, method string, hasBody bool, cfg *requ
 	}
 }
 
-// send runs the call's attempts through go-retryablehttp, and once more
-// after a 401 with a renewed access token. On an error, a response it
-// returns has its body closed already and is not the call's answer.
-func (c *Client) send(st *callState) (*http.Response, error) {
-	co := c.core
-	st.rc = retryablehttp.Client{
-		HTTPClient:   co.http.HTTPClient,
-		RetryMax:     co.http.RetryMax,
-		CheckRetry:   co.http.CheckRetry,
-		Backoff:      st.backoff,
-		ErrorHandler: co.http.ErrorHandler,
+// checkRetry is go-retryablehttp's CheckRetry: it decides whether an attempt
+// is retried and chooses the wait before the next one (the backoff with its
+// jitter, or the pause a 429 or a 503 asked for), which backoff returns to
+// go-retryablehttp's loop to sleep. go-retryablehttp counts the retries
+// (RetryMax). A retry whose wait would outlast ctx's deadline is not made,
+// nor one after a 429 that asks for a pause longer than MaxRateLimitWait:
+// the caller gets the last answer at once.
+func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st := stateOf(ctx)
+	if st == nil || ctx.Err() != nil {
+		// No retry once ctx has ended, and no error of checkRetry's own:
+		// go-retryablehttp then gives the caller the attempt's own answer, a
+		// transport error (which says that ctx ended) or the server's
+		// response. Returning ctx.Err() would put a cancellation in place of
+		// an answer the server gave, and go-retryablehttp would hand on the
+		// response's body unclosed.
+		return false, nil //nolint:nilerr // the answer above is the call's result, not ctx's end
 	}
-	for replayed := false; ; replayed = true {
-		resp, err := st.rc.Do(st.req)
-		if st.pausing {
-			// ctx ended while go-retryablehttp slept (it then returns
-			// ctx.Err() alone): name the wait, as every wait of a call is named.
-			st.paused()
-			err = &waitError{what: st.waitFor, err: err}
+	var retryAfter time.Duration
+	rateLimited := false
+	switch {
+	case err != nil:
+		if !retryableError(err) {
+			return false, nil
 		}
-		if err != nil || resp.StatusCode != http.StatusUnauthorized || !st.auth || st.bearer == "" || replayed {
-			return resp, err
+	case resp.StatusCode == http.StatusTooManyRequests:
+		if st.ans.retryAfter > co.retry.MaxRateLimitWait {
+			return false, nil
 		}
-		// The access token was refused (expired early, revoked): renew it,
-		// once for every caller that saw it refused, and replay.
-		drain(resp.Body)
-		c.core.tokens.invalidate(st.bearer)
-		st.runFrom, st.wait = st.attempts, 0
-		c.core.debug(st, "atlas: access token refused; renewing and replaying")
+		rateLimited = true
+	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
+		retryAfter = st.ans.retryAfter
+	case resp.StatusCode == http.StatusInternalServerError && st.idempotent:
+	case st.cut(resp) != nil:
+		// An answer whose body was cut short is retried as a dropped
+		// connection is, whatever its status said.
+		if err = st.cut(resp); !retryableError(err) {
+			return false, nil
+		}
+	default:
+		return false, nil
+	}
+
+	wait := st.ans.retryAfter
+	st.waitFor, st.waitReason = waitRateLimit, WaitRetryAfter
+	if !rateLimited || wait == 0 {
+		// Only when a 429 said nothing of when to come back is the
+		// backoff a guess. The jitter is decided here, once per attempt,
+		// so that backoff sleeps the wait that was checked.
+		bo, asked := backoff.Exponential(co.retry.MinBackoff, co.retry.MaxBackoff, st.retry()), min(retryAfter, co.retry.MaxBackoff)
+		wait = max(bo, asked)
+		st.waitFor, st.waitReason = waitBackoff, WaitBackoff
+		if asked > bo {
+			st.waitReason = WaitRetryAfter
+		}
+	}
+	st.wait, st.lastErr = wait, err
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < max(wait, co.pacer.delay(time.Now())) {
+		st.wait = 0
+		return false, nil
+	}
+	if st.rc.Backoff == nil {
+		// Bound here, on the call's first retry, so that a call that is
+		// not retried allocates nothing for it.
+		st.rc.Backoff = st.backoff
+	}
+	return true, nil
+}
+
+// backoff is go-retryablehttp's Backoff, a closure over the call (it gets
+// no context, and no response after a connection error): it returns the
+// wait that checkRetry chose for the attempt, logs the retry and the wait,
+// and starts the wait's trace, which the next attempt (or do, when ctx ends
+// during the wait) ends. go-retryablehttp sleeps the wait outside the HTTP
+// client, whose Timeout therefore does not count it.
+func (st *callState) backoff(_, _ time.Duration, i int, resp *http.Response) time.Duration {
+	if st.logging() {
+		attrs := []slog.Attr{slog.Int("retry", i+1), slog.Duration("wait", st.wait)}
+		if resp != nil {
+			attrs = append(attrs, slog.Int("status", resp.StatusCode))
+		}
+		if st.lastErr != nil {
+			attrs = append(attrs, slog.String("error", unwrapURLError(st.lastErr).Error()))
+		}
+		st.log("atlas: retrying", attrs...)
+		if st.wait > 0 {
+			st.log("atlas: waiting", slog.String("for", st.waitFor), slog.Duration("wait", st.wait))
+		}
+	}
+	st.pausing = true
+	st.pauseFrom = st.waitStart()
+	return st.wait
+}
+
+// paused ends the trace of the wait before an attempt, if any.
+func (st *callState) paused() {
+	if st.pausing {
+		st.pausing = false
+		st.waited(st.pauseFrom, WaitInfo{Reason: st.waitReason})
 	}
 }
 
-// read makes the call's result of its answer: a 2xx body decoded into out,
-// or an *Error; dst (WithResponse) gets the answer's status and headers
-// either way. The transport has read the body within the attempt
-// (readAnswer); a redirect it did not follow is read here.
-func (c *Client) read(st *callState, resp *http.Response, dst **Response, out any) error {
+// retry returns how many retries of go-retryablehttp's current run came
+// before the attempt that just ended: the backoff's exponent.
+func (st *callState) retry() int {
+	return max(0, st.attempts-st.runFrom-1)
+}
+
+// read makes the call's result of its answer: a 2xx body decoded into out
+// (nil for a route whose answer has no body), or an *Error; dst
+// (WithResponse) gets the answer's status and headers either way. The
+// transport has read the body within the attempt; a redirect it did not
+// follow is read here.
+func (st *callState) read(resp *http.Response, dst **Response, out any) error {
 	body := st.body
 	if st.bodyOf != resp {
-		body = readAnswer(resp)
+		body = readAnswer(resp, nil)
 	}
 	defer func() {
 		_ = resp.Body.Close()
@@ -175,47 +257,45 @@ func (c *Client) read(st *callState, resp *http.Response, dst **Response, out an
 	if dst != nil {
 		*dst = &Response{StatusCode: resp.StatusCode, Header: resp.Header, RateLimit: rl, RequestID: requestID(resp.Header)}
 	}
-
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	status := resp.StatusCode
+	if status < 200 || status > 299 {
 		if body.err != nil && len(body.data) == 0 {
-			return &opError{method: st.method, path: st.path, err: fmt.Errorf("%d %s: read error body: %w", resp.StatusCode, http.StatusText(resp.StatusCode), body.err)}
+			return st.fail(fmt.Errorf("%d %s: read error body: %w", status, http.StatusText(status), body.err))
 		}
 		e := newError(resp, body.data, body.truncated || body.err != nil, rl, st.ans.retryAfter, st.method, st.path)
 		e.Attempts = st.attempts
 		return e
 	}
-	if body.err != nil {
+	switch {
+	case body.err != nil:
 		return &opError{method: st.method, path: st.path, err: fmt.Errorf("read response: %w", body.err), attempts: st.attempts}
-	}
-	if body.truncated {
-		return &opError{method: st.method, path: st.path, err: fmt.Errorf("answer too large: more than the %d MiB a client reads", maxResponseBody>>20)}
-	}
-	return st.decode(resp.StatusCode, body.data, out)
-}
-
-// decode decodes a 2xx body into out; nil out is a route whose answer has
-// no body.
-func (st *callState) decode(status int, body []byte, out any) error {
-	if out == nil {
+	case body.truncated:
+		return st.fail(fmt.Errorf("answer too large: more than the %d MiB a client reads", maxResponseBody>>20))
+	case out == nil:
 		return nil
 	}
-	if b := bytes.TrimSpace(body); len(b) == 0 || string(b) == "null" {
+	if b := bytes.TrimSpace(body.data); len(b) == 0 || string(b) == "null" {
 		// A zero-value struct would pass for an answer; it is not one.
-		return &opError{method: st.method, path: st.path, err: fmt.Errorf("%d %s with an empty or null body where the API answers an object",
-			status, http.StatusText(status))}
+		return st.fail(fmt.Errorf("%d %s with an empty or null body where the API answers an object", status, http.StatusText(status)))
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return &opError{method: st.method, path: st.path, err: fmt.Errorf("decode response: %w", err)}
+	if err := json.Unmarshal(body.data, out); err != nil {
+		return st.fail(fmt.Errorf("decode response: %w", err))
 	}
 	if err := checkDecimals(out); err != nil {
-		return &opError{method: st.method, path: st.path, err: fmt.Errorf("decode response: %w", err)}
+		return st.fail(fmt.Errorf("decode response: %w", err))
 	}
 	return nil
 }
 
+// fail is err as the call's error, naming the call.
+func (st *callState) fail(err error) error {
+	return &opError{method: st.method, path: st.path, err: err}
+}
+
 // callState is one call's state. It rides in the context of the requests
 // the call sends (stateOf finds it there), because a request is all that
-// go-retryablehttp hands to checkRetry and to the transport.
+// go-retryablehttp hands to checkRetry and to the transport, and a context
+// all that the Limiter's Wait gets.
 type callState struct {
 	method, path string
 	req          *retryablehttp.Request // what every attempt sends
@@ -245,9 +325,11 @@ type callState struct {
 	ans      answer
 
 	// Allocated with the state rather than on their own, to keep a call's
-	// allocations down.
+	// allocations down: the first attempt's request and answer body.
 	authorized     http.Request
 	authorizedUsed bool
+	firstBody      answerBody
+	firstBodyUsed  bool
 }
 
 type callStateKey struct{}
@@ -276,8 +358,19 @@ func drain(body io.ReadCloser) {
 // ctx returns the context of the call's requests: the caller's, holding st.
 func (st *callState) ctx() context.Context { return st.req.Context() }
 
-func (co *core) debug(st *callState, msg string) {
-	if co.logger != nil && co.logger.Enabled(st.ctx(), slog.LevelDebug) {
-		co.logger.LogAttrs(st.ctx(), slog.LevelDebug, msg, slog.String("method", st.method), slog.String("path", st.path))
+// logging reports whether the client logs the call's Debug records.
+func (st *callState) logging() bool {
+	return st.co.logger != nil && st.co.logger.Enabled(st.ctx(), slog.LevelDebug)
+}
+
+// log writes a Debug record of the call, naming its method and path: every
+// record a call writes goes through here. Callers that build attrs check
+// logging first.
+func (st *callState) log(msg string, attrs ...slog.Attr) {
+	if !st.logging() {
+		return
 	}
+	all := make([]slog.Attr, 0, 2+len(attrs))
+	all = append(all, slog.String("method", st.method), slog.String("path", st.path))
+	st.co.logger.LogAttrs(st.ctx(), slog.LevelDebug, msg, append(all, attrs...)...)
 }

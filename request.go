@@ -41,6 +41,15 @@ type Request struct {
 
 	noAuth bool   // login and refresh: no Authorization header, no replay after a 401
 	op     string // the SDK method that sends it ("Invoices.Create"), for a trace; "" is Client.Do
+	id     string // with an empty Path: the item whose id url puts in Route's "{id}"
+}
+
+// path is the request's path: Path, or Route with the item's id.
+func (r *Request) path() string {
+	if r.Path == "" && r.id != "" {
+		return itemPath(r.Route, r.id)
+	}
+	return r.Path
 }
 
 // CompanyScope says whether a Request carries the client's company as its
@@ -159,8 +168,16 @@ func quoteShort(s string) string {
 	return strconv.Quote(s)
 }
 
-// url builds the request URL: base + path + the query with company_id.
+// url builds the request URL: base + path + the query with company_id. It
+// sets the Path of an item's request (Route with its id), built with the URL
+// in one piece.
 func (c *Client) url(req *Request) (string, error) {
+	u := c.core.baseStr + req.Path
+	if req.Path == "" && req.id != "" {
+		before, after, _ := strings.Cut(req.Route, "{id}")
+		u = c.core.baseStr + before + url.PathEscape(req.id) + after
+		req.Path = u[len(c.core.baseStr):]
+	}
 	var company string
 	switch req.Company {
 	case CompanyRequired:
@@ -171,7 +188,6 @@ func (c *Client) url(req *Request) (string, error) {
 	case CompanyOptional:
 		company = c.company
 	}
-	u := c.core.baseStr + req.Path
 	switch {
 	case company == "" && len(req.Query) == 0:
 		return u, nil
@@ -227,7 +243,6 @@ type requestConfig struct {
 	header         http.Header
 	response       **Response
 	concurrency    int
-	trace          *callTrace // the call's trace, set by do
 }
 
 // check refuses options that could not be sent as given on a call with this

@@ -73,7 +73,7 @@ func getItem[T any](ctx context.Context, c *Client, op, route, id string, opts [
 	if err := checkID(http.MethodGet+" "+route, id); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodGet, Path: itemPath(route, id), Route: route, Company: CompanyOptional, op: op}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodGet, Route: route, id: id, Company: CompanyOptional, op: op}, configOf(opts))
 }
 
 // update PATCHes the item id at route with params, whose unset (nil) fields
@@ -85,7 +85,7 @@ func update[T, P any](ctx context.Context, c *Client, op, route, id string, para
 	if err := checkParams(http.MethodPatch+" "+route, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodPatch, Path: itemPath(route, id), Route: route, Body: params, Company: CompanyOptional, op: op}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPatch, Route: route, id: id, Body: params, Company: CompanyOptional, op: op}, configOf(opts))
 }
 
 // action POSTs to the action route ("/invoices/{id}/send") of the item id,
@@ -94,7 +94,7 @@ func action[T any](ctx context.Context, c *Client, op, route, id string, opts []
 	if err := checkID(http.MethodPost+" "+route, id); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodPost, Path: itemPath(route, id), Route: route, Company: CompanyOptional, op: op}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPost, Route: route, id: id, Company: CompanyOptional, op: op}, configOf(opts))
 }
 
 // actionWith POSTs params to the action route of the item id.
@@ -105,7 +105,7 @@ func actionWith[T, P any](ctx context.Context, c *Client, op, route, id string, 
 	if err := checkParams(http.MethodPost+" "+route, params); err != nil {
 		return nil, err
 	}
-	return call[T](ctx, c, Request{Method: http.MethodPost, Path: itemPath(route, id), Route: route, Body: params, Company: CompanyOptional, op: op}, configOf(opts))
+	return call[T](ctx, c, Request{Method: http.MethodPost, Route: route, id: id, Body: params, Company: CompanyOptional, op: op}, configOf(opts))
 }
 
 // report GETs the report at path; params' url-tagged fields are its query.

@@ -88,31 +88,30 @@ type callTrace struct {
 	ctx   context.Context
 	host  string
 	port  int
-	st    *callState // set by newCall
 	start time.Time
 }
 
-// traced is do for a call that has a ClientTrace: it runs the call between
-// CallStart and CallDone. The call's state embeds the context CallStart
-// returned, so that every later hook of the call (and a token renewal it
-// starts) gets a context derived from it.
-func (c *Client) traced(ctx context.Context, tr tracers, req Request, cfg requestConfig, out any) error {
-	ct := &callTrace{tr: tr, info: CallInfo{Operation: req.operation(), Method: req.Method, Route: req.Route, Company: c.companyOf(&req)}}
+// startTrace calls CallStart for the call st is about to make with req, and
+// returns the context it returned: the call is made with it, so that every
+// later hook of the call (and a token renewal it starts) gets a context
+// derived from it. done calls CallDone.
+func (st *callState) startTrace(ctx context.Context, tr tracers, c *Client, req *Request) context.Context {
+	ct := &callTrace{tr: tr, info: CallInfo{Operation: req.operation(), Method: req.Method, Route: req.Route, Company: c.companyOf(req)}}
 	ct.host, ct.port = c.core.hostPort()
 	ct.start = time.Now()
 	ct.ctx = tr.callStart(ctx, ct.info)
-	cfg.trace = ct
-	err := c.run(ct.ctx, req, cfg, out)
-	done := CallDoneInfo{CallInfo: ct.info, Err: err, Duration: time.Since(ct.start)}
-	if ct.st != nil {
-		done.Attempts = ct.st.attempts
-	}
-	tr.each(func(t *ClientTrace) {
+	st.trace = ct
+	return ct.ctx
+}
+
+// done calls CallDone for the call st that ended with err.
+func (ct *callTrace) done(st *callState, err error) {
+	info := CallDoneInfo{CallInfo: ct.info, Err: err, Duration: time.Since(ct.start), Attempts: st.attempts}
+	ct.tr.each(func(t *ClientTrace) {
 		if t.CallDone != nil {
-			t.CallDone(ct.ctx, done)
+			t.CallDone(ct.ctx, info)
 		}
 	})
-	return err
 }
 
 // operation is the name of the SDK method that sends r: "Do" for a

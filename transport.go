@@ -9,18 +9,18 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
-// transport sits beneath the http.Client and above the user's transport,
-// and gates every attempt of a call (each hop of a redirect is one), in this
-// order: it refuses an origin other than the API's, ends the trace of the
-// wait go-retryablehttp slept (paused), adds the Authorization header to a copy of the request
-// (so that nothing above sees it), waits for the Limiter, sends within the
-// attempt timeout, tells the Limiter what the answer said about the rate
-// limit, and reads the answer's body (readAnswer). A request that is not a call's (it has no callState) goes straight
-// to the user's transport.
+// transport is the RoundTripper beneath the call's http.Client (which
+// go-retryablehttp's loop drives) and above the user's. It does each
+// attempt's work (each hop of a redirect is one), in order: it refuses an
+// origin other than the API's, ends the trace of the wait go-retryablehttp
+// slept, puts the Authorization header on a copy of the request (so that
+// nothing above sees it), waits for the Limiter, sends within the attempt
+// timeout, tells the Limiter what the answer said, and reads the answer's
+// body (readAnswer). A request that is not a call's (it has no callState)
+// goes straight to the user's transport.
 //
 // transport has no CloseIdleConnections on purpose: go-retryablehttp calls
 // the HTTP client's when a context ends during its sleep and whenever a call
@@ -84,7 +84,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		st.attempts++
 	}
 	var start time.Time
-	logging := co.logger != nil && co.logger.Enabled(st.ctx(), slog.LevelDebug)
+	logging := st.logging()
 	if logging {
 		start = time.Now()
 	}
@@ -100,10 +100,8 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 			st.trace.attemptDone(actx, st, resend, nil, err)
 		}
 		if logging {
-			co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: request failed",
-				slog.String("method", st.method), slog.String("path", st.path),
-				slog.Int("retry", st.attempts-st.runFrom-1), slog.Duration("elapsed", time.Since(start)),
-				slog.String("error", unwrapURLError(err).Error()))
+			st.log("atlas: request failed", slog.Int("retry", st.attempts-st.runFrom-1),
+				slog.Duration("elapsed", time.Since(start)), slog.String("error", unwrapURLError(err).Error()))
 		}
 		return nil, err
 	}
@@ -114,7 +112,11 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !redirected(resp) {
 		// The body is read here, within the attempt: one cut short fails
 		// the attempt, and checkRetry retries it as a dropped connection.
-		body := readAnswer(resp)
+		var into *answerBody
+		if !st.firstBodyUsed {
+			into, st.firstBodyUsed = &st.firstBody, true
+		}
+		body := readAnswer(resp, into)
 		resp.Body = body
 		st.body, st.bodyOf = body, resp
 	}
@@ -122,15 +124,56 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		st.trace.attemptDone(actx, st, resend, resp, nil)
 	}
 	if logging {
-		attrs := []slog.Attr{slog.String("method", st.method), slog.String("path", st.path),
-			slog.Int("status", resp.StatusCode), slog.Int("retry", st.attempts-st.runFrom-1),
+		attrs := []slog.Attr{slog.Int("status", resp.StatusCode), slog.Int("retry", st.attempts-st.runFrom-1),
 			slog.Duration("elapsed", time.Since(start)), slog.String("request_id", requestID(resp.Header))}
 		if cut := st.cut(resp); cut != nil {
 			attrs = append(attrs, slog.String("error", "body cut short: "+cut.Error()))
 		}
-		co.logger.LogAttrs(st.ctx(), slog.LevelDebug, "atlas: request", attrs...)
+		st.log("atlas: request", attrs...)
 	}
 	return resp, nil
+}
+
+// wait holds an attempt back until the Limiter lets it go, and returns the
+// Limiter that did: the client's, or the pacer standing in for it. A custom
+// Limiter whose Wait fails for a reason other than ctx (or a wait that
+// would outlast ctx's deadline), or panics, has the pacer stand in, with
+// one warning for the whole outage.
+func (co *core) wait(ctx context.Context, st *callState) (Limiter, error) {
+	if !co.custom {
+		return co.limiter, co.limiter.Wait(ctx)
+	}
+	failure, err := co.waitCustom(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case failure == nil:
+		co.pacer.track(st, time.Now())
+		return co.limiter, nil
+	}
+	co.limiterFails(ctx, failure)
+	return co.pacer, co.pacer.Wait(ctx)
+}
+
+// observe reads what the answer to an attempt said (resp is nil when it got
+// none) and tells the Limiter that let the attempt go; the pacer learns from
+// every answer, whichever Limiter let it go. A custom Limiter is told even
+// when the call's ctx has ended.
+func (co *core) observe(ctx context.Context, st *callState, by Limiter, resp *http.Response, sent time.Time) {
+	var h http.Header
+	status := 0
+	if resp != nil {
+		h, status = resp.Header, resp.StatusCode
+	}
+	now := time.Now()
+	st.ans = co.pacer.read(h, status, sent, now)
+	st.answered = true
+	if by == Limiter(co.pacer) {
+		by.Observe(ctx, st.ans.obs)
+		return
+	}
+	co.observeCustom(context.WithoutCancel(ctx), st.ans.obs)
+	co.pacer.learn(st, st.ans.obs, st.ans.serverReset, now)
 }
 
 // redirected reports whether resp is a redirect that the HTTP client
@@ -326,143 +369,3 @@ type authError struct{ err error }
 
 func (e *authError) Error() string { return e.err.Error() }
 func (e *authError) Unwrap() error { return e.err }
-
-// readAnswer reads resp's body to its end, or past the cap (maxResponseBody
-// for a 2xx, maxErrorBody for any other answer), and closes it. The
-// transport calls it within the attempt, so that a body cut short (the
-// connection reset, the attempt timeout run out) fails the attempt as a
-// dropped connection does, and is retried as one (checkRetry).
-func readAnswer(resp *http.Response) *answerBody {
-	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
-	limit := int64(maxErrorBody)
-	if ok {
-		limit = maxResponseBody
-	}
-	size := resp.ContentLength
-	if resp.Request != nil && resp.Request.Method == http.MethodHead {
-		size = 0 // the length of the body a GET would get
-	}
-	b := &answerBody{}
-	// Of an error answer past the cap the start is kept: it says what went
-	// wrong. Of a 2xx past it, nothing is: the call fails.
-	b.data, b.seg, b.truncated, b.err = readBody(resp.Body, limit, size, !ok)
-	if b.truncated || b.err != nil {
-		drain(resp.Body)
-	} else {
-		_ = resp.Body.Close()
-	}
-	return b
-}
-
-// answerBody is an answer's body as readAnswer read it.
-type answerBody struct {
-	data      []byte
-	off       int
-	seg       *[]byte // the pooled segment data lives in, if it does
-	truncated bool    // the body went on past the cap; the rest was not read
-	err       error   // the body was cut short: why
-}
-
-// Read reads what was read, then reports the body's end or why it was cut.
-func (b *answerBody) Read(p []byte) (int, error) {
-	if b.off >= len(b.data) {
-		if b.err != nil {
-			return 0, b.err
-		}
-		return 0, io.EOF
-	}
-	n := copy(p, b.data[b.off:])
-	b.off += n
-	return n, nil
-}
-
-// Close gives the pooled segment back; the body is empty from then on.
-func (b *answerBody) Close() error {
-	if b.seg != nil {
-		segPool.Put(b.seg)
-		b.seg = nil
-	}
-	b.data, b.off = nil, 0
-	return nil
-}
-
-// Segments a body is read into: the first from a pool (most answers fit in
-// it, and then reading them allocates nothing), the next ones each twice as
-// large as the one before, up to maxSegment, and never beyond the cap; a
-// body in more than one is copied into one slice of its size at the end.
-// So a body costs about twice its size at most, and one past the cap (a
-// small gzip answer that inflates without end, say) the cap and no more.
-const (
-	firstSegment = 128 << 10
-	maxSegment   = 4 << 20
-)
-
-var segPool = sync.Pool{New: func() any { b := make([]byte, firstSegment); return &b }}
-
-// readBody reads r to its end, or until it has read more than limit bytes
-// (truncated). size is the length the answer announced, -1 for none: a body
-// of a known size within the cap is read into one slice of that size, and
-// one announced past it is not read at all unless keepPartial, which keeps
-// the first limit bytes of a body past the cap. data lives in seg, when seg
-// is not nil, until seg goes back to segPool.
-func readBody(r io.Reader, limit, size int64, keepPartial bool) (data []byte, seg *[]byte, truncated bool, err error) {
-	if size > limit && !keepPartial {
-		return nil, nil, true, nil
-	}
-	var cur []byte
-	switch {
-	case size >= firstSegment && size <= limit:
-		cur = make([]byte, size+1) // +1: to see a body that goes on past what it announced
-	default:
-		seg = segPool.Get().(*[]byte)
-		cur = (*seg)[:min(int64(len(*seg)), limit+1)]
-	}
-	var (
-		full  [][]byte // segments filled, before cur
-		total int64    // bytes in full
-		n     int      // bytes in cur
-	)
-	for {
-		if n == len(cur) {
-			if total+int64(n) > limit {
-				truncated = true
-				break
-			}
-			full = append(full, cur)
-			total += int64(n)
-			cur = make([]byte, min(max(2*int64(len(cur)), firstSegment), maxSegment, limit+1-total))
-			n = 0
-		}
-		var m int
-		m, err = r.Read(cur[n:])
-		n += m
-		if err == io.EOF {
-			err = nil
-			break
-		}
-		if err != nil {
-			break
-		}
-	}
-	length := total + int64(n)
-	if truncated {
-		if !keepPartial {
-			if seg != nil {
-				segPool.Put(seg)
-			}
-			return nil, nil, true, nil
-		}
-		length = limit
-	}
-	if len(full) == 0 {
-		return cur[:length], seg, truncated, err
-	}
-	data = make([]byte, 0, length)
-	for _, s := range append(full, cur[:n]) {
-		data = append(data, s[:min(int64(len(s)), length-int64(len(data)))]...)
-	}
-	if seg != nil {
-		segPool.Put(seg)
-	}
-	return data, nil, truncated, err
-}

@@ -22,11 +22,11 @@ func sleep(ctx context.Context, logger *slog.Logger, d time.Duration, what strin
 		return &waitError{what: what, wait: d, overDeadline: true, rateLimited: rateLimited}
 	}
 	if !*logged && logger != nil && logger.Enabled(ctx, slog.LevelDebug) {
-		attrs := []slog.Attr{slog.String("for", what), slog.Duration("wait", d)}
 		if st := stateOf(ctx); st != nil {
-			attrs = append(attrs, slog.String("method", st.method), slog.String("path", st.path))
+			st.log("atlas: waiting", slog.String("for", what), slog.Duration("wait", d))
+		} else {
+			logger.LogAttrs(ctx, slog.LevelDebug, "atlas: waiting", slog.String("for", what), slog.Duration("wait", d))
 		}
-		logger.LogAttrs(ctx, slog.LevelDebug, "atlas: waiting", attrs...)
 	}
 	*logged = true
 	t := time.NewTimer(d)

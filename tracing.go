@@ -147,19 +147,16 @@ var reservedHeaders = map[string]bool{
 	"Host": true, "Content-Length": true, "Cookie": true,
 }
 
-// attemptStart calls AttemptStart for the attempt about to send out (r is
-// the request go-retryablehttp handed the transport, out the copy that
-// carries the Authorization header, or r itself), and returns the request
-// to send: with the attempt's context and the headers the hooks added that
-// the request does not have already. r itself is never modified: it is
-// every attempt's.
-func (ct *callTrace) attemptStart(ctx context.Context, r, out *http.Request, resend int) (*http.Request, context.Context) {
+// attemptStart calls AttemptStart for the attempt about to send r, and
+// returns the context it returned and the headers the hooks added (nil for
+// none): those the client does not set itself and r does not have already,
+// with valid names and values.
+func (ct *callTrace) attemptStart(ctx context.Context, r *http.Request, resend int) (context.Context, http.Header) {
 	h := http.Header{}
 	actx := ct.tr.attemptStart(ctx, AttemptInfo{CallInfo: ct.info, Host: ct.host, Port: ct.port, Resend: resend, Header: h})
-	add := false
 	for k, vs := range h {
 		ck := http.CanonicalHeaderKey(k)
-		if _, ok := out.Header[ck]; ok || reservedHeaders[ck] || !validHeaderName(ck) || len(vs) == 0 {
+		if _, ok := r.Header[ck]; ok || reservedHeaders[ck] || !validHeaderName(ck) || len(vs) == 0 {
 			delete(h, k)
 			continue
 		}
@@ -169,25 +166,15 @@ func (ct *callTrace) attemptStart(ctx context.Context, r, out *http.Request, res
 				break
 			}
 		}
-		add = add || h[k] != nil
-	}
-	if !add && actx == ctx {
-		return out, actx
-	}
-	if add {
-		if out == r {
-			cp := *r
-			cp.Header = r.Header.Clone()
-			out = &cp
-		}
-		for k, vs := range h {
-			out.Header[http.CanonicalHeaderKey(k)] = vs
+		if ck != k && h[k] != nil {
+			h[ck] = h[k]
+			delete(h, k)
 		}
 	}
-	if actx != ctx {
-		out = out.WithContext(actx)
+	if len(h) == 0 {
+		h = nil
 	}
-	return out, actx
+	return actx, h
 }
 
 // attemptDone calls AttemptDone and, when the answer had X-RateLimit-*

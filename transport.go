@@ -48,15 +48,14 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, &redirectError{to: r.URL.Scheme + "://" + r.URL.Host}
 	}
 	st.paused()
-	out := r
+	var authorization []string
 	if st.auth {
 		header, err := co.tokens.authorization(ctx)
 		if err != nil {
 			closeBody(r)
 			return nil, &authError{err: err}
 		}
-		st.bearer = header[0]
-		out = st.withAuthorization(r, header)
+		st.bearer, authorization = header[0], header
 	}
 	from := st.waitStart()
 	by, err := co.wait(ctx, st)
@@ -77,8 +76,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 			closeBody(r)
 			return nil, &authError{err: err}
 		}
-		st.bearer = header[0]
-		out.Header["Authorization"] = header
+		st.bearer, authorization = header[0], header
 	}
 	if r.Response == nil { // not a redirect's next hop
 		st.attempts++
@@ -89,9 +87,11 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		start = time.Now()
 	}
 	actx, resend := ctx, st.attempts-1
+	var traced http.Header
 	if st.trace != nil {
-		out, actx = st.trace.attemptStart(ctx, r, out, resend)
+		actx, traced = st.trace.attemptStart(ctx, r, resend)
 	}
+	out := st.outgoing(actx, r, authorization, traced)
 	sent := time.Now()
 	resp, err := t.send(st, out)
 	if err != nil {
@@ -257,23 +257,42 @@ func closeBody(r *http.Request) {
 	}
 }
 
-// withAuthorization returns a shallow copy of r with its own header map
-// holding the Authorization header; r itself, which go-retryablehttp and the
-// redirect logic keep using, never carries it. The first attempt's copy lives
-// in the callState; a retry gets a fresh one, because the transport may still
-// be writing the previous attempt when its response has already arrived.
-func (st *callState) withAuthorization(r *http.Request, authorization []string) *http.Request {
-	r2 := &st.authorized
-	if st.authorizedUsed {
-		r2 = new(http.Request)
+// outgoing returns the request an attempt sends: r itself, or when the
+// attempt carries an Authorization header, headers a trace added, or a
+// trace's context, a shallow copy with its own header map and that
+// context. r, which go-retryablehttp and the redirect logic keep using,
+// never carries them. The first attempt's copy lives in the callState; a
+// retry gets a fresh one, because the transport may still be writing the
+// previous attempt when its response has already arrived.
+func (st *callState) outgoing(ctx context.Context, r *http.Request, authorization []string, traced http.Header) *http.Request {
+	if authorization == nil && traced == nil && ctx == r.Context() {
+		return r
 	}
-	st.authorizedUsed = true
-	*r2 = *r
-	h := make(http.Header, len(r.Header)+1)
+	var r2 *http.Request
+	switch {
+	case ctx != r.Context():
+		r2 = r.WithContext(ctx)
+	case !st.authorizedUsed:
+		st.authorizedUsed = true
+		r2 = &st.authorized
+		*r2 = *r
+	default:
+		r2 = new(http.Request)
+		*r2 = *r
+	}
+	if authorization == nil && traced == nil {
+		return r2
+	}
+	h := make(http.Header, len(r.Header)+1+len(traced))
 	for k, v := range r.Header {
 		h[k] = v
 	}
-	h["Authorization"] = authorization
+	for k, v := range traced {
+		h[k] = v
+	}
+	if authorization != nil {
+		h["Authorization"] = authorization
+	}
 	r2.Header = h
 	return r2
 }

@@ -130,6 +130,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	if base0 == nil {
 		base0 = http.DefaultTransport
 	}
+	// The template of each call's go-retryablehttp.Client (do); a call's
+	// copy binds its own Backoff on its first retry (checkRetry).
 	co.http = &retryablehttp.Client{
 		HTTPClient: &http.Client{
 			Transport:     &transport{base: base0, core: co},
@@ -139,7 +141,6 @@ func NewClient(opts ...Option) (*Client, error) {
 		},
 		RetryMax:     s.retry.MaxRetries,
 		CheckRetry:   co.checkRetry,
-		Backoff:      retryablehttp.DefaultBackoff, // each call's copy has its own (send)
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 

@@ -178,7 +178,7 @@ func (co *core) observe(ctx context.Context, st *callState, by Limiter, resp *ht
 
 // redirected reports whether resp is a redirect that the HTTP client
 // follows (when its redirect policy lets it), which reads its body itself;
-// one it does not follow is read after the call (Client.read).
+// one it does not follow is read after the call (callState.read).
 func redirected(resp *http.Response) bool {
 	switch resp.StatusCode {
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:

@@ -90,7 +90,7 @@ func TestBurstMargin(t *testing.T) {
 // allocations would move.
 func TestAllLiveHeapStaysNearTwoPages(t *testing.T) {
 	verifyNoLeaks(t)
-	h := measureAllHeap(t, 10_000, 4)
+	h := measureAllHeap(t, 5_000, 4)
 	page := float64(h.page)
 	median, most := float64(h.settledMedian())/page, float64(h.settledMax())/page
 	t.Logf("page %d B; settled live heap: median %.2f pages, max %.2f; transient max %.2f pages",

@@ -9,12 +9,12 @@ import (
 	"go/token"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,8 +35,9 @@ import (
 //   - statements, compiled as the body of a func(ctx context.Context,
 //     c *atlas.Client, email, password string) error.
 //
-// Declarations that include a func TestXxx go into a _test.go file and are
-// run with go test.
+// Declarations that include a func TestXxx go into a _test.go file of one
+// package with the other tests (so two of them cannot declare the same
+// name), linked into one test binary, and are run by it, each on its own.
 //
 // The README leaves imports out: the packages a snippet names are imported
 // for it from readmeImports. A fence preceded by a line starting with
@@ -202,9 +203,10 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 	snippets := readmeSnippets(t, "README.md")
 	tmp := t.TempDir()
 	overlay := map[string]string{}
-	var pkgs, mainPkgs, testPkgs, mains []string
+	var pkgs, mainPkgs, testPkgs, mains, tests []string
 	type origin struct{ readmeLine, firstLine int }
 	origins := map[string]origin{}
+	funcs := map[string][]string{} // by snippet: its test functions
 	compiled := 0
 	for i, sn := range snippets {
 		if sn.skipped {
@@ -219,8 +221,15 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 		origins[name] = origin{sn.line, first}
 		switch {
 		case isTestSnippet(sn.code):
-			overlay[filepath.Join(root, snippetDir, name, "snippet_test.go")] = file
-			testPkgs = append(testPkgs, pkg)
+			// The tests are files of one package, linked into one test binary
+			// (a link costs a second or more of CPU), and each is run on its
+			// own below.
+			overlay[filepath.Join(root, snippetDir, testsPkg, name+"_test.go")] = file
+			if len(tests) == 0 {
+				testPkgs = append(testPkgs, "./"+snippetDir+"/"+testsPkg)
+			}
+			tests = append(tests, name)
+			funcs[name] = testFuncs(sn.code)
 		case isMain:
 			mains = append(mains, name)
 			mainPkgs = append(mainPkgs, pkg)
@@ -243,19 +252,28 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 	bin := filepath.Join(tmp, "bin") + string(filepath.Separator)
 	require.NoError(t, os.Mkdir(bin, 0o755))
 
-	// Every package is compiled first (go build -o ignores packages that are
-	// not main), then the programs are linked and the tests compiled.
+	// Every package is compiled (go build -o ignores packages that are not
+	// main), the programs are linked and the tests compiled, by three go
+	// commands at once. The binaries go without DWARF (-w), which only a
+	// debugger reads: it is most of a link's work.
 	ctx, cancel := testkit.BuildContext(t)
 	defer cancel()
-	for _, args := range [][]string{
+	builds := [][]string{
 		append([]string{"build"}, pkgs...),
-		append([]string{"build", "-o", bin}, mainPkgs...),
+		append([]string{"build", "-ldflags=-w", "-o", bin}, mainPkgs...),
 		// The snippets' directories exist only in the overlay, where neither
 		// vet nor a test binary can chdir: compile the tests, run them below.
-		append([]string{"test", "-c", "-vet=off", "-o", bin}, testPkgs...),
-	} {
+		append([]string{"test", "-c", "-vet=off", "-ldflags=-w", "-o", bin}, testPkgs...),
+	}
+	outs, errs := make([][]byte, len(builds)), make([]error, len(builds))
+	var wg sync.WaitGroup
+	for i, args := range builds {
 		args = append([]string{args[0], "-overlay", overlayFile}, args[1:]...)
-		if out, err := exec.CommandContext(ctx, goCmd, args...).CombinedOutput(); err != nil {
+		wg.Go(func() { outs[i], errs[i] = exec.CommandContext(ctx, goCmd, args...).CombinedOutput() })
+	}
+	wg.Wait()
+	for i, args := range builds {
+		if out, err := outs[i], errs[i]; err != nil {
 			// Point at README lines rather than at the generated files.
 			re := regexp.MustCompile(`\S*(s\d+)(?:\.go|[/\\]snippet(?:_test)?\.go):(\d+)`)
 			msg := re.ReplaceAllStringFunc(string(out), func(m string) string {
@@ -268,17 +286,21 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 		}
 	}
 
-	for _, pkg := range testPkgs {
-		name := path.Base(pkg)
+	for _, name := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			funcs := funcs[name]
+			require.NotEmpty(t, funcs)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, filepath.Join(bin, name+".test"), "-test.v")
+			cmd := exec.CommandContext(ctx, filepath.Join(bin, testsPkg+".test"), "-test.v",
+				"-test.run", "^("+strings.Join(funcs, "|")+")$")
 			cmd.Dir = tmp
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, "README.md:%d: the test failed:\n%s", origins[name].readmeLine, out)
-			assert.Contains(t, string(out), "--- PASS: Test", "README.md:%d: no test ran", origins[name].readmeLine)
+			for _, f := range funcs {
+				assert.Contains(t, string(out), "--- PASS: "+f+" ", "README.md:%d: %s did not run", origins[name].readmeLine, f)
+			}
 		})
 	}
 
@@ -298,6 +320,21 @@ func TestREADMESnippetsCompileAndRun(t *testing.T) {
 			assert.NotEmpty(t, strings.TrimSpace(string(out)), "README.md:%d: the program printed nothing", origins[name].readmeLine)
 		})
 	}
+}
+
+// testsPkg is the package of the README's tests, one file per snippet.
+const testsPkg = "tests"
+
+// testFunc is the declaration of a test function in a snippet.
+var testFunc = regexp.MustCompile(`(?m)^func (Test\w*)\(`)
+
+// testFuncs returns the names of the test functions a snippet declares.
+func testFuncs(code string) []string {
+	var names []string
+	for _, m := range testFunc.FindAllStringSubmatch(code, -1) {
+		names = append(names, m[1])
+	}
+	return names
 }
 
 // withoutAtlasEnv drops the ATLAS_* variables of the test's own environment.

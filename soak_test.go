@@ -252,8 +252,9 @@ func (w *workload) checkExactlyOnce(t *testing.T) (succeeded, failed int) {
 	return succeeded, failed
 }
 
-// TestSoak: 64 goroutines share one Client across two companies for 4,096
-// operations, in batches of 512. Access tokens live one second, so the client
+// TestSoak: 64 goroutines share one Client across two companies for 1,024
+// operations, in batches of 128 (two operations per goroutine and batch: each
+// batch starts with every goroutine's request at once). Access tokens live one second, so the client
 // renews them before they expire, and between batches the server's clock
 // jumps past their expiry, so that the next requests of all 64 goroutines are
 // refused with 401 and the client renews and replays them. Nothing fails,
@@ -270,8 +271,8 @@ func TestSoak(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const (
 			goroutines = 64
-			ops        = 4096
-			jumpEvery  = 512
+			ops        = 1024
+			jumpEvery  = 128
 			lifetime   = time.Second
 		)
 		srv := atlastest.NewTestServer(t, atlastest.WithSecondCompany(), atlastest.WithTokenLifetime(lifetime),

@@ -11,5 +11,6 @@ import (
 // which the core module does not require) are whole programs; each is built
 // as a package of this module, so that none of them can rot.
 func TestREADMESnippetsCompile(t *testing.T) {
+	t.Parallel() // a go command of its own: it shares nothing with the other tests
 	testkit.CompileReadmeSnippets(t, "../README.md", "atlasredis")
 }

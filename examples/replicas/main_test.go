@@ -58,18 +58,29 @@ var bin struct{ replicas, atlastest string }
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	parallelUnlessSet(4) // the four longest (the first four, in order) at once; the short two after
 	dir, err := os.MkdirTemp("", "replicas-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	bin.replicas, bin.atlastest = filepath.Join(dir, "replicas"), filepath.Join(dir, "atlastest")
-	for _, b := range [][]string{{bin.replicas, "."}, {bin.atlastest, "github.com/atlas-accounting/atlas-go/cmd/atlastest"}} {
-		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", b[1], err, out)
-			_ = os.RemoveAll(dir)
-			os.Exit(1)
-		}
+	// The two programs are linked side by side: one go build each, at once.
+	builds := [][]string{{bin.replicas, "."}, {bin.atlastest, "github.com/atlas-accounting/atlas-go/cmd/atlastest"}}
+	failures := make([]string, len(builds))
+	var wg sync.WaitGroup
+	for i, b := range builds {
+		wg.Go(func() {
+			if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+				failures[i] = fmt.Sprintf("go build %s: %v\n%s", b[1], err, out)
+			}
+		})
+	}
+	wg.Wait()
+	if msg := strings.Join(failures, ""); msg != "" {
+		fmt.Fprint(os.Stderr, msg)
+		_ = os.RemoveAll(dir)
+		os.Exit(1)
 	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
@@ -80,6 +91,22 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// parallelUnlessSet lets n parallel tests run at once unless go test's
+// -parallel was given. Its default, GOMAXPROCS (2 on a 2-core machine), would
+// run the tests two at a time, one after the other for a minute, while each
+// waits on the wall clock: their processes spend the run waiting for their
+// turn in the plan (30 requests a second between them), not on the CPU. Each
+// test has its own atlastest and Redis, so that none shares another's
+// budget. The README's figures come from -parallel 1, which this leaves as it
+// is.
+func parallelUnlessSet(n int) {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(n))
+	}
 }
 
 // The plan atlastest enforces per user, and the processes keep to: the
@@ -113,6 +140,19 @@ func TestFourProcessesShareOneRateBudget(t *testing.T) {
 	// beside each share.
 	shared, unshared := length(30*time.Second, time.Minute), length(8*time.Second, time.Minute)
 
+	// The run without sharing has an atlastest of its own and no Redis: the
+	// suite runs it beside the shared one; -long, after it, as the README's
+	// figures were measured.
+	var ua *fakeAtlas
+	var ur *run
+	startUnshared := func() {
+		ua = startAtlastest(t)
+		ur = startRun(t, ua, "", "-processes", "4", "-duration", unshared.String(), "-share=false")
+	}
+	if !*long {
+		startUnshared()
+	}
+
 	a := startAtlastest(t)
 	s := startRun(t, a, rd.url(), "-processes", "4", "-duration", shared.String()).wait(t)
 	reqs := a.requests(t)
@@ -131,9 +171,11 @@ func TestFourProcessesShareOneRateBudget(t *testing.T) {
 	}
 	assert.Equal(t, int(s.Invoices), count(reqs, path("/invoices"), status(http.StatusCreated)), "the workers' count is the server's")
 
-	a = startAtlastest(t)
-	u := startRun(t, a, "", "-processes", "4", "-duration", unshared.String(), "-share=false").wait(t)
-	ureqs := a.requests(t)
+	if ur == nil {
+		startUnshared()
+	}
+	u := ur.wait(t)
+	ureqs := ua.requests(t)
 	unshared429 := count(ureqs, status(http.StatusTooManyRequests))
 	t.Logf("not shared: %d invoices in %.1fs, %.2f of the plan, %d 429s, %d calls failed; per worker %v",
 		u.Invoices, u.Seconds, u.OfPlan, unshared429, u.Failed, invoicesPerWorker(u))

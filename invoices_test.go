@@ -23,7 +23,7 @@ import (
 // comes exactly once and in the requested order.
 func TestInvoicesAllAtScale(t *testing.T) {
 	t.Parallel()
-	const n = 2500
+	const n = 800
 	c, _ := atlas.Setup(t, atlas.ServerOptions(atlastest.WithInvoices(n)))
 	ctx := context.Background()
 

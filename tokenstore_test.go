@@ -55,7 +55,7 @@ func TestTokenStoreLoadRunsOnceForConcurrentFirstCalls(t *testing.T) {
 	store := newGatedStore(Tokens{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken})
 	c, _ := Setup(t, OnURL(f.URL()), ClientOptions(WithTokenStore(store)))
 
-	const n = 500
+	const n = 200
 	var started, wg sync.WaitGroup
 	errs := make(chan error, n)
 	for range n {

@@ -346,23 +346,26 @@ func TestClientTraceSeesEachAttemptAcrossAnInjected503(t *testing.T) {
 // A connection error: the attempt's Err, and no status.
 func TestClientTraceSeesAnAttemptsConnectionError(t *testing.T) {
 	t.Parallel()
-	rec := &traceRec{}
-	c, srv := atlas.Setup(t, atlas.ClientOptions(atlas.WithClientTrace(rec.trace())))
-	_, err := c.Auth.Me(t.Context())
-	require.NoError(t, err)
-	// Two drops: net/http replays a POST with an Idempotency-Key once by
-	// itself on a reused connection, so that the client sees one or two.
-	srv.DropNext(2, atlastest.Matching("POST /contacts/customers"))
-	_, err = c.Customers.Create(t.Context(), &atlas.CustomerCreateParams{DisplayName: "Dropped"})
-	require.NoError(t, err)
-	attempts := rec.find("AttemptDone", op("Customers.Create"))
-	require.GreaterOrEqual(t, len(attempts), 2)
-	assert.Error(t, attempts[0].info.(atlas.AttemptDoneInfo).Err)
-	assert.Zero(t, attempts[0].info.(atlas.AttemptDoneInfo).StatusCode)
-	last := attempts[len(attempts)-1].info.(atlas.AttemptDoneInfo)
-	assert.Equal(t, http.StatusCreated, last.StatusCode)
-	assert.Equal(t, len(attempts)-1, last.Resend)
-	assert.Equal(t, len(attempts), rec.one(t, "CallDone", op("Customers.Create")).info.(atlas.CallDoneInfo).Attempts)
+	synctest.Test(t, func(t *testing.T) {
+		srv := atlastest.NewTestServer(t)
+		rec := &traceRec{}
+		c := newTracedBubbleClient(t, srv, rec)
+		_, err := c.Auth.Me(t.Context())
+		require.NoError(t, err)
+		// Two drops: net/http replays a POST with an Idempotency-Key once by
+		// itself on a reused connection, so that the client sees one or two.
+		srv.DropNext(2, atlastest.Matching("POST /contacts/customers"))
+		_, err = c.Customers.Create(t.Context(), &atlas.CustomerCreateParams{DisplayName: "Dropped"})
+		require.NoError(t, err)
+		attempts := rec.find("AttemptDone", op("Customers.Create"))
+		require.GreaterOrEqual(t, len(attempts), 2)
+		assert.Error(t, attempts[0].info.(atlas.AttemptDoneInfo).Err)
+		assert.Zero(t, attempts[0].info.(atlas.AttemptDoneInfo).StatusCode)
+		last := attempts[len(attempts)-1].info.(atlas.AttemptDoneInfo)
+		assert.Equal(t, http.StatusCreated, last.StatusCode)
+		assert.Equal(t, len(attempts)-1, last.Resend)
+		assert.Equal(t, len(attempts), rec.one(t, "CallDone", op("Customers.Create")).info.(atlas.CallDoneInfo).Attempts)
+	})
 }
 
 // newTracedBubbleClient is newBubbleClient with rec's trace.

@@ -200,6 +200,8 @@ type attemptState struct {
 	span  trace.Span
 	began time.Time
 	start *spanStart
+	// carrier writes the attempt's trace context into its headers.
+	carrier headerCarrier
 	// buf holds the attributes the span gets at its end.
 	buf [2]attribute.KeyValue
 }
@@ -276,10 +278,13 @@ func (t *clientTracer) attemptStart(ctx context.Context, info atlas.AttemptInfo)
 		}
 	}
 	ctx, span := t.tracer.Start(ctx, ss.name, opts...)
+	ac := &attemptCtx{Context: ctx, state: attemptState{span: span, start: ss}}
 	if info.Header != nil {
-		t.prop.Inject(ctx, propagation.HeaderCarrier(info.Header))
+		ac.state.carrier.h = info.Header
+		t.prop.Inject(ctx, &ac.state.carrier)
 	}
-	return &attemptCtx{Context: ctx, state: attemptState{span: span, began: time.Now(), start: ss}}
+	ac.state.began = time.Now()
+	return ac
 }
 
 // attemptCtx is an attempt's context, which carries its state.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -95,8 +96,63 @@ type clientTracer struct {
 	tracer trace.Tracer
 	prop   propagation.TextMapPropagator
 	ins    *instruments
-	sets   attributeSets
-	starts spanStarts
+
+	callStarts      cache[callSpanKey, *spanStart]
+	attemptStarts   cache[attemptSpanKey, *spanStart]
+	callMeasures    cache[callMeasureKey, *measure]
+	attemptMeasures cache[attemptMeasureKey, *measure]
+	waitMeasures    cache[string, *measure]
+	retryMeasures   cache[string, *measure]
+	renewalMeasures cache[pairKey, *measure]
+}
+
+// The makers of what the caches of a clientTracer keep, each from its key.
+
+func newCallStart(k callSpanKey) *spanStart {
+	attrs := []attribute.KeyValue{keyOperation.String(k.op)}
+	if k.company != "" {
+		attrs = append(attrs, keyCompany.String(k.company))
+	}
+	return newSpanStart("atlas "+k.op, trace.SpanKindInternal, attrs)
+}
+
+func newAttemptStart(k attemptSpanKey) *spanStart {
+	name := k.method
+	attrs := make([]attribute.KeyValue, 0, 4)
+	attrs = append(attrs, semconv.HTTPRequestMethodKey.String(k.method))
+	if k.route != "" {
+		name += " " + k.route
+		attrs = append(attrs, semconv.URLTemplate(k.route))
+	}
+	attrs = append(attrs, semconv.ServerAddress(k.host), semconv.ServerPort(k.port))
+	return newSpanStart(name, trace.SpanKindClient, attrs)
+}
+
+func newCallMeasure(k callMeasureKey) *measure {
+	if k.errType == "" {
+		return newMeasure(keyOperation.String(k.op))
+	}
+	return newMeasure(keyOperation.String(k.op), semconv.ErrorTypeKey.String(k.errType))
+}
+
+func newAttemptMeasure(k attemptMeasureKey) *measure {
+	attrs := make([]attribute.KeyValue, len(k.start.attrs), len(k.start.attrs)+2)
+	copy(attrs, k.start.attrs)
+	if k.status > 0 {
+		attrs = append(attrs, semconv.HTTPResponseStatusCode(k.status))
+	}
+	if k.errType != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(k.errType))
+	}
+	return newMeasure(attrs...)
+}
+
+func newWaitMeasure(reason string) *measure { return newMeasure(keyWaitReason.String(reason)) }
+
+func newRetryMeasure(reason string) *measure { return newMeasure(keyRetryReason.String(reason)) }
+
+func newRenewalMeasure(k pairKey) *measure {
+	return newMeasure(keyTokenKind.String(k.a), keyOutcome.String(k.b))
 }
 
 // NewClientTrace returns an atlas.ClientTrace that makes OpenTelemetry spans
@@ -134,13 +190,20 @@ type callState struct {
 	// retryReason is why the last attempt failed, for the retry that may
 	// follow; "" when it did not fail in a way that is retried.
 	retryReason string
+	// buf holds the attributes the span gets at its end.
+	buf [2]attribute.KeyValue
 }
 
-// attemptState is an attempt's span, its start and its metric attributes.
+// attemptState is an attempt's span, when it began, and how its span
+// started (whose attributes are the first of its metric's).
 type attemptState struct {
 	span  trace.Span
-	start time.Time
-	attrs []attribute.KeyValue
+	began time.Time
+	start *spanStart
+	// carrier writes the attempt's trace context into its headers.
+	carrier headerCarrier
+	// buf holds the attributes the span gets at its end.
+	buf [2]attribute.KeyValue
 }
 
 // renewalState is a token renewal's span.
@@ -160,13 +223,7 @@ func (t *clientTracer) callStart(ctx context.Context, info atlas.CallInfo) conte
 		rs.request = true
 		return context.WithValue(ctx, callKey{}, &callState{span: rs.span})
 	}
-	ss := t.starts.get(setKey{op: info.Operation, company: info.Company}, func() *spanStart {
-		attrs := []attribute.KeyValue{keyOperation.String(info.Operation)}
-		if info.Company != "" {
-			attrs = append(attrs, keyCompany.String(info.Company))
-		}
-		return newSpanStart("atlas "+info.Operation, trace.SpanKindInternal, attrs)
-	})
+	ss := t.callStarts.get(callSpanKey{op: info.Operation, company: info.Company}, newCallStart)
 	ctx, span := t.tracer.Start(ctx, ss.name, ss.opts...)
 	return &callCtx{Context: ctx, state: callState{span: span, own: true}}
 }
@@ -198,49 +255,36 @@ func (t *clientTracer) callDone(ctx context.Context, info atlas.CallDoneInfo) {
 	if cs == nil || !cs.own {
 		return
 	}
-	op := keyOperation.String(info.Operation)
+	attrs := append(cs.buf[:0], keyAttempts.Int(info.Attempts))
+	var et string
 	if info.Err != nil {
-		et := semconv.ErrorTypeKey.String(errorType(info.Err))
-		cs.span.SetAttributes(keyAttempts.Int(info.Attempts), et)
-		cs.span.SetStatus(codes.Error, et.Value.AsString())
-		t.ins.callDuration.Record(ctx, info.Duration.Seconds(),
-			t.sets.option(setKey{op: info.Operation, errType: et.Value.AsString()}, []attribute.KeyValue{op, et}))
-	} else {
-		cs.span.SetAttributes(keyAttempts.Int(info.Attempts))
-		t.ins.callDuration.Record(ctx, info.Duration.Seconds(), t.sets.option(setKey{op: info.Operation}, []attribute.KeyValue{op}))
+		et = errorType(info.Err)
+		attrs = append(attrs, semconv.ErrorTypeKey.String(et))
+		cs.span.SetStatus(codes.Error, et)
 	}
+	cs.span.SetAttributes(attrs...)
+	m := t.callMeasures.get(callMeasureKey{op: info.Operation, errType: et}, newCallMeasure)
+	t.ins.callDuration.Record(ctx, info.Duration.Seconds(), m.record...)
 	cs.span.End()
 }
 
 func (t *clientTracer) attemptStart(ctx context.Context, info atlas.AttemptInfo) context.Context {
-	build := func() *spanStart {
-		name := info.Method
-		attrs := make([]attribute.KeyValue, 0, 5)
-		attrs = append(attrs, semconv.HTTPRequestMethodKey.String(info.Method))
-		if info.Route != "" {
-			name += " " + info.Route
-			attrs = append(attrs, semconv.URLTemplate(info.Route))
-		}
-		attrs = append(attrs, semconv.ServerAddress(info.Host), semconv.ServerPort(info.Port))
-		return newSpanStart(name, trace.SpanKindClient, attrs)
-	}
-	var ss *spanStart
-	opts := []trace.SpanStartOption(nil)
-	if info.Resend == 0 {
-		ss = t.starts.get(setKey{method: info.Method, route: info.Route, host: info.Host, port: info.Port}, build)
-		opts = ss.opts
-	} else {
-		ss = build()
-		opts = append(ss.opts, trace.WithAttributes(semconv.HTTPRequestResendCount(info.Resend)))
+	ss := t.attemptStarts.get(attemptSpanKey{method: info.Method, route: info.Route, host: info.Host, port: info.Port}, newAttemptStart)
+	opts := ss.opts
+	if info.Resend > 0 {
+		opts = append(slices.Clip(opts), trace.WithAttributes(semconv.HTTPRequestResendCount(info.Resend)))
 		if cs := callOf(ctx); cs != nil && cs.retryReason != "" {
-			t.ins.retries.Add(ctx, 1, metric.WithAttributes(keyRetryReason.String(cs.retryReason)))
+			t.ins.retries.Add(ctx, 1, t.retryMeasures.get(cs.retryReason, newRetryMeasure).add...)
 		}
 	}
 	ctx, span := t.tracer.Start(ctx, ss.name, opts...)
+	ac := &attemptCtx{Context: ctx, state: attemptState{span: span, start: ss}}
 	if info.Header != nil {
-		t.prop.Inject(ctx, propagation.HeaderCarrier(info.Header))
+		ac.state.carrier.h = info.Header
+		t.prop.Inject(ctx, &ac.state.carrier)
 	}
-	return &attemptCtx{Context: ctx, state: attemptState{span: span, start: time.Now(), attrs: ss.attrs}}
+	ac.state.began = time.Now()
+	return ac
 }
 
 // attemptCtx is an attempt's context, which carries its state.
@@ -263,8 +307,8 @@ func (t *clientTracer) attemptDone(ctx context.Context, info atlas.AttemptDoneIn
 	if !ok {
 		return
 	}
-	elapsed := time.Since(as.start)
-	attrs := as.attrs
+	elapsed := time.Since(as.began)
+	attrs := as.buf[:0]
 	if info.StatusCode > 0 {
 		attrs = append(attrs, semconv.HTTPResponseStatusCode(info.StatusCode))
 	}
@@ -282,10 +326,13 @@ func (t *clientTracer) attemptDone(ctx context.Context, info atlas.AttemptDoneIn
 	if cs := callOf(ctx); cs != nil {
 		cs.retryReason = retryReason(info.StatusCode, info.Err)
 	}
-	as.span.SetAttributes(attrs[len(as.attrs):]...)
+	as.span.SetAttributes(attrs...)
 	as.span.End()
-	// Last: making the set sorts attrs.
-	t.ins.requestDuration.Record(ctx, elapsed.Seconds(), t.sets.option(attemptKeyOf(info, et), attrs))
+	// The start identifies the method, route, host and port of the attempt
+	// (and is the same for every attempt with them while the cache of starts
+	// has room).
+	m := t.attemptMeasures.get(attemptMeasureKey{start: as.start, status: info.StatusCode, errType: et}, newAttemptMeasure)
+	t.ins.requestDuration.Record(ctx, elapsed.Seconds(), m.record...)
 }
 
 // retryReason says why an attempt that ended so would be retried, or "".
@@ -309,8 +356,8 @@ func retryReason(status int, err error) string {
 }
 
 func (t *clientTracer) wait(ctx context.Context, info atlas.WaitInfo) {
+	t.ins.waitDuration.Record(ctx, info.Duration.Seconds(), t.waitMeasures.get(string(info.Reason), newWaitMeasure).record...)
 	reason := keyWaitReason.String(string(info.Reason))
-	t.ins.waitDuration.Record(ctx, info.Duration.Seconds(), t.sets.option(setKey{wait: string(info.Reason)}, []attribute.KeyValue{reason}))
 	span := trace.SpanFromContext(ctx)
 	if cs := callOf(ctx); cs != nil {
 		span = cs.span
@@ -352,15 +399,14 @@ func (t *clientTracer) renewalDone(ctx context.Context, info atlas.TokenRenewalD
 	if !ok {
 		return
 	}
-	kind := keyTokenKind.String(string(info.Kind))
 	if info.Err != nil {
 		et := errorType(info.Err)
 		rs.span.SetAttributes(semconv.ErrorTypeKey.String(et), keyOutcome.String(outcomeFailure))
 		rs.span.SetStatus(codes.Error, et)
-		t.ins.renewals.Add(ctx, 1, metric.WithAttributes(kind, keyOutcome.String(outcomeFailure)))
+		t.ins.renewals.Add(ctx, 1, t.renewalMeasures.get(pairKey{string(info.Kind), outcomeFailure}, newRenewalMeasure).add...)
 	} else {
 		rs.span.SetAttributes(keyOutcome.String(outcomeSuccess))
-		t.ins.renewals.Add(ctx, 1, metric.WithAttributes(kind, keyOutcome.String(outcomeSuccess)))
+		t.ins.renewals.Add(ctx, 1, t.renewalMeasures.get(pairKey{string(info.Kind), outcomeSuccess}, newRenewalMeasure).add...)
 	}
 	rs.span.End()
 }

@@ -23,12 +23,14 @@ type telemetry struct {
 	opts   []atlasotel.Option
 }
 
-func newTelemetry(t *testing.T) *telemetry {
+// newTelemetry makes a telemetry whose meter provider takes opts besides its
+// reader.
+func newTelemetry(t *testing.T, opts ...sdkmetric.Option) *telemetry {
 	t.Helper()
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithReader(reader)}, opts...)...)
 	t.Cleanup(func() {
 		_ = tp.Shutdown(context.WithoutCancel(t.Context()))
 		_ = mp.Shutdown(context.WithoutCancel(t.Context()))

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/codes"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	atlas "github.com/atlas-accounting/atlas-go"
@@ -262,4 +263,49 @@ func TestHooksNameWebhookSpansOnlyAfterVerifiedKnownEvents(t *testing.T) {
 		"atlas.webhook.outcome=refused":                                    1,
 		"atlas.webhook.event=_OTHER,atlas.webhook.outcome=failed":          1,
 	}, sumValues(t, tel.metrics(t)["atlas.webhook.deliveries"]))
+}
+
+// Past the bound of the attribute sets and span starts a trace keeps
+// (4096), the spans and measurements are those of any other call. (The
+// SDK's own bound on a metric's attribute sets, 2000, is lifted.)
+func TestHooksMeasureAsBeforePastTheCacheBound(t *testing.T) {
+	t.Parallel()
+	tel := newTelemetry(t, sdkmetric.WithCardinalityLimit(0))
+	ct := atlasotel.NewClientTrace(tel.opts...)
+	const routes = 4100
+	attempt := func(route string, status int) {
+		call := atlas.CallInfo{Operation: "Do", Method: http.MethodGet, Route: route}
+		ctx := ct.CallStart(t.Context(), call)
+		actx := ct.AttemptStart(ctx, atlas.AttemptInfo{CallInfo: call, Host: "api.example.com", Port: 443, Header: http.Header{}})
+		ct.AttemptDone(actx, atlas.AttemptDoneInfo{CallInfo: call, Host: "api.example.com", Port: 443, StatusCode: status})
+		ct.CallDone(ctx, atlas.CallDoneInfo{CallInfo: call, Attempts: 1})
+	}
+	for i := range routes {
+		attempt(fmt.Sprintf("/r/%d", i), http.StatusOK)
+	}
+	attempt("/r/0", http.StatusOK)
+	attempt(fmt.Sprintf("/r/%d", routes-1), http.StatusOK)
+	attempt(fmt.Sprintf("/r/%d", routes-1), http.StatusInternalServerError)
+
+	counts := histogramCounts(t, tel.metrics(t)["http.client.request.duration"])
+	assert.Equal(t, routes+1, len(counts))
+	set := func(route string, status int, errType string) string {
+		s := "http.request.method=GET,http.response.status_code=" + fmt.Sprint(status) + ",server.address=api.example.com,server.port=443,url.template=" + route
+		if errType != "" {
+			s = "error.type=" + errType + "," + s
+		}
+		return s
+	}
+	assert.Equal(t, uint64(2), counts[set("/r/0", 200, "")])
+	assert.Equal(t, uint64(1), counts[set("/r/1", 200, "")])
+	assert.Equal(t, uint64(2), counts[set(fmt.Sprintf("/r/%d", routes-1), 200, "")])
+	assert.Equal(t, uint64(1), counts[set(fmt.Sprintf("/r/%d", routes-1), 500, "500")])
+
+	last := tel.ended()[fmt.Sprintf("GET /r/%d", routes-1)]
+	require.Len(t, last, 3)
+	assert.Equal(t, map[string]any{
+		"http.request.method": "GET", "url.template": fmt.Sprintf("/r/%d", routes-1), "server.address": "api.example.com", "server.port": int64(443),
+		"http.response.status_code": int64(500), "error.type": "500",
+	}, attrs(last[2].Attributes()))
+	assert.Equal(t, map[string]float64{"atlas.operation=Do": 0}, histogramSums(t, tel.metrics(t)["atlas.client.call.duration"]))
 }

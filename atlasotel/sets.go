@@ -7,51 +7,52 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
-
-	atlas "github.com/atlas-accounting/atlas-go"
 )
 
-// maxSets bounds the attribute sets a trace keeps; past it, sets are made
-// afresh for each measurement.
+// maxSets bounds the entries a cache of a trace keeps; past it, what a key
+// names is made afresh for each use.
 const maxSets = 4096
 
-// setKey names the attribute set of a measurement: the fields that vary
-// between the sets of one trace.
-type setKey struct {
-	op, company, method, route, host, errType, wait string
-	port, status                                    int
+// cache keeps what keys of one kind name (span starts, measurement options),
+// made once by a function of the key alone, so that the hooks neither build
+// nor sort attributes again: the keys are operations, route templates and
+// statuses, a small number.
+type cache[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
 }
 
-func attemptKeyOf(info atlas.AttemptDoneInfo, errType string) setKey {
-	return setKey{method: info.Method, route: info.Route, host: info.Host, port: info.Port, status: info.StatusCode, errType: errType}
-}
-
-// attributeSets keeps the measurement options of the attribute sets seen, so
-// that a measurement neither sorts nor allocates its attributes again: the
-// names are route templates and statuses, a small number.
-type attributeSets struct {
-	mu   sync.RWMutex
-	opts map[setKey]metric.MeasurementOption
-}
-
-// option returns the measurement option for attrs, known by key.
-func (s *attributeSets) option(key setKey, attrs []attribute.KeyValue) metric.MeasurementOption {
-	s.mu.RLock()
-	o, ok := s.opts[key]
-	s.mu.RUnlock()
+// get returns what key names, made by build(key) when unknown.
+func (c *cache[K, V]) get(key K, build func(K) V) V {
+	c.mu.RLock()
+	v, ok := c.m[key]
+	c.mu.RUnlock()
 	if ok {
-		return o
+		return v
 	}
-	o = metric.WithAttributeSet(attribute.NewSet(slices.Clone(attrs)...))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.opts == nil {
-		s.opts = make(map[setKey]metric.MeasurementOption)
+	v = build(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[K]V)
 	}
-	if len(s.opts) < maxSets {
-		s.opts[key] = o
+	if len(c.m) < maxSets {
+		c.m[key] = v
 	}
-	return o
+	return v
+}
+
+// measure is the option of the measurements of one attribute set, as the
+// slices Record and Add take, so that passing it allocates nothing.
+type measure struct {
+	record []metric.RecordOption
+	add    []metric.AddOption
+}
+
+// newMeasure makes the measure of attrs, which it sorts and keeps.
+func newMeasure(attrs ...attribute.KeyValue) *measure {
+	o := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	return &measure{record: []metric.RecordOption{o}, add: []metric.AddOption{o}}
 }
 
 // spanStart is what starting a span of one kind takes: its name, its start
@@ -67,29 +68,27 @@ func newSpanStart(name string, kind trace.SpanKind, attrs []attribute.KeyValue) 
 	return &spanStart{name: name, attrs: attrs, opts: []trace.SpanStartOption{trace.WithSpanKind(kind), trace.WithAttributes(attrs...)}}
 }
 
-// spanStarts keeps the spanStarts seen, by the fields that make them, so
-// that a span's start builds neither its name nor its options again.
-type spanStarts struct {
-	mu     sync.RWMutex
-	starts map[setKey]*spanStart
-}
-
-// get returns the spanStart known by key, made by build when unknown.
-func (s *spanStarts) get(key setKey, build func() *spanStart) *spanStart {
-	s.mu.RLock()
-	ss, ok := s.starts[key]
-	s.mu.RUnlock()
-	if ok {
-		return ss
+// The keys of the caches of a client trace.
+type (
+	// callSpanKey names the start of a call's span.
+	callSpanKey struct{ op, company string }
+	// attemptSpanKey names the start of an attempt's span.
+	attemptSpanKey struct {
+		method, route, host string
+		port                int
 	}
-	ss = build()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.starts == nil {
-		s.starts = make(map[setKey]*spanStart)
+	// callMeasureKey names the attributes of a call's duration: its
+	// operation and its error.type ("" on success).
+	callMeasureKey struct{ op, errType string }
+	// attemptMeasureKey names the attributes of an attempt's duration: its
+	// span's start attributes, less the resend count, with its status (0 for
+	// none) and its error.type ("" for none).
+	attemptMeasureKey struct {
+		start   *spanStart
+		status  int
+		errType string
 	}
-	if len(s.starts) < maxSets {
-		s.starts[key] = ss
-	}
-	return ss
-}
+	// pairKey names a set of one or two attributes of constant keys, such as
+	// a wait's reason or a renewal's kind and outcome.
+	pairKey struct{ a, b string }
+)

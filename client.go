@@ -64,6 +64,8 @@ type core struct {
 	logger    *slog.Logger  // nil: no logging
 	userAgent []string      // User-Agent header value; never modified
 	trace     *ClientTrace  // WithClientTrace's; nil for none
+	host      string        // the API's host name and port, for a trace
+	port      int
 }
 
 // service is embedded by every resource service.
@@ -105,6 +107,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		logger:  s.logger,
 		pacer:   newPacer(s.tier, s.logger),
 	}
+	co.host, co.port = hostPort(base)
 	co.pacer.maxWait = s.retry.MaxRateLimitWait
 	if s.custom != nil {
 		co.pacer.limitTo(s.custom.limit, s.custom.burst, s.custom.window)

@@ -330,6 +330,7 @@ type callState struct {
 	authorizedUsed bool
 	firstBody      answerBody
 	firstBodyUsed  bool
+	traced         callTrace // what trace points to, when the call is traced
 }
 
 type callStateKey struct{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -96,9 +97,9 @@ type callTrace struct {
 // later hook of the call (and a token renewal it starts) gets a context
 // derived from it. done calls CallDone.
 func (st *callState) startTrace(ctx context.Context, tr tracers, c *Client, req *Request) context.Context {
-	ct := &callTrace{tr: tr, info: CallInfo{Operation: req.operation(), Method: req.Method, Route: req.Route, Company: c.companyOf(req)}}
-	ct.host, ct.port = c.core.hostPort()
-	ct.start = time.Now()
+	ct := &st.traced // allocated with the call's state
+	*ct = callTrace{tr: tr, info: CallInfo{Operation: req.operation(), Method: req.Method, Route: req.Route, Company: c.companyOf(req)},
+		host: c.core.host, port: c.core.port, start: time.Now()}
 	ct.ctx = tr.callStart(ctx, ct.info)
 	st.trace = ct
 	return ct.ctx
@@ -131,13 +132,13 @@ func (c *Client) companyOf(r *Request) string {
 	return r.Query.Get("company_id")
 }
 
-// hostPort returns the API's host name and port.
-func (co *core) hostPort() (string, int) {
-	port, err := strconv.Atoi(originPort(co.base))
+// hostPort returns the API's host name and port, for a trace.
+func hostPort(base *url.URL) (string, int) {
+	port, err := strconv.Atoi(originPort(base))
 	if err != nil {
 		port = 0
 	}
-	return co.base.Hostname(), port
+	return base.Hostname(), port
 }
 
 // reservedHeaders are the headers the client sets itself, which a trace's

@@ -225,7 +225,13 @@ func TestEightProcessesRenewOneLogin(t *testing.T) {
 	assert.Empty(t, s.Lost)
 	assert.Equal(t, 1, count(reqs, path("/auth/login")), "one login in all")
 	assert.Zero(t, count(reqs, path("/auth/refresh"), not(status(http.StatusOK))), "no refresh refused")
-	assert.Zero(t, count(reqs, status(http.StatusUnauthorized)), "no expired token sent")
+	// A process stops sending a token 100 ms before it expires (half the
+	// renewal lead of a 2-second token); one that a loaded machine holds
+	// back longer between that check and the request sends a token that has
+	// expired on arrival, and replays the call once renewed. An idle machine
+	// sends none; sending the token taken before the wait for the rate limit
+	// sent one in seventeen.
+	assert.LessOrEqual(t, count(reqs, status(http.StatusUnauthorized)), strays(reqs), "tokens sent after they expired")
 	checkOneRenewalPerLifetime(t, reqs, lifetime)
 }
 

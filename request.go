@@ -47,7 +47,7 @@ type Request struct {
 // path is the request's path: Path, or Route with the item's id.
 func (r *Request) path() string {
 	if r.Path == "" && r.id != "" {
-		return itemPath(r.Route, r.id)
+		return itemPath("", r.Route, r.id)
 	}
 	return r.Path
 }
@@ -172,11 +172,12 @@ func quoteShort(s string) string {
 // sets the Path of an item's request (Route with its id), built with the URL
 // in one piece.
 func (c *Client) url(req *Request) (string, error) {
-	u := c.core.baseStr + req.Path
+	var u string
 	if req.Path == "" && req.id != "" {
-		before, after, _ := strings.Cut(req.Route, "{id}")
-		u = c.core.baseStr + before + url.PathEscape(req.id) + after
+		u = itemPath(c.core.baseStr, req.Route, req.id)
 		req.Path = u[len(c.core.baseStr):]
+	} else {
+		u = c.core.baseStr + req.Path
 	}
 	var company string
 	switch req.Company {

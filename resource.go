@@ -120,10 +120,11 @@ func report[T, P any](ctx context.Context, c *Client, op, path string, params *P
 	return call[T](ctx, c, Request{Method: http.MethodGet, Path: path, Route: path, Query: q, Company: CompanyRequired, op: op}, configOf(opts))
 }
 
-// itemPath is route with id, escaped, in place of its "{id}".
-func itemPath(route, id string) string {
+// itemPath is prefix and route with id, escaped, in place of its "{id}",
+// built as one string.
+func itemPath(prefix, route, id string) string {
 	before, after, _ := strings.Cut(route, "{id}")
-	return before + url.PathEscape(id) + after
+	return prefix + before + url.PathEscape(id) + after
 }
 
 // checkID refuses an id that cannot name an item: empty, or a dot segment

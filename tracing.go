@@ -151,7 +151,7 @@ var reservedHeaders = map[string]bool{
 // attemptStart calls AttemptStart for the attempt about to send r, and
 // returns the context it returned and the headers the hooks added (nil for
 // none): those the client does not set itself and r does not have already,
-// with valid names and values.
+// with valid names and values, under the names the hooks gave them.
 func (ct *callTrace) attemptStart(ctx context.Context, r *http.Request, resend int) (context.Context, http.Header) {
 	h := http.Header{}
 	actx := ct.tr.attemptStart(ctx, AttemptInfo{CallInfo: ct.info, Host: ct.host, Port: ct.port, Resend: resend, Header: h})
@@ -166,10 +166,6 @@ func (ct *callTrace) attemptStart(ctx context.Context, r *http.Request, resend i
 				delete(h, k)
 				break
 			}
-		}
-		if ck != k && h[k] != nil {
-			h[ck] = h[k]
-			delete(h, k)
 		}
 	}
 	if len(h) == 0 {

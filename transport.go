@@ -288,7 +288,7 @@ func (st *callState) outgoing(ctx context.Context, r *http.Request, authorizatio
 		h[k] = v
 	}
 	for k, v := range traced {
-		h[k] = v
+		h[http.CanonicalHeaderKey(k)] = v
 	}
 	if authorization != nil {
 		h["Authorization"] = authorization

@@ -55,6 +55,11 @@ func (t tracers) callStart(ctx context.Context, info CallInfo) context.Context {
 	return ctx
 }
 
+// startsAttempts reports whether a hook sees an attempt's start.
+func (t tracers) startsAttempts() bool {
+	return t.ctx != nil && t.ctx.AttemptStart != nil || t.client != nil && t.client.AttemptStart != nil
+}
+
 func (t tracers) attemptStart(ctx context.Context, info AttemptInfo) context.Context {
 	t.each(func(ct *ClientTrace) {
 		if ct.AttemptStart != nil {
@@ -153,6 +158,9 @@ var reservedHeaders = map[string]bool{
 // none): those the client does not set itself and r does not have already,
 // with valid names and values, under the names the hooks gave them.
 func (ct *callTrace) attemptStart(ctx context.Context, r *http.Request, resend int) (context.Context, http.Header) {
+	if !ct.tr.startsAttempts() {
+		return ctx, nil
+	}
 	h := http.Header{}
 	actx := ct.tr.attemptStart(ctx, AttemptInfo{CallInfo: ct.info, Host: ct.host, Port: ct.port, Resend: resend, Header: h})
 	for k, vs := range h {

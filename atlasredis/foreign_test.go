@@ -3,6 +3,9 @@ package atlasredis
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -223,6 +226,123 @@ func TestDeduperForeignValueExpiresAfterTheClaimTTL(t *testing.T) {
 			st, err = d.Claim(ctx, "evt_1")
 			require.NoError(t, err)
 			assert.Equal(t, atlas.EventStateNew, st)
+		})
+	}
+}
+
+// foreignBudgets are what another tool or a hand may leave under a
+// Limiter's budget key, none with an expiry: the values every key may hold
+// (garbage, another version's JSON, a hash), and a theoretical arrival time
+// a year ahead, in the script's own epoch, that would refuse every attempt
+// for a year.
+func foreignBudgets() []struct {
+	name string
+	set  func(ctx context.Context, rdb *redis.Client, key string) error
+} {
+	return append(slices.Clone(foreignValues), struct {
+		name string
+		set  func(ctx context.Context, rdb *redis.Client, key string) error
+	}{"a year ahead", func(ctx context.Context, rdb *redis.Client, key string) error {
+		const scriptEpoch = 1483228800 // 2017-01-01, redis_rate's
+		ahead := time.Now().Add(365*24*time.Hour).Unix() - scriptEpoch
+		return rdb.Set(ctx, key, strconv.FormatInt(ahead, 10), 0).Err()
+	}})
+}
+
+// newForeignBudgetLimiter returns a Limiter on key that logs to the buffer it
+// returns, whose budget key set has filled with a foreign value.
+func newForeignBudgetLimiter(t *testing.T, key string, set func(context.Context, *redis.Client, string) error) (*Limiter, *testkit.SyncBuffer) {
+	t.Helper()
+	logs := new(testkit.SyncBuffer)
+	l := newTestLimiter(t, key, 60, 10, time.Minute, WithLimiterLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	require.NoError(t, set(context.Background(), newTestClient(t), budgetKey(l.keys)))
+	return l, logs
+}
+
+// A budget key holding what no Limiter writes does not leave the processes
+// without a shared budget (the script failing on it, which looked like
+// Redis down) or refused for ever: the first Wait deletes it, logs that
+// once without the value, and goes; the budget is shared again from there.
+func TestLimiterForeignBudgetIsDeleted(t *testing.T) {
+	t.Parallel()
+	for _, fv := range foreignBudgets() {
+		t.Run(fv.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			key := testKey(t)
+			l, logs := newForeignBudgetLimiter(t, key, fv.set)
+			rdb := newTestClient(t)
+			l.timer = func(d time.Duration) (<-chan time.Time, func() bool) {
+				t.Errorf("Wait sleeps %s: the budget was not healed", d)
+				return nil, func() bool { return false } // until wctx ends
+			}
+
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			require.NoError(t, l.Wait(wctx))
+			tat, err := rdb.Get(ctx, budgetKey(l.keys)).Float64()
+			require.NoError(t, err, "the key holds the budget's own state again")
+			assert.Positive(t, tat)
+			ttl, err := rdb.PTTL(ctx, budgetKey(l.keys)).Result()
+			require.NoError(t, err)
+			assert.Positive(t, ttl, "with the expiry the script gives it")
+
+			other := newTestLimiter(t, key, 60, 10, time.Minute) // another process
+			for range 4 {
+				require.NoError(t, l.Wait(ctx))
+				require.NoError(t, other.Wait(ctx))
+			}
+			assert.Equal(t, 1, strings.Count(logs.String(), "deleted a rate-limit budget key"), logs.String())
+			assert.Contains(t, logs.String(), "key="+key)
+			assert.NotContains(t, logs.String(), "does not answer", "Redis answered all along")
+			assert.NotContains(t, logs.String(), secretAccess)
+		})
+	}
+}
+
+// Through a client: a call on a Limiter whose budget key another tool
+// broke is sent once and answered, and the client's own pacer never stood
+// in (it would warn that the Limiter failed).
+func TestClientCallsThroughAForeignBudget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := atlastest.NewServer()
+	t.Cleanup(srv.Close)
+	var clientLogs testkit.SyncBuffer
+	key := testKey(t)
+	c, l := newLimitedReplica(t, srv, key, 60, 10, time.Minute,
+		atlas.WithLogger(slog.New(slog.NewTextHandler(&clientLogs, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	require.NoError(t, newTestClient(t).HSet(ctx, budgetKey(l.keys), "owner", "someone").Err())
+
+	co, err := c.Companies.Get(ctx, srv.CompanyID())
+	require.NoError(t, err)
+	assert.Equal(t, srv.CompanyID(), co.ID)
+	assert.Empty(t, clientLogs.String(), "no Limiter failure")
+	assert.Len(t, srv.Requests(), 2, "a login and the call, each once")
+}
+
+// A 429 observed on a budget key that another tool broke still pauses every
+// process, and the key is deleted (which empties the bucket, as the drain
+// of a 429 would) rather than taken for Redis being down.
+func TestLimiterObserveDeletesAForeignBudget(t *testing.T) {
+	t.Parallel()
+	for _, fv := range foreignBudgets() {
+		t.Run(fv.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			l, logs := newForeignBudgetLimiter(t, testKey(t), fv.set)
+			rdb := newTestClient(t)
+
+			l.Observe(ctx, atlas.RateObservation{StatusCode: http.StatusTooManyRequests, RetryAfter: 30 * time.Second})
+			pause, err := rdb.PTTL(ctx, l.keys.pause).Result()
+			require.NoError(t, err)
+			assert.Greater(t, pause, 20*time.Second, "every process pauses")
+			n, err := rdb.Exists(ctx, budgetKey(l.keys)).Result()
+			require.NoError(t, err)
+			assert.Zero(t, n, "the foreign budget is gone")
+			assert.Equal(t, 1, strings.Count(logs.String(), "deleted a rate-limit budget key"), logs.String())
+			assert.NotContains(t, logs.String(), "does not answer")
+			require.NoError(t, l.checkDown(), "the Limiter is not taken for down")
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,6 +199,11 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			if cerr := ctx.Err(); cerr != nil {
 				return fmt.Errorf("atlasredis: waiting for the shared rate limit: %w", cerr)
 			}
+			if foreign := (*foreignBudgetError)(nil); errors.As(err, &foreign) {
+				// Written again as soon as it was deleted: Redis answers,
+				// but this attempt paces itself.
+				return fmt.Errorf("atlasredis: limiter %q: %w: %s", l.key, ErrUnavailable, err.Error())
+			}
 			return l.failed(ctx, err)
 		}
 		l.answered(ctx)
@@ -230,10 +236,24 @@ func (l *Limiter) yield(refusals int) time.Duration {
 // take asks Redis, in one round trip, whether the processes are paused and
 // for a token. It returns 0 when the attempt may go, or how long to wait
 // before asking again. A token taken during a pause is not used: it stands
-// for time in which nothing could be sent anyway.
+// for time in which nothing could be sent anyway. A budget key that holds
+// what no Limiter writes is deleted, and Redis asked again.
 func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
+	d, err := l.ask(ctx)
+	var foreign *foreignBudgetError
+	if errors.As(err, &foreign) {
+		if err := l.healBudget(ctx, foreign); err != nil {
+			return 0, err
+		}
+		d, err = l.ask(ctx)
+	}
+	return d, err
+}
+
+// ask is one question of take's.
+func (l *Limiter) ask(ctx context.Context) (time.Duration, error) {
 	var pause *redis.DurationCmd
 	rd := &pipeliner{rdb: l.rdb, before: func(pipe redis.Pipeliner) {
 		pause = pipe.PTTL(ctx, l.keys.pause)
@@ -241,8 +261,11 @@ func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
 	res, err := guarded(func() (*redis_rate.Result, error) {
 		return redis_rate.NewLimiter(rd).Allow(ctx, l.keys.budget, l.limit)
 	})
+	if err == nil {
+		err = l.checkBudget(res)
+	}
 	if err != nil {
-		return 0, err
+		return 0, l.foreignBudget(err)
 	}
 	if err := pause.Err(); err != nil {
 		return 0, err
@@ -263,6 +286,68 @@ func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
 	}
 	return l.limit.Period / time.Duration(l.limit.Rate), nil
 }
+
+// foreignBudgetError is what the budget's key holds when no Limiter wrote it:
+// another kind of Redis value, something that is not a number, or a time
+// further ahead than any budget reaches. The rate-limit script cannot use
+// it, or would refuse every attempt until that time.
+type foreignBudgetError struct{ found string }
+
+func (e *foreignBudgetError) Error() string {
+	return "the rate-limit budget's key holds " + e.found
+}
+
+// foreignBudget returns err as a foreignBudgetError when it is Redis's or the
+// rate-limit script's refusal of what the budget's key holds; other errors
+// (Redis does not answer, a timeout) come back as they are.
+func (l *Limiter) foreignBudget(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case redis.HasErrorPrefix(err, "WRONGTYPE"):
+		return &foreignBudgetError{found: "another kind of Redis value than a string"}
+	case strings.Contains(err.Error(), "user_script:"):
+		// The script failed on what it read (a string that is no number).
+		return &foreignBudgetError{found: "a value that is not a number"}
+	}
+	return err
+}
+
+// checkBudget refuses an answer of the rate-limit script that no budget of
+// this Limiter's can give: its theoretical arrival time (how long until the
+// bucket is full again) is never further ahead than the burst's tolerance,
+// and ten windows more leaves room for Limiters of other settings sharing
+// the key. Beyond that, or past what a Duration holds, the key holds a
+// time that someone else wrote.
+func (l *Limiter) checkBudget(res *redis_rate.Result) error {
+	tolerance := l.limit.Period.Seconds() * float64(l.limit.Burst) / float64(l.limit.Rate)
+	farthest := 10 * (l.limit.Period.Seconds() + tolerance)
+	if res.ResetAfter < 0 || res.ResetAfter.Seconds() > farthest {
+		return &foreignBudgetError{found: "a time further ahead than any budget reaches"}
+	}
+	return nil
+}
+
+// healBudget deletes the budget's key, which holds what no Limiter writes,
+// so that the budget starts again, and logs that (the key's name and what
+// kind of value it held, never the value). Should another process have
+// healed it and taken a token meanwhile, that token is forgotten: the
+// budget is a little fuller for one moment, and the API's own limit, which
+// the Limiter sees in every answer, still holds.
+func (l *Limiter) healBudget(ctx context.Context, found *foreignBudgetError) error {
+	if err := l.rdb.Del(ctx, budgetKey(l.keys)).Err(); err != nil {
+		return err
+	}
+	if l.logger != nil {
+		l.logger.LogAttrs(ctx, slog.LevelWarn, "atlasredis: deleted a rate-limit budget key holding what no Limiter writes; the budget starts again",
+			slog.String("key", l.key), slog.String("found", found.found))
+	}
+	return nil
+}
+
+// budgetKey is the Redis key of the budget's state: redis_rate's, which is
+// the name given to it with its "rate:" prefix.
+func budgetKey(k accountKeys) string { return "rate:" + k.budget }
 
 // cutPause shortens a pause key that lasts p, longer than the Limiter's
 // maximum, to the maximum, and logs it the first time since a pause fitted.
@@ -342,9 +427,18 @@ func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
 		}}
 		// Take every token left, so that the processes start again from an
 		// empty bucket, as the API's is after a 429.
-		if _, err = guarded(func() (*redis_rate.Result, error) {
+		var res *redis_rate.Result
+		if res, err = guarded(func() (*redis_rate.Result, error) {
 			return redis_rate.NewLimiter(rd).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst)
 		}); err == nil {
+			err = l.checkBudget(res)
+		}
+		var foreign *foreignBudgetError
+		if errors.As(l.foreignBudget(err), &foreign) {
+			// Deleted, the bucket is empty as the drain would leave it.
+			err = l.healBudget(ctx, foreign)
+		}
+		if err == nil {
 			err = set.Err()
 		}
 	} else {

@@ -56,17 +56,7 @@ func BenchmarkInstrumentedOverhead(b *testing.B) {
 	sampled := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1))))
 	defer func() { _ = sampled.Shutdown(ctx) }()
-	for _, c := range []struct {
-		name string
-		tp   trace.TracerProvider
-		mp   metric.MeterProvider
-	}{
-		{"sdk", tp, mp},
-		{"sdk-spans", tp, metricnoop.NewMeterProvider()},
-		{"sdk-metrics", tracenoop.NewTracerProvider(), mp},
-		{"noop", tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()},
-		{"sdk-tenth-sampled", sampled, mp},
-	} {
+	for _, c := range append(providerCases(tp, mp), providers{"sdk-tenth-sampled", sampled, mp}) {
 		b.Run(c.name, func(b *testing.B) {
 			benchmarkOverhead(b, getCompany, atlasotel.Instrument(atlasotel.WithTracerProvider(c.tp), atlasotel.WithMeterProvider(c.mp),
 				atlasotel.WithPropagators(propagation.TraceContext{})))
@@ -80,6 +70,25 @@ func BenchmarkInstrumentedOverhead(b *testing.B) {
 		benchmarkOverhead(b, listInvoices, atlasotel.Instrument(atlasotel.WithTracerProvider(tp), atlasotel.WithMeterProvider(mp),
 			atlasotel.WithPropagators(propagation.TraceContext{})))
 	})
+}
+
+// providers are the tracer and meter providers of a sub-benchmark.
+type providers struct {
+	name string
+	tp   trace.TracerProvider
+	mp   metric.MeterProvider
+}
+
+// providerCases are the four ways of running atlasotel that the benchmarks
+// compare: on the SDK's providers tp and mp, on one of them with the API's
+// no-op provider for the other signal, and on no-op providers alone.
+func providerCases(tp trace.TracerProvider, mp metric.MeterProvider) []providers {
+	return []providers{
+		{"sdk", tp, mp},
+		{"sdk-spans", tp, metricnoop.NewMeterProvider()},
+		{"sdk-metrics", tracenoop.NewTracerProvider(), mp},
+		{"noop", tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()},
+	}
 }
 
 // A call that benchmarkOverhead makes, by a client of srv.

@@ -5,13 +5,9 @@ import (
 	"net/http"
 	"testing"
 
-	"go.opentelemetry.io/otel/metric"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	atlas "github.com/atlas-accounting/atlas-go"
 	"github.com/atlas-accounting/atlas-go/atlasotel"
@@ -30,16 +26,7 @@ func BenchmarkHooksOfOneCall(b *testing.B) {
 	defer func() { _ = tp.Shutdown(ctx) }()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	defer func() { _ = mp.Shutdown(ctx) }()
-	for _, c := range []struct {
-		name string
-		tp   trace.TracerProvider
-		mp   metric.MeterProvider
-	}{
-		{"sdk", tp, mp},
-		{"sdk-spans", tp, metricnoop.NewMeterProvider()},
-		{"sdk-metrics", tracenoop.NewTracerProvider(), mp},
-		{"noop", tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()},
-	} {
+	for _, c := range providerCases(tp, mp) {
 		b.Run(c.name, func(b *testing.B) {
 			ct := atlasotel.NewClientTrace(atlasotel.WithTracerProvider(c.tp), atlasotel.WithMeterProvider(c.mp),
 				atlasotel.WithPropagators(propagation.TraceContext{}))

@@ -111,14 +111,21 @@ const (
 // claimScript claims KEYS[1] for ARGV[1] (expiring in ARGV[2] milliseconds)
 // unless it is claimed or handled. Any other value there counts as a claim;
 // when it has no expiry (no Deduper wrote it), it gets the claim's, so that
-// the event is not busy for ever.
+// the event is not busy for ever. A handled mark without an expiry (written
+// by hand) gets the Deduper's ttl, ARGV[3] milliseconds, so that it is not
+// kept for ever.
 var claimScript = redis.NewScript(`
 local t = redis.call('TYPE', KEYS[1])['ok']
 if t == 'none' then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 0
 end
-if t == 'string' and redis.call('GET', KEYS[1]) == 'handled' then return 2 end
+if t == 'string' and redis.call('GET', KEYS[1]) == 'handled' then
+  if redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  end
+  return 2
+end
 if redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -146,7 +153,7 @@ func (d *Deduper) Claim(ctx context.Context, id string) (atlas.EventState, error
 	if err := d.check(ctx, id); err != nil {
 		return 0, err
 	}
-	n, err := claimScript.Run(ctx, d.rdb, []string{d.prefix + id}, d.owner, millis(d.claimTTL)).Int()
+	n, err := claimScript.Run(ctx, d.rdb, []string{d.prefix + id}, d.owner, millis(d.claimTTL), millis(d.ttl)).Int()
 	if err != nil {
 		return 0, fmt.Errorf("atlasredis: claim webhook event %q: %w", id, err)
 	}

@@ -36,7 +36,8 @@
 // rather than wedges: a pause longer than the Limiter's maximum is cut to it;
 // unreadable tokens are saved over by the next login of a client with
 // credentials (see TokenStore.Load); a lock or a webhook event's key without
-// an expiry is given the lock's or the claim's TTL; a budget key holding what
+// an expiry is given the lock's or the claim's TTL (a handled mark without
+// one, the Deduper's ttl); a budget key holding what
 // no Limiter writes (another kind of value, a string that is no number, a
 // time further ahead than any budget reaches) is deleted by the next Wait or
 // Observe, with a warning, and the budget starts again.

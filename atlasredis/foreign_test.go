@@ -346,3 +346,28 @@ func TestLimiterObserveDeletesAForeignBudget(t *testing.T) {
 		})
 	}
 }
+
+// A handled mark written by hand without an expiry counts as handled, and
+// is kept for the Deduper's ttl, not for ever.
+func TestDeduperHandledMarkWithoutExpiryGetsTheTTL(t *testing.T) {
+	t.Parallel()
+	const ttl = 300 * time.Millisecond
+	ctx := context.Background()
+	prefix := testKey(t) + ":"
+	rdb := newTestClient(t)
+	d := newTestDeduper(t, prefix, ttl)
+	require.NoError(t, rdb.Set(ctx, prefix+"evt_1", "handled", 0).Err())
+
+	st, err := d.Claim(ctx, "evt_1")
+	require.NoError(t, err)
+	assert.Equal(t, atlas.EventStateDone, st)
+	left, err := rdb.PTTL(ctx, prefix+"evt_1").Result()
+	require.NoError(t, err)
+	assert.Greater(t, left, time.Duration(0), "the mark got an expiry")
+	assert.LessOrEqual(t, left, ttl)
+
+	waitExpired(t, rdb, prefix+"evt_1")
+	st, err = d.Claim(ctx, "evt_1")
+	require.NoError(t, err)
+	assert.Equal(t, atlas.EventStateNew, st, "a delivery after the ttl is handled again, as after a mark of the Deduper's own")
+}

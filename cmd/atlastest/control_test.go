@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -117,17 +119,22 @@ func TestCommandControlToken(t *testing.T) {
 	hidden(t, p.stderr.String(), token, "the log")
 }
 
-// -addr beyond loopback serves with a token, or with -control-open (and a warning);
-// without either it does not start (TestBadFlagsExitWithStatus2).
+// -addr beyond loopback serves with a token (given on the command line, or in a file
+// that ps does not show, ending with a newline as an editor or echo leaves it), or with
+// -control-open (and a warning); without either it does not start
+// (TestBadFlagsExitWithStatus2).
 func TestCommandOnEveryInterface(t *testing.T) {
 	t.Parallel()
 	const token = "ctl-token-9c4d"
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(token+"\r\n"), 0o600))
 	for _, tc := range []struct {
 		name string
 		args []string
 		want int // the status of GET /seed without a token
 	}{
 		{"token", []string{"-control-token", token}, http.StatusUnauthorized},
+		{"token file", []string{"-control-token-file", tokenFile}, http.StatusUnauthorized},
 		{"open", []string{"-control-open"}, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,6 +168,7 @@ func TestCommandOnEveryInterface(t *testing.T) {
 				assert.Contains(t, stderr.String(), "the control API is open to anyone who can reach 0.0.0.0:0")
 			} else {
 				assert.NotContains(t, stderr.String(), "is open to anyone")
+				hidden(t, stderr.String(), token, "the log")
 			}
 		})
 	}

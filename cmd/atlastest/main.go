@@ -17,8 +17,9 @@
 // subscriptions and deliveries, the state. The control API answers requests to a loopback
 // address or name (and the hosts of -control-host), never a browser's cross-site request,
 // and bodies up to -control-max-body. An -addr beyond loopback (":8080", "0.0.0.0:8080")
-// needs -control-token, which control requests then carry as a bearer token, or
-// -control-open to serve the control API to whoever can reach it.
+// needs -control-token (or -control-token-file, whose content ps does not show), which
+// control requests then carry as a bearer token, or -control-open to serve the control API
+// to whoever can reach it.
 //
 // Flags set what atlastest's options set: the plan (-tier, or -limit, -burst and -window),
 // token lifetimes, seeded invoices, a second company, chaos, latency, webhook
@@ -347,7 +348,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.saveState, "save-state", "", "on exit, save the state as JSON to this file (for -state)")
 	var (
 		controlHosts listFlag
-		controlToken = fs.String("control-token", "", "every control request must carry this token: Authorization: Bearer TOKEN (needed with an -addr beyond loopback, unless -control-open)")
+		controlToken = fs.String("control-token", "", "every control request must carry this token: Authorization: Bearer TOKEN (needed with an -addr beyond loopback, unless -control-open); ps shows it to every user of the machine, -control-token-file does not")
+		tokenFile    = fs.String("control-token-file", "", "-control-token read from this file (its content, a final newline left out), such as a docker-compose secret")
 		controlOpen  = fs.Bool("control-open", false, "serve the control API (seeded passwords included) on an -addr beyond loopback without -control-token")
 		controlBody  = fs.String("control-max-body", "32MiB", "the largest control request body, such as a state for PUT /_atlastest/state: bytes, or with KiB, MiB or GiB")
 	)
@@ -376,17 +378,32 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		cfg.opts = append(cfg.opts, o)
 	}
 
+	// The token comes from the flag or from a file, under the name of the flag
+	// that gave it.
+	token, tokenFlag := *controlToken, ""
+	switch {
+	case set["control-token"] && set["control-token-file"]:
+		bad("-control-token and -control-token-file: give the token one way")
+	case set["control-token"]:
+		tokenFlag = "-control-token"
+	case set["control-token-file"]:
+		if b, err := os.ReadFile(*tokenFile); err != nil {
+			bad("-control-token-file: %v", err)
+		} else {
+			token, tokenFlag = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), "-control-token-file"
+		}
+	}
 	if host, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		bad("-addr %q: %v", cfg.addr, err)
 	} else if !isLoopback(host) {
 		cfg.open = true
-		if *controlToken == "" && !*controlOpen {
-			bad("-addr %q listens beyond this machine's loopback interface, where anyone who can reach it could read the seeded passwords and drive the fake through the control API: give -control-token TOKEN (control requests then send Authorization: Bearer TOKEN), or -control-open to serve it to them all the same", cfg.addr)
+		if token == "" && !set["control-token-file"] && !*controlOpen {
+			bad("-addr %q listens beyond this machine's loopback interface, where anyone who can reach it could read the seeded passwords and drive the fake through the control API: give -control-token TOKEN or -control-token-file FILE (control requests then send Authorization: Bearer TOKEN), or -control-open to serve it to them all the same", cfg.addr)
 		}
 	}
-	if set["control-token"] {
+	if tokenFlag != "" {
 		cfg.tokenSet = true
-		opt("-control-token", atlastest.WithControlToken(*controlToken))
+		opt(tokenFlag, atlastest.WithControlToken(token))
 	}
 	if len(controlHosts) > 0 {
 		opt("-control-host", atlastest.WithControlHosts(controlHosts...))

@@ -507,7 +507,11 @@ func TestQuickstartAgainstTheCommand(t *testing.T) {
 
 func TestBadFlagsExitWithStatus2(t *testing.T) {
 	t.Parallel()
-	missing := filepath.Join(t.TempDir(), "missing.json")
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.json")
+	emptyToken, spacedToken := filepath.Join(dir, "empty"), filepath.Join(dir, "spaced")
+	require.NoError(t, os.WriteFile(emptyToken, []byte("\n"), 0o600))
+	require.NoError(t, os.WriteFile(spacedToken, []byte("secret-part other-part\n"), 0o600))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -546,6 +550,10 @@ func TestBadFlagsExitWithStatus2(t *testing.T) {
 		{[]string{"-addr", "atlastest:8080"}, "listens beyond this machine's loopback interface"},
 		{[]string{"-control-token", ""}, "-control-token: the token is empty"},
 		{[]string{"-control-token", "two words"}, "-control-token: the token has a character"},
+		{[]string{"-control-token", "t", "-control-token-file", spacedToken}, "-control-token and -control-token-file: give the token one way"},
+		{[]string{"-control-token-file", missing}, "-control-token-file: open " + missing},
+		{[]string{"-addr", "0.0.0.0:8080", "-control-token-file", emptyToken}, "-control-token-file: the token is empty"},
+		{[]string{"-control-token-file", spacedToken}, "-control-token-file: the token has a character"},
 		{[]string{"-control-host", "atlastest:8080"}, `-control-host: "atlastest:8080" has a port`},
 		{[]string{"-control-max-body", "lots"}, `-control-max-body: "lots" is not a positive size`},
 		{[]string{"-control-max-body", "0"}, `-control-max-body: "0" is not a positive size`},
@@ -558,6 +566,7 @@ func TestBadFlagsExitWithStatus2(t *testing.T) {
 			require.NotPanics(t, func() { code = run(context.Background(), tc.args, &stdout, &stderr) })
 			assert.Equal(t, exitUsage, code)
 			assert.Contains(t, stderr.String(), tc.want)
+			assert.NotContains(t, stderr.String(), "secret-part", "a token file's content is never printed")
 			assert.Empty(t, stdout.String(), "nothing on stdout: no server started")
 		})
 	}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,6 +110,11 @@ func TestReadmeCommandLinesParse(t *testing.T) {
 			}
 			words, err := shellWords(rest, map[string]string{"ATLASTEST_TOKEN": "readme-token"})
 			require.NoError(t, err, line)
+			if i := slices.Index(words, "-control-token-file"); i >= 0 && i+1 < len(words) {
+				// The secret's file the README names is a file of the test's.
+				words[i+1] = filepath.Join(t.TempDir(), "token")
+				require.NoError(t, os.WriteFile(words[i+1], []byte("readme-token\n"), 0o600))
+			}
 			_, err = parseFlags(words, io.Discard)
 			require.NoError(t, err, line)
 			lines++

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atlas-accounting/atlas-go/internal/testkit"
+	"github.com/go-redis/redis_rate/v10"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -322,8 +323,9 @@ func TestClientCallsThroughAForeignBudget(t *testing.T) {
 }
 
 // A 429 observed on a budget key that another tool broke still pauses every
-// process, and the key is deleted (which empties the bucket, as the drain
-// of a 429 would) rather than taken for Redis being down.
+// process and empties the bucket, as it does on a budget of the Limiter's
+// own: the key is deleted and the bucket drained, rather than Redis taken
+// for down.
 func TestLimiterObserveDeletesAForeignBudget(t *testing.T) {
 	t.Parallel()
 	for _, fv := range foreignBudgets() {
@@ -337,9 +339,11 @@ func TestLimiterObserveDeletesAForeignBudget(t *testing.T) {
 			pause, err := rdb.PTTL(ctx, l.keys.pause).Result()
 			require.NoError(t, err)
 			assert.Greater(t, pause, 20*time.Second, "every process pauses")
-			n, err := rdb.Exists(ctx, budgetKey(l.keys)).Result()
+			_, err = rdb.Get(ctx, budgetKey(l.keys)).Float64()
+			require.NoError(t, err, "the key holds the budget's own state again")
+			res, err := redis_rate.NewLimiter(rdb).Allow(ctx, l.keys.budget, l.limit)
 			require.NoError(t, err)
-			assert.Zero(t, n, "the foreign budget is gone")
+			assert.Zero(t, res.Allowed, "the bucket is empty, as after any 429")
 			assert.Equal(t, 1, strings.Count(logs.String(), "deleted a rate-limit budget key"), logs.String())
 			assert.NotContains(t, logs.String(), "does not answer")
 			require.NoError(t, l.checkDown(), "the Limiter is not taken for down")

@@ -435,8 +435,12 @@ func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
 		}
 		var foreign *foreignBudgetError
 		if errors.As(l.foreignBudget(err), &foreign) {
-			// Deleted, the bucket is empty as the drain would leave it.
-			err = l.healBudget(ctx, foreign)
+			if err = l.healBudget(ctx, foreign); err == nil {
+				// Deleted, the bucket is full: empty it as above.
+				_, err = guarded(func() (*redis_rate.Result, error) {
+					return redis_rate.NewLimiter(l.rdb).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst)
+				})
+			}
 		}
 		if err == nil {
 			err = set.Err()

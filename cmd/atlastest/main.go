@@ -296,6 +296,28 @@ func (r *repeatFlag) Set(v string) error {
 	return nil
 }
 
+// maxTokenFile is the most a -control-token-file may hold: a token is far
+// shorter, and a path such as /dev/zero must not be read for ever.
+const maxTokenFile = 4 << 10
+
+// readTokenFile returns the content of the file at path less a final newline
+// (\n or \r\n), as a token; errors never quote the content.
+func readTokenFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = f.Close() }()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxTokenFile {
+		return "", fmt.Errorf("%s holds more than %d bytes: not a token", path, maxTokenFile)
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), nil
+}
+
 // eventTypes are the webhook event types of the contract.
 var eventTypes = []string{"invoice.created", "invoice.sent", "invoice.paid", "bill.approved", "payment.received", "period.closed"}
 
@@ -387,10 +409,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	case set["control-token"]:
 		tokenFlag = "-control-token"
 	case set["control-token-file"]:
-		if b, err := os.ReadFile(*tokenFile); err != nil {
+		if t, err := readTokenFile(*tokenFile); err != nil {
 			bad("-control-token-file: %v", err)
 		} else {
-			token, tokenFlag = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), "-control-token-file"
+			token, tokenFlag = t, "-control-token-file"
 		}
 	}
 	if host, _, err := net.SplitHostPort(cfg.addr); err != nil {

@@ -554,6 +554,7 @@ func TestBadFlagsExitWithStatus2(t *testing.T) {
 		{[]string{"-control-token-file", missing}, "-control-token-file: open " + missing},
 		{[]string{"-addr", "0.0.0.0:8080", "-control-token-file", emptyToken}, "-control-token-file: the token is empty"},
 		{[]string{"-control-token-file", spacedToken}, "-control-token-file: the token has a character"},
+		{[]string{"-control-token-file", "/dev/zero"}, "-control-token-file: /dev/zero holds more than 4096 bytes: not a token"},
 		{[]string{"-control-host", "atlastest:8080"}, `-control-host: "atlastest:8080" has a port`},
 		{[]string{"-control-max-body", "lots"}, `-control-max-body: "lots" is not a positive size`},
 		{[]string{"-control-max-body", "0"}, `-control-max-body: "0" is not a positive size`},

@@ -225,18 +225,19 @@ func (t *clientTracer) callStart(ctx context.Context, info atlas.CallInfo) conte
 	}
 	ss := t.callStarts.get(callSpanKey{op: info.Operation, company: info.Company}, newCallStart)
 	ctx, span := t.tracer.Start(ctx, ss.name, ss.opts...)
-	return &callCtx{Context: ctx, state: callState{span: span, own: true}}
+	return &stateCtx[callKey, callState]{Context: ctx, state: callState{span: span, own: true}}
 }
 
-// callCtx is a call's context, which carries its state.
-type callCtx struct {
+// stateCtx is a call's or an attempt's context, which carries its state S
+// (allocated with the context) under the key type K.
+type stateCtx[K, S any] struct {
 	context.Context
-	state callState
+	state S
 }
 
-// Value returns the call's state for callKey, else what the context holds.
-func (c *callCtx) Value(key any) any {
-	if _, ok := key.(callKey); ok {
+// Value returns the state for a key of type K, else what the context holds.
+func (c *stateCtx[K, S]) Value(key any) any {
+	if _, ok := key.(K); ok {
 		return &c.state
 	}
 	return c.Context.Value(key)
@@ -278,28 +279,13 @@ func (t *clientTracer) attemptStart(ctx context.Context, info atlas.AttemptInfo)
 		}
 	}
 	ctx, span := t.tracer.Start(ctx, ss.name, opts...)
-	ac := &attemptCtx{Context: ctx, state: attemptState{span: span, start: ss}}
+	ac := &stateCtx[attemptKey, attemptState]{Context: ctx, state: attemptState{span: span, start: ss}}
 	if info.Header != nil {
 		ac.state.carrier.h = info.Header
 		t.prop.Inject(ctx, &ac.state.carrier)
 	}
 	ac.state.began = time.Now()
 	return ac
-}
-
-// attemptCtx is an attempt's context, which carries its state.
-type attemptCtx struct {
-	context.Context
-	state attemptState
-}
-
-// Value returns the attempt's state for attemptKey, else what the context
-// holds.
-func (c *attemptCtx) Value(key any) any {
-	if _, ok := key.(attemptKey); ok {
-		return &c.state
-	}
-	return c.Context.Value(key)
 }
 
 func (t *clientTracer) attemptDone(ctx context.Context, info atlas.AttemptDoneInfo) {

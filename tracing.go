@@ -46,36 +46,33 @@ func next(ctx, returned context.Context) context.Context {
 	return returned
 }
 
-func (t tracers) callStart(ctx context.Context, info CallInfo) context.Context {
+// chain calls the hook that pick returns of each ClientTrace that has one,
+// each with the context the one before returned (see next), and returns the
+// last of them: the start hooks of a call, an attempt and a renewal.
+func chain[I any](ctx context.Context, t tracers, info I, pick func(*ClientTrace) func(context.Context, I) context.Context) context.Context {
 	t.each(func(ct *ClientTrace) {
-		if ct.CallStart != nil {
-			ctx = next(ctx, ct.CallStart(ctx, info))
+		if hook := pick(ct); hook != nil {
+			ctx = next(ctx, hook(ctx, info))
 		}
 	})
 	return ctx
+}
+
+func callStartOf(ct *ClientTrace) func(context.Context, CallInfo) context.Context {
+	return ct.CallStart
+}
+
+func attemptStartOf(ct *ClientTrace) func(context.Context, AttemptInfo) context.Context {
+	return ct.AttemptStart
+}
+
+func renewalStartOf(ct *ClientTrace) func(context.Context, TokenRenewalInfo) context.Context {
+	return ct.TokenRenewalStart
 }
 
 // startsAttempts reports whether a hook sees an attempt's start.
 func (t tracers) startsAttempts() bool {
 	return t.ctx != nil && t.ctx.AttemptStart != nil || t.client != nil && t.client.AttemptStart != nil
-}
-
-func (t tracers) attemptStart(ctx context.Context, info AttemptInfo) context.Context {
-	t.each(func(ct *ClientTrace) {
-		if ct.AttemptStart != nil {
-			ctx = next(ctx, ct.AttemptStart(ctx, info))
-		}
-	})
-	return ctx
-}
-
-func (t tracers) renewalStart(ctx context.Context, info TokenRenewalInfo) context.Context {
-	t.each(func(ct *ClientTrace) {
-		if ct.TokenRenewalStart != nil {
-			ctx = next(ctx, ct.TokenRenewalStart(ctx, info))
-		}
-	})
-	return ctx
 }
 
 func (t tracers) wait(ctx context.Context, info WaitInfo) {
@@ -105,7 +102,7 @@ func (st *callState) startTrace(ctx context.Context, tr tracers, c *Client, req 
 	ct := &st.traced // allocated with the call's state
 	*ct = callTrace{tr: tr, info: CallInfo{Operation: req.operation(), Method: req.Method, Route: req.Route, Company: c.companyOf(req)},
 		host: c.core.host, port: c.core.port, start: time.Now()}
-	ct.ctx = tr.callStart(ctx, ct.info)
+	ct.ctx = chain(ctx, tr, ct.info, callStartOf)
 	st.trace = ct
 	return ct.ctx
 }
@@ -162,7 +159,7 @@ func (ct *callTrace) attemptStart(ctx context.Context, r *http.Request, resend i
 		return ctx, nil
 	}
 	h := http.Header{}
-	actx := ct.tr.attemptStart(ctx, AttemptInfo{CallInfo: ct.info, Host: ct.host, Port: ct.port, Resend: resend, Header: h})
+	actx := chain(ctx, ct.tr, AttemptInfo{CallInfo: ct.info, Host: ct.host, Port: ct.port, Resend: resend, Header: h}, attemptStartOf)
 	for k, vs := range h {
 		ck := http.CanonicalHeaderKey(k)
 		if _, ok := r.Header[ck]; ok || reservedHeaders[ck] || !validHeaderName(ck) || len(vs) == 0 {
@@ -238,7 +235,7 @@ func (tm *tokenManager) startRenewal(ctx context.Context, kind TokenRenewalKind,
 	if !tr.on() {
 		return ctx, nil
 	}
-	rctx := tr.renewalStart(ctx, TokenRenewalInfo{Kind: kind})
+	rctx := chain(ctx, tr, TokenRenewalInfo{Kind: kind}, renewalStartOf)
 	tm.mu.Lock()
 	f.traced = rctx
 	tm.mu.Unlock()

@@ -163,14 +163,12 @@ func (co *core) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable, resp.StatusCode == http.StatusGatewayTimeout:
 		retryAfter = st.ans.retryAfter
 	case resp.StatusCode == http.StatusInternalServerError && st.idempotent:
-	case st.cut(resp) != nil:
+	default:
 		// An answer whose body was cut short is retried as a dropped
 		// connection is, whatever its status said.
-		if err = st.cut(resp); !retryableError(err) {
+		if err = st.cut(resp); err == nil || !retryableError(err) {
 			return false, nil
 		}
-	default:
-		return false, nil
 	}
 
 	wait := st.ans.retryAfter

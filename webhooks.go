@@ -259,6 +259,10 @@ func (*PaymentReceivedData) EventType() EventType { return EventPaymentReceived 
 // EventType returns EventPeriodClosed.
 func (*PeriodClosedData) EventType() EventType { return EventPeriodClosed }
 
+// Known reports whether t is an event type this version of the SDK decodes
+// into a typed Data; ParseWebhook gives another one a nil Data.
+func (t EventType) Known() bool { return newEventData(t) != nil }
+
 // newEventData returns an empty payload for t, or nil when t is unknown.
 func newEventData(t EventType) EventData {
 	switch t {

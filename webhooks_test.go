@@ -53,6 +53,12 @@ func TestWebhookModelsFollowTheContract(t *testing.T) {
 	}
 	assert.ElementsMatch(t, enum, strs(atlas.EventInvoiceCreated, atlas.EventInvoiceSent, atlas.EventInvoicePaid,
 		atlas.EventBillApproved, atlas.EventPaymentReceived, atlas.EventPeriodClosed))
+	for _, e := range enum {
+		assert.True(t, atlas.EventType(e).Known(), "the contract's %q is known", e)
+	}
+	for _, e := range []string{"", "invoice.deleted", "INVOICE.PAID", "invoice.paid "} {
+		assert.False(t, atlas.EventType(e).Known(), "%q is not an event type of the contract", e)
+	}
 
 	models := map[string]any{
 		"InvoiceEventData": atlas.InvoiceEventData{}, "BillApprovedData": atlas.BillApprovedData{},

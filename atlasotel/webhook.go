@@ -23,16 +23,6 @@ const (
 // sender's new or odd event names never become span names or metric labels.
 const otherEvent = "_OTHER"
 
-// knownEvents are the events a span may be named after.
-var knownEvents = map[string]bool{
-	string(atlas.EventInvoiceCreated):  true,
-	string(atlas.EventInvoiceSent):     true,
-	string(atlas.EventInvoicePaid):     true,
-	string(atlas.EventBillApproved):    true,
-	string(atlas.EventPaymentReceived): true,
-	string(atlas.EventPeriodClosed):    true,
-}
-
 type webhookTracer struct {
 	tracer     trace.Tracer
 	prop       propagation.TextMapPropagator
@@ -75,7 +65,7 @@ func (t *webhookTracer) eventVerified(ctx context.Context, event string) {
 	if !ok {
 		return
 	}
-	if !knownEvents[event] {
+	if !atlas.EventType(event).Known() {
 		event = otherEvent
 	} else {
 		ds.span.SetName("atlas webhook " + event)

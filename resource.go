@@ -79,10 +79,11 @@ func getItem[T any](ctx context.Context, c *Client, op, route, id string, opts [
 // update PATCHes the item id at route with params, whose unset (nil) fields
 // stay off the wire.
 func update[T, P any](ctx context.Context, c *Client, op, route, id string, params *P, opts []RequestOption) (*T, error) {
-	if err := checkID(http.MethodPatch+" "+route, id); err != nil {
+	name := http.MethodPatch + " " + route
+	if err := checkID(name, id); err != nil {
 		return nil, err
 	}
-	if err := checkParams(http.MethodPatch+" "+route, params); err != nil {
+	if err := checkParams(name, params); err != nil {
 		return nil, err
 	}
 	return call[T](ctx, c, Request{Method: http.MethodPatch, Route: route, id: id, Body: params, Company: CompanyOptional, op: op}, configOf(opts))
@@ -99,10 +100,11 @@ func action[T any](ctx context.Context, c *Client, op, route, id string, opts []
 
 // actionWith POSTs params to the action route of the item id.
 func actionWith[T, P any](ctx context.Context, c *Client, op, route, id string, params *P, opts []PostOption) (*T, error) {
-	if err := checkID(http.MethodPost+" "+route, id); err != nil {
+	name := http.MethodPost + " " + route
+	if err := checkID(name, id); err != nil {
 		return nil, err
 	}
-	if err := checkParams(http.MethodPost+" "+route, params); err != nil {
+	if err := checkParams(name, params); err != nil {
 		return nil, err
 	}
 	return call[T](ctx, c, Request{Method: http.MethodPost, Route: route, id: id, Body: params, Company: CompanyOptional, op: op}, configOf(opts))
@@ -110,12 +112,13 @@ func actionWith[T, P any](ctx context.Context, c *Client, op, route, id string, 
 
 // report GETs the report at path; params' url-tagged fields are its query.
 func report[T, P any](ctx context.Context, c *Client, op, path string, params *P, opts []RequestOption) (*T, error) {
-	if err := checkParams(http.MethodGet+" "+path, params); err != nil {
+	name := http.MethodGet + " " + path
+	if err := checkParams(name, params); err != nil {
 		return nil, err
 	}
 	_, q, err := queryOf(params)
 	if err != nil {
-		return nil, invalidParams(http.MethodGet+" "+path, "%v", err)
+		return nil, invalidParams(name, "%v", err)
 	}
 	return call[T](ctx, c, Request{Method: http.MethodGet, Path: path, Route: path, Query: q, Company: CompanyRequired, op: op}, configOf(opts))
 }

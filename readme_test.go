@@ -1,7 +1,6 @@
 package atlas_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -78,43 +77,12 @@ type readmeSnippet struct {
 // readmeSnippets returns the ```go blocks of the README.
 func readmeSnippets(t *testing.T, path string) []readmeSnippet {
 	t.Helper()
-	f, err := os.Open(path)
+	all, err := testkit.ReadmeSnippets(path)
 	require.NoError(t, err)
-	defer func() { _ = f.Close() }() // opened to read; a Close error loses nothing
-
-	var (
-		out      []readmeSnippet
-		cur      *readmeSnippet
-		prev     string // the last non-blank line outside a block
-		lineNo   int
-		scanner  = bufio.NewScanner(f)
-		collect  strings.Builder
-		inFence  bool
-		skipNext bool
-	)
-	for scanner.Scan() {
-		lineNo++
-		line := scanner.Text()
-		switch {
-		case !inFence && strings.HasPrefix(line, "```go"):
-			inFence = true
-			skipNext = strings.HasPrefix(prev, notCompiledMarker)
-			cur = &readmeSnippet{line: lineNo + 1, skipped: skipNext}
-			collect.Reset()
-		case inFence && strings.HasPrefix(line, "```"):
-			inFence = false
-			cur.code = collect.String()
-			out = append(out, *cur)
-			prev = ""
-		case inFence:
-			collect.WriteString(line)
-			collect.WriteByte('\n')
-		case strings.TrimSpace(line) != "":
-			prev = strings.TrimSpace(line)
-		}
+	out := make([]readmeSnippet, 0, len(all))
+	for _, sn := range all {
+		out = append(out, readmeSnippet{line: sn.Line, code: sn.Code, skipped: strings.HasPrefix(sn.Before, notCompiledMarker)})
 	}
-	require.NoError(t, scanner.Err())
-	require.False(t, inFence, "README.md: a ```go block is not closed")
 	return out
 }
 

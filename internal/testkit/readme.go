@@ -17,6 +17,59 @@ import (
 // goes on to name the module's test that compiles it.
 const ModuleSnippetMarker = "<!-- readme_test: not compiled by the core module; "
 
+// Snippet is a ```go block of a README.
+type Snippet struct {
+	Line   int    // the README line of the block's first line of code
+	Code   string // the block's lines, each ending in a newline
+	Before string // the last non-blank line before the block (since the one before), trimmed
+}
+
+// ReadmeSnippets returns the ```go blocks of the README at path, in order.
+// A block that is not closed is an error.
+func ReadmeSnippets(path string) ([]Snippet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }() // opened to read; a Close error loses nothing
+	var (
+		out     []Snippet
+		cur     Snippet
+		code    strings.Builder
+		prev    string // the last non-blank line outside a block
+		lineNo  int
+		inFence bool
+	)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lineNo++
+		line := sc.Text()
+		switch {
+		case !inFence && strings.HasPrefix(line, "```go"):
+			inFence = true
+			cur = Snippet{Line: lineNo + 1, Before: prev}
+			code.Reset()
+		case inFence && strings.HasPrefix(line, "```"):
+			inFence = false
+			cur.Code = code.String()
+			out = append(out, cur)
+			prev = ""
+		case inFence:
+			code.WriteString(line)
+			code.WriteByte('\n')
+		case strings.TrimSpace(line) != "":
+			prev = strings.TrimSpace(line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if inFence {
+		return nil, fmt.Errorf("%s: a ```go block is not closed", path)
+	}
+	return out, nil
+}
+
 // CompileReadmeSnippets builds, as packages of the module whose directory is
 // the test's working directory, every Go snippet of readme that follows a
 // line starting with ModuleSnippetMarker + module + "/": whole programs
@@ -28,36 +81,16 @@ func CompileReadmeSnippets(t *testing.T, readme, module string) {
 	if err != nil {
 		t.Fatalf("no go command: %v", err)
 	}
-	raw, err := os.ReadFile(readme)
+	all, err := ReadmeSnippets(readme)
 	if err != nil {
-		t.Fatalf("read %s: %v", readme, err)
+		t.Fatal(err)
 	}
 	marker := ModuleSnippetMarker + module + "/"
 	var snippets []string
-	var cur strings.Builder
-	inFence, take := false, false
-	prev := ""
-	sc := bufio.NewScanner(strings.NewReader(string(raw)))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case !inFence && strings.HasPrefix(line, "```go"):
-			inFence, take = true, strings.HasPrefix(prev, marker)
-			cur.Reset()
-		case inFence && strings.HasPrefix(line, "```"):
-			inFence = false
-			if take {
-				snippets = append(snippets, cur.String())
-			}
-			prev = ""
-		case inFence:
-			cur.WriteString(line + "\n")
-		case strings.TrimSpace(line) != "":
-			prev = strings.TrimSpace(line)
+	for _, sn := range all {
+		if strings.HasPrefix(sn.Before, marker) {
+			snippets = append(snippets, sn.Code)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", readme, err)
 	}
 	if len(snippets) == 0 {
 		t.Fatalf("%s has no snippet marked for %s", readme, module)

@@ -241,14 +241,11 @@ func (l *Limiter) yield(refusals int) time.Duration {
 func (l *Limiter) take(ctx context.Context) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	d, err := l.ask(ctx)
-	var foreign *foreignBudgetError
-	if errors.As(err, &foreign) {
-		if err := l.healBudget(ctx, foreign); err != nil {
-			return 0, err
-		}
+	var d time.Duration
+	err := l.healing(ctx, func() (err error) {
 		d, err = l.ask(ctx)
-	}
+		return err
+	})
 	return d, err
 }
 
@@ -261,11 +258,8 @@ func (l *Limiter) ask(ctx context.Context) (time.Duration, error) {
 	res, err := guarded(func() (*redis_rate.Result, error) {
 		return redis_rate.NewLimiter(rd).Allow(ctx, l.keys.budget, l.limit)
 	})
-	if err == nil {
-		err = l.checkBudget(res)
-	}
-	if err != nil {
-		return 0, l.foreignBudget(err)
+	if err := l.budgetErr(res, err); err != nil {
+		return 0, err
 	}
 	if err := pause.Err(); err != nil {
 		return 0, err
@@ -297,13 +291,29 @@ func (e *foreignBudgetError) Error() string {
 	return "the rate-limit budget's key holds " + e.found
 }
 
-// foreignBudget returns err as a foreignBudgetError when it is Redis's or the
-// rate-limit script's refusal of what the budget's key holds; other errors
-// (Redis does not answer, a timeout) come back as they are.
-func (l *Limiter) foreignBudget(err error) error {
+// healing runs f, which asks the rate-limit script about the budget (see
+// budgetErr); when the budget's key holds what no Limiter writes, it deletes
+// the key (healBudget) and runs f once more, on a budget that starts again.
+func (l *Limiter) healing(ctx context.Context, f func() error) error {
+	err := f()
+	var foreign *foreignBudgetError
+	if errors.As(err, &foreign) {
+		if err := l.healBudget(ctx, foreign); err != nil {
+			return err
+		}
+		err = f()
+	}
+	return err
+}
+
+// budgetErr is the error of an answer of the rate-limit script: a
+// foreignBudgetError when Redis or the script refused what the budget's key
+// holds, or when the answer is one no budget of this Limiter's gives (see
+// checkBudget); other errors (Redis does not answer, a timeout) as they are.
+func (l *Limiter) budgetErr(res *redis_rate.Result, err error) error {
 	switch {
 	case err == nil:
-		return nil
+		return l.checkBudget(res)
 	case redis.HasErrorPrefix(err, "WRONGTYPE"):
 		return &foreignBudgetError{found: "another kind of Redis value than a string"}
 	case strings.Contains(err.Error(), "user_script:"):
@@ -427,21 +437,11 @@ func (l *Limiter) Observe(ctx context.Context, o atlas.RateObservation) {
 		}}
 		// Take every token left, so that the processes start again from an
 		// empty bucket, as the API's is after a 429.
-		var res *redis_rate.Result
-		if res, err = guarded(func() (*redis_rate.Result, error) {
-			return redis_rate.NewLimiter(rd).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst)
-		}); err == nil {
-			err = l.checkBudget(res)
-		}
-		var foreign *foreignBudgetError
-		if errors.As(l.foreignBudget(err), &foreign) {
-			if err = l.healBudget(ctx, foreign); err == nil {
-				// Deleted, the bucket is full: empty it as above.
-				_, err = guarded(func() (*redis_rate.Result, error) {
-					return redis_rate.NewLimiter(l.rdb).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst)
-				})
-			}
-		}
+		err = l.healing(ctx, func() error {
+			return l.budgetErr(guarded(func() (*redis_rate.Result, error) {
+				return redis_rate.NewLimiter(rd).AllowAtMost(ctx, l.keys.budget, l.limit, l.limit.Burst)
+			}))
+		})
 		if err == nil {
 			err = set.Err()
 		}
